@@ -1,0 +1,121 @@
+"""Surplus of a waste exchange and the rule that splits it.
+
+For a supplier of waste *w* and a receiver that uses it in place of virgin
+input *i* at ``ratio`` units of *i* per unit of *w*, with ``q`` units of *w* a
+month (all money in EUR per month):
+
+* supplier's avoided cost ``A_s = q * disposal_cost(w)`` (gate fee, landfill tax,
+  carbon price on disposal emissions);
+* receiver's avoided cost ``A_r = q * ratio * virgin_cost(i)`` (price, virgin
+  tax, carbon price passed through on production emissions);
+* joint extra cost ``C = q * (transport + treatment + carbon on both) +
+  transaction + capex * (1 - capex_subsidy) / term``;
+* subsidy ``B = q * subsidy``;
+* surplus ``S = A_s + A_r + B - C``.
+
+Each side's hurdle is ``H = hurdle_rate * (1 + risk_aversion * (1 - trust)) * A``
+on its own avoided cost ``A``: the least net gain it needs to bother, higher the
+less it trusts the partner. A deal exists only when the *space of cooperation*
+``S - H_s - H_r`` is >= 0 (and ``S > 0``); the split is the generalised Nash
+bargaining solution with the hurdles as disagreement points::
+
+    U_s = H_s + beta * (S - H_s - H_r),    U_r = H_r + (1 - beta) * (S - H_s - H_r)
+
+with ``beta`` the supplier's bargaining power. The transfer is a price per unit
+of waste paid by the receiver (negative: the supplier pays a fee), with the
+receiver bearing transport, treatment and capex and each side half the
+transaction cost. By construction no accepted side gets less than its hurdle.
+
+Everything here works on numpy arrays, one element per candidate pair.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Terms:
+    """Vectorised deal terms for candidate pairs (EUR per month unless noted)."""
+
+    quantity: np.ndarray  # units of waste a month
+    supplier_avoided: np.ndarray
+    receiver_avoided: np.ndarray
+    running_unit: np.ndarray  # transport, treatment and their carbon, EUR per unit of waste
+    fixed_cost: np.ndarray  # transaction cost plus amortised capex after subsidy
+    subsidy: np.ndarray
+    transaction: np.ndarray
+    supplier_hurdle: np.ndarray
+    receiver_hurdle: np.ndarray
+    beta: float
+
+    @property
+    def joint_cost(self):
+        return self.quantity * self.running_unit + self.fixed_cost
+
+    def with_quantity(self, quantity):
+        """The same deal for another quantity: everything but the fixed costs scales."""
+        scale = np.divide(quantity, self.quantity, out=np.zeros_like(self.quantity), where=self.quantity > 0)
+        return Terms(
+            quantity=np.asarray(quantity, float) * np.ones_like(self.quantity),
+            supplier_avoided=self.supplier_avoided * scale,
+            receiver_avoided=self.receiver_avoided * scale,
+            running_unit=self.running_unit,
+            fixed_cost=self.fixed_cost,
+            subsidy=self.subsidy * scale,
+            transaction=self.transaction,
+            supplier_hurdle=self.supplier_hurdle * scale,
+            receiver_hurdle=self.receiver_hurdle * scale,
+            beta=self.beta,
+        )
+
+    def select(self, index):
+        """The terms of the pairs at ``index`` (an int gives a one-pair Terms)."""
+        index = np.atleast_1d(index)
+        values = {name: getattr(self, name)[index] for name in self.__dataclass_fields__ if name != "beta"}
+        return Terms(beta=self.beta, **values)
+
+    @property
+    def surplus(self):
+        return self.supplier_avoided + self.receiver_avoided + self.subsidy - self.joint_cost
+
+    @property
+    def space(self):
+        """Space of cooperation: surplus left after both hurdles."""
+        return self.surplus - self.supplier_hurdle - self.receiver_hurdle
+
+    @property
+    def acceptable(self):
+        return (self.space >= 0) & (self.surplus > 0) & (self.quantity > 0)
+
+    @property
+    def supplier_gain(self):
+        return self.supplier_hurdle + self.beta * self.space
+
+    @property
+    def receiver_gain(self):
+        return self.receiver_hurdle + (1 - self.beta) * self.space
+
+    @property
+    def price(self):
+        """EUR per unit of waste paid by the receiver to the supplier."""
+        q = np.where(self.quantity > 0, self.quantity, 1.0)
+        return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.transaction / 2) / q
+
+
+def hurdle(rate, risk_aversion, trust, at_stake):
+    """Least net gain (EUR/month) a side needs, given its trust in the partner."""
+    return rate * (1 + risk_aversion * (1 - trust)) * at_stake
+
+
+def side_gains(quantity, price, supplier_unit_value, receiver_unit_value, subsidy_unit, transaction):
+    """Current monthly gains of both sides of a signed contract at its fixed price.
+
+    ``supplier_unit_value`` is the avoided disposal cost per unit of waste,
+    ``receiver_unit_value`` the avoided virgin cost minus the receiver's running
+    cost (transport, treatment, carbon) per unit of waste. Sunk capex is not
+    counted: it no longer depends on staying in the deal.
+    """
+    supplier = quantity * (supplier_unit_value + subsidy_unit + price) - transaction / 2
+    receiver = quantity * (receiver_unit_value - price) - transaction / 2
+    return supplier, receiver

@@ -1,0 +1,150 @@
+"""Materials, processes and substitutions: the data a park is built from.
+
+The catalogue is data, not code: it is read from TOML files (see
+``scenarios/data/``). This module defines what a valid entry is and gives the
+model fast index lookups.
+
+Units: every quantity of a material is in that material's ``unit`` (t for solids
+and liquids, MWh for energy, m3 for water); prices and fees are EUR per unit;
+CO2 factors are t CO2 per unit; transport costs are EUR per unit-km.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Kind = Literal["solid", "liquid", "energy", "water"]
+Mode = Literal["truck", "pipeline"]
+Route = Literal["landfill", "incineration", "discharge", "venting"]
+NonNeg = Field(ge=0)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Material(Strict):
+    """A material, energy or water stream.
+
+    ``virgin_price_eur`` is what a firm pays per unit of primary supply;
+    ``gate_fee_eur`` is what disposal by ``disposal_route`` costs per unit before
+    any tax. The landfill tax applies to route ``landfill`` only.
+    """
+
+    name: str
+    kind: Kind
+    unit: Literal["t", "m3", "MWh"]
+    ewc: str | None = Field(default=None, pattern=r"^\d{2} \d{2} \d{2}\*?$")
+    virgin_price_eur: float = NonNeg
+    disposal_route: Route
+    gate_fee_eur: float = NonNeg
+    co2_virgin_t: float = NonNeg
+    co2_disposal_t: float = NonNeg
+    transport: dict[Mode, float] = Field(min_length=1)
+    storable: bool
+    loss_per_km: float = Field(default=0.0, ge=0, lt=1)
+    source: str = ""
+
+    @field_validator("transport")
+    @classmethod
+    def _costs_non_negative(cls, costs):
+        for mode, cost in costs.items():
+            if cost < 0:
+                raise ValueError(f"transport cost for {mode} must be >= 0 EUR per unit-km, got {cost}")
+        return costs
+
+    @model_validator(mode="after")
+    def _energy_and_water_flow_in_pipes(self):
+        if self.kind in ("energy", "water") and set(self.transport) != {"pipeline"}:
+            raise ValueError(f"{self.kind} streams move by pipeline only, got modes {sorted(self.transport)}")
+        if self.kind in ("energy", "water") and self.ewc:
+            raise ValueError(f"{self.kind} streams have no EWC code")
+        return self
+
+
+class Sector(Strict):
+    """An economic sector (NACE Rev.2) with the processes its firms may run."""
+
+    name: str
+    nace: str = Field(pattern=r"^\d{2}(\.\d{1,2})?$")
+    default_process: str
+
+
+class Process(Strict):
+    """Per-unit input-output recipe of a production process.
+
+    ``inputs`` and ``outputs`` map material ids to units per unit of product.
+    ``margin_eur`` is the gross margin per unit of product before material,
+    disposal and carbon costs (what keeps the firm solvent).
+    """
+
+    sector: str
+    product: str
+    product_unit: str
+    margin_eur: float
+    inputs: dict[str, float] = {}
+    outputs: dict[str, float] = {}
+    capacity: tuple[float, float] = (100.0, 1000.0)
+    source: str = ""
+
+    @field_validator("inputs", "outputs")
+    @classmethod
+    def _positive_coefficients(cls, coefficients):
+        for material, value in coefficients.items():
+            if value <= 0:
+                raise ValueError(f"coefficient of {material!r} must be > 0, got {value}")
+        return coefficients
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if not self.inputs and not self.outputs:
+            raise ValueError("a process needs at least one input or output")
+        if not 0 < self.capacity[0] <= self.capacity[1]:
+            raise ValueError(f"capacity range must satisfy 0 < min <= max, got {list(self.capacity)}")
+        return self
+
+
+class Substitution(Strict):
+    """``waste`` can replace ``replaces`` at ``ratio`` units of input per unit of waste.
+
+    ``treatment_eur`` is paid per unit of waste used; ``recovery_capex_eur`` is the
+    one-off investment for a firm to reuse the waste in its own plant.
+    """
+
+    waste: str
+    replaces: str
+    ratio: float = Field(gt=0)
+    max_share: float = Field(1.0, gt=0, le=1, description="largest share of the input the waste may replace")
+    treatment_eur: float = NonNeg
+    treatment_co2_t: float = Field(0.0, ge=0)
+    recovery_capex_eur: float = Field(0.0, ge=0)
+    source: str = ""
+
+
+class Catalogue(Strict):
+    materials: dict[str, Material]
+    sectors: dict[str, Sector]
+    processes: dict[str, Process]
+    substitutions: list[Substitution] = []
+
+    @model_validator(mode="after")
+    def _references_exist(self):
+        for pid, process in self.processes.items():
+            if process.sector not in self.sectors:
+                raise ValueError(f"processes.{pid}.sector: unknown sector {process.sector!r}")
+            for side in ("inputs", "outputs"):
+                for material in getattr(process, side):
+                    if material not in self.materials:
+                        raise ValueError(f"processes.{pid}.{side}: unknown material {material!r}")
+        for sid, sector in self.sectors.items():
+            if sector.default_process not in self.processes:
+                raise ValueError(f"sectors.{sid}.default_process: unknown process {sector.default_process!r}")
+        for i, sub in enumerate(self.substitutions):
+            for field in ("waste", "replaces"):
+                if getattr(sub, field) not in self.materials:
+                    raise ValueError(f"substitutions[{i}].{field}: unknown material {getattr(sub, field)!r}")
+        return self
+
+    def substitutes_for(self, waste):
+        """Substitutions whose waste is ``waste``."""
+        return [s for s in self.substitutions if s.waste == waste]

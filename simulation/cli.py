@@ -1,0 +1,89 @@
+"""The ``symbiosis`` command.
+
+``symbiosis run [SCENARIO] [--years N] [--seed S] [--set PATH=VALUE ...] [--out DIR]``
+runs a scenario with a progress bar, prints a summary table and writes results
+to ``results/<scenario>/`` (or ``--out``). Bad input ends with a one-paragraph
+message and exit status 2, before anything is written.
+"""
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from simulation.errors import ScenarioError
+
+DEFAULT_SCENARIO = "scenarios/demo_park.toml"
+EXIT_BAD_INPUT = 2
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="symbiosis", description="Agent-based simulation of industrial symbiosis.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run one scenario and write its results")
+    run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario TOML file (default {DEFAULT_SCENARIO})")
+    run.add_argument("--years", type=_positive_float, help="override the scenario's length in years")
+    run.add_argument("--seed", type=_seed, help="override the scenario's random seed")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                     help="override any scenario value by its dotted path, e.g. policy.landfill_tax_eur_per_t=80")
+    run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    pass
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
+    try:
+        return _run(args, "symbiosis " + shlex.join(argv))
+    except ScenarioError as exc:
+        print(exc.message, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run(args, command):
+    from simulation.model import SymbiosisModel
+    from simulation.outcome import classify
+    from simulation.report import format_summary, summary, write_results
+    from simulation.scenario import load
+
+    scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
+    model = SymbiosisModel(scenario)
+    with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
+        model.run(progress=bar.update)
+    frame = model.datacollector.get_model_vars_dataframe()
+    outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
+    out_dir = args.out or Path("results") / scenario.name
+    write_results(model, out_dir, command, outcome, figures=not args.no_figures)
+    print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
+    print(format_summary(summary(model, outcome)))
+    print(f"results written to {out_dir}/")
+    return 0

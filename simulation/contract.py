@@ -1,0 +1,125 @@
+"""Contracts: the book of every exchange agreement, in arrays.
+
+A contract promises ``quantity`` units of a waste a month from one firm's supply
+stream to another firm's demand stream, at ``price`` EUR per unit, from
+``start`` for ``term`` months, with a breach penalty in EUR. Its life cycle:
+
+``PENDING`` (pipeline under construction) -> ``ACTIVE`` (deliveries each month,
+shortfalls tracked) -> ``ENDED`` with a reason, or renewed at expiry (a new
+contract on the same *link*; a link is supplier + receiver + waste + input and
+its age runs across renewals).
+
+Arrays keep the monthly hot path vectorised; :meth:`ContractBook.log_rows`
+produces the human-readable log.
+"""
+
+import numpy as np
+
+PENDING, ACTIVE, ENDED = 0, 1, 2
+TRUCK, PIPELINE = 0, 1
+MODES = ("truck", "pipeline")
+
+END_REASONS = (
+    "",  # still running
+    "not renewed",
+    "no longer profitable",
+    "breached by supplier",
+    "breached by receiver",
+    "supply stopped",
+    "demand stopped",
+    "partner left",
+    "run ended",
+    "renewed",
+)
+REASON = {name: code for code, name in enumerate(END_REASONS)}
+
+_FIELDS = {
+    "supply": np.int64, "demand": np.int64, "supplier": np.int64, "receiver": np.int64,
+    "waste": np.int64, "input": np.int64, "substitution": np.int64, "ratio": float, "mode": np.int8,
+    "distance_km": float, "quantity": float, "price": float, "start": np.int64,
+    "term": np.int64, "penalty_eur": float, "status": np.int8, "active_from_day": float,
+    "link": np.int64, "renewal_of": np.int64, "end": np.int64, "reason": np.int8,
+    "surplus_eur": float, "supplier_gain_eur": float, "receiver_gain_eur": float,
+    "supplier_hurdle_eur": float, "receiver_hurdle_eur": float, "capex_eur": float,
+    "trust_in_supplier": float, "trust_in_receiver": float,
+    "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
+    "promised_total": float, "delivered_total": float,
+}
+
+
+class ContractBook:
+    """Growable structure-of-arrays holding every contract ever signed."""
+
+    def __init__(self, capacity=64):
+        self.size = 0
+        self.n_links = 0
+        self._arrays = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _FIELDS.items()}
+
+    def __getattr__(self, name):
+        arrays = self.__dict__.get("_arrays")
+        if arrays is not None and name in arrays:
+            return arrays[name][: self.size]
+        raise AttributeError(name)
+
+    def add(self, **values):
+        """Append a contract; returns its id. Missing fields start at zero."""
+        if self.size == len(self._arrays["supply"]):
+            for name, array in self._arrays.items():
+                self._arrays[name] = np.concatenate([array, np.zeros_like(array)])
+        cid = self.size
+        self.size += 1
+        for name, array in self._arrays.items():
+            array[cid] = 0
+        self._arrays["renewal_of"][cid] = -1
+        self._arrays["end"][cid] = -1
+        for name, value in values.items():
+            self._arrays[name][cid] = value
+        if "link" not in values:
+            self._arrays["link"][cid] = self.n_links
+            self.n_links += 1
+        return cid
+
+    def where(self, status):
+        return np.flatnonzero(self.status == status)
+
+    def running(self):
+        """Ids of contracts pending or active."""
+        return np.flatnonzero(self.status != ENDED)
+
+    def close(self, ids, period, reason):
+        ids = np.atleast_1d(ids)
+        self.status[ids] = ENDED
+        self.end[ids] = period
+        self.reason[ids] = REASON[reason]
+
+    def log_rows(self, firm_ids, material_ids, calendar):
+        """One dict per contract, for the contract log CSV."""
+        rows = []
+        for c in range(self.size):
+            rows.append({
+                "contract": c,
+                "link": int(self.link[c]),
+                "renewal_of": int(self.renewal_of[c]) if self.renewal_of[c] >= 0 else "",
+                "supplier": firm_ids[self.supplier[c]],
+                "receiver": firm_ids[self.receiver[c]],
+                "waste": material_ids[self.waste[c]],
+                "replaces": material_ids[self.input[c]],
+                "mode": MODES[self.mode[c]],
+                "distance_km": round(float(self.distance_km[c]), 3),
+                "quantity_per_month": float(self.quantity[c]),
+                "price_eur_per_unit": float(self.price[c]),
+                "signed": calendar.label(int(self.start[c])),
+                "term_months": int(self.term[c]),
+                "ended": calendar.label(int(self.end[c])) if self.end[c] >= 0 else "",
+                "end_reason": END_REASONS[self.reason[c]],
+                "surplus_eur_per_month": float(self.surplus_eur[c]),
+                "supplier_gain_eur_per_month": float(self.supplier_gain_eur[c]),
+                "receiver_gain_eur_per_month": float(self.receiver_gain_eur[c]),
+                "supplier_hurdle_eur_per_month": float(self.supplier_hurdle_eur[c]),
+                "receiver_hurdle_eur_per_month": float(self.receiver_hurdle_eur[c]),
+                "capex_eur": float(self.capex_eur[c]),
+                "penalty_eur": float(self.penalty_eur[c]),
+                "promised_total": float(self.promised_total[c]),
+                "delivered_total": float(self.delivered_total[c]),
+            })
+        return rows

@@ -1,0 +1,112 @@
+"""Material prices and unit costs as arrays indexed by material.
+
+Turns the catalogue into numpy arrays and combines them each period with the
+policy in force and the market's price multipliers into the unit costs firms
+decide on (all EUR per unit of the material):
+
+* ``disposal_cost = gate_fee + landfill_tax (landfill route, t only) + carbon_price * co2_disposal``
+* ``virgin_cost = price * multiplier + virgin_tax (t only) + carbon_price * co2_virgin``
+
+The carbon price on virgin production is passed through in the price, so it
+reaches the government as tax revenue like the other instruments.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("solid", "liquid", "energy", "water")
+NO_MODE = np.nan
+
+
+class MaterialTable:
+    """Per-material arrays built from the catalogue."""
+
+    def __init__(self, catalogue):
+        self.ids = list(catalogue.materials)
+        self.index = {mid: i for i, mid in enumerate(self.ids)}
+        mats = [catalogue.materials[m] for m in self.ids]
+        self.kind = np.array([KINDS.index(m.kind) for m in mats])
+        self.unit = [m.unit for m in mats]
+        self.is_mass = np.array([m.unit == "t" for m in mats])
+        self.to_landfill = np.array([m.disposal_route == "landfill" for m in mats])
+        self.base_price = np.array([m.virgin_price_eur for m in mats], float)
+        self.gate_fee = np.array([m.gate_fee_eur for m in mats], float)
+        self.co2_virgin = np.array([m.co2_virgin_t for m in mats], float)
+        self.co2_disposal = np.array([m.co2_disposal_t for m in mats], float)
+        self.truck_cost = np.array([m.transport.get("truck", NO_MODE) for m in mats], float)
+        self.pipeline_cost = np.array([m.transport.get("pipeline", NO_MODE) for m in mats], float)
+        self.storable = np.array([m.storable for m in mats])
+        self.loss_per_km = np.array([m.loss_per_km for m in mats], float)
+        self.price_multiplier = np.ones(len(mats))
+
+    def __len__(self):
+        return len(self.ids)
+
+    def set_value(self, material, field, value):
+        """Apply a scheduled price event (``virgin_price_eur`` or ``gate_fee_eur``)."""
+        target = self.base_price if field == "virgin_price_eur" else self.gate_fee
+        target[self.index[material]] = value
+
+    def turbulence(self, volatility, persistence, rng):
+        """Advance the mean-reverting log multiplier on virgin prices by one month."""
+        if volatility > 0:
+            log_m = persistence * np.log(self.price_multiplier) + rng.normal(0.0, volatility, len(self))
+            self.price_multiplier = np.exp(log_m)
+
+    def unit_costs(self, policy):
+        """Disposal and virgin cost per unit of each material under ``policy``."""
+        return UnitCosts(
+            landfill_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0),
+            virgin_tax=np.where(self.is_mass, policy.virgin_tax_eur_per_t, 0.0),
+            gate_fee=self.gate_fee,
+            price=self.base_price * self.price_multiplier,
+            carbon_disposal=policy.carbon_price_eur_per_t * self.co2_disposal,
+            carbon_virgin=policy.carbon_price_eur_per_t * self.co2_virgin,
+        )
+
+
+@dataclass
+class UnitCosts:
+    """EUR per unit of each material, split by who receives the money."""
+
+    landfill_tax: np.ndarray
+    virgin_tax: np.ndarray
+    gate_fee: np.ndarray
+    price: np.ndarray
+    carbon_disposal: np.ndarray
+    carbon_virgin: np.ndarray
+
+    @property
+    def disposal(self):
+        return self.gate_fee + self.landfill_tax + self.carbon_disposal
+
+    @property
+    def virgin(self):
+        return self.price + self.virgin_tax + self.carbon_virgin
+
+    @property
+    def disposal_tax(self):
+        """Part of the disposal cost that goes to the government."""
+        return self.landfill_tax + self.carbon_disposal
+
+    @property
+    def virgin_tax_total(self):
+        return self.virgin_tax + self.carbon_virgin
+
+
+class SubstitutionTable:
+    """Which waste can replace which input: lookups in both directions."""
+
+    def __init__(self, catalogue, materials):
+        subs = catalogue.substitutions
+        self.waste = np.array([materials.index[s.waste] for s in subs], dtype=np.int64)
+        self.input = np.array([materials.index[s.replaces] for s in subs], dtype=np.int64)
+        self.ratio = np.array([s.ratio for s in subs], float)
+        self.max_share = np.array([s.max_share for s in subs], float)
+        self.treatment = np.array([s.treatment_eur for s in subs], float)
+        self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
+        self.capex = np.array([s.recovery_capex_eur for s in subs], float)
+        self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
+        self.by_input = {i: np.flatnonzero(self.input == i).tolist() for i in np.unique(self.input).tolist()}
+        self.pair = {(int(w), int(i)): k for k, (w, i) in enumerate(zip(self.waste, self.input))}

@@ -1,0 +1,88 @@
+"""One month of physical flows, in units of each material: the mass balance.
+
+Order of use for every waste stream (the seed's rule that all waste needs a
+home): internal reuse in the firm's own plant first, then deliveries on
+contracts, then storage up to capacity, then disposal. For every supply stream
+``generated = reused + shipped + disposed + (stock_after - stock_before)``
+holds exactly; :func:`month_flows` is a pure function of arrays so that this can
+be tested on its own.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def allocate(requests, group, available):
+    """Scale ``requests`` down pro rata wherever their ``group``'s total exceeds ``available``."""
+    if len(requests) == 0:
+        return requests
+    total = np.bincount(group, weights=requests, minlength=len(available))
+    scale = np.divide(available, total, out=np.ones_like(total), where=total > available)
+    return requests * np.clip(scale, 0.0, 1.0)[group]
+
+
+@dataclass
+class MonthFlows:
+    generated: np.ndarray  # per supply stream
+    reused: np.ndarray  # per supply stream (units of waste)
+    shipped: np.ndarray  # per supply stream (units of waste)
+    disposed: np.ndarray  # per supply stream
+    stock_before: np.ndarray
+    stock_after: np.ndarray
+    need: np.ndarray  # per demand stream (units of input)
+    reused_in: np.ndarray  # per demand stream (units of input replaced by own waste)
+    received_in: np.ndarray  # per demand stream (units of input replaced by deliveries)
+    virgin: np.ndarray  # per demand stream (units bought new)
+    contract_promised: np.ndarray  # per running contract (units of waste)
+    contract_shipped: np.ndarray  # per running contract (units of waste)
+    contract_accepted: np.ndarray  # per running contract: what the receiver could take
+    contract_received: np.ndarray  # per running contract (units of input replaced)
+    recovery_reused: np.ndarray  # per recovery installation (units of waste)
+
+
+def month_flows(generated, need, stock, capacity, recovery, contracts, ship_share):
+    """Compute a month's flows.
+
+    ``recovery`` holds arrays ``supply``, ``demand``, ``ratio`` of installed
+    recovery technology. ``contracts`` holds arrays ``supply``, ``demand``,
+    ``promised`` (units of waste, already scaled by the share of the month the
+    contract ran), ``conversion`` (input units per unit of waste shipped, i.e.
+    ratio times the share not lost in transport). ``ship_share(planned)``
+    returns the share of each contract's planned quantity that logistics moves.
+    """
+    n_supply, n_demand = len(generated), len(need)
+    rec_offer = allocate(generated[recovery["supply"]], recovery["supply"], generated)
+    rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
+    reused = np.bincount(recovery["supply"], weights=rec_used, minlength=n_supply)
+    reused_in = np.bincount(recovery["demand"], weights=rec_used * recovery["ratio"], minlength=n_demand)
+
+    available = stock + generated - reused
+    offered = allocate(contracts["promised"], contracts["supply"], available)
+    conversion = contracts["conversion"]
+    accepted = allocate(offered * conversion, contracts["demand"], need - reused_in) / np.where(conversion > 0, conversion, 1.0)
+    planned = np.minimum(offered, accepted)
+    shipped_c = planned * ship_share(planned)
+    received_c = shipped_c * conversion
+
+    shipped = np.bincount(contracts["supply"], weights=shipped_c, minlength=n_supply)
+    received_in = np.bincount(contracts["demand"], weights=received_c, minlength=n_demand)
+    leftover = np.maximum(available - shipped, 0.0)
+    stock_after = np.minimum(leftover, capacity)
+    return MonthFlows(
+        generated=generated,
+        reused=reused,
+        shipped=shipped,
+        disposed=leftover - stock_after,
+        stock_before=stock,
+        stock_after=stock_after,
+        need=need,
+        reused_in=reused_in,
+        received_in=received_in,
+        virgin=np.maximum(need - reused_in - received_in, 0.0),
+        contract_promised=contracts["promised"],
+        contract_shipped=shipped_c,
+        contract_accepted=accepted,
+        contract_received=received_c,
+        recovery_reused=rec_used,
+    )

@@ -1,0 +1,194 @@
+"""Scenario parameters with their defaults, units and valid ranges.
+
+Each class is one section of a scenario file (``[demand]``, ``[search]`` ...).
+Fields a scenario does not give take the defaults below; ``docs/odd.md`` refers
+to them by these names. Policy values may be schedules (see
+:mod:`simulation.timeline`).
+"""
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ScheduleSpec = float | list[list[int | str | float]]
+TimeSpec = int | str
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Demand(Section):
+    """Monthly capacity utilisation follows a mean-reverting AR(1) process."""
+
+    mean_utilisation: float = Field(0.85, gt=0, le=1)
+    volatility: float = Field(0.08, ge=0, description="s.d. of the monthly utilisation shock")
+    persistence: float = Field(0.7, ge=0, lt=1, description="AR(1) coefficient of utilisation")
+
+
+class Market(Section):
+    """Virgin-price turbulence: a mean-reverting multiplier on every virgin price."""
+
+    price_volatility: float = Field(0.0, ge=0, description="s.d. of the monthly log-price shock")
+    price_persistence: float = Field(0.9, ge=0, lt=1)
+    carbon_pass_through: float = Field(1.0, ge=0, le=1, description="share of input carbon cost passed on in product prices")
+
+
+class FirmDefaults(Section):
+    """Defaults for firm attributes a scenario does not set per firm."""
+
+    hurdle_rate: float = Field(0.15, ge=0, description="minimum net gain as a share of the value at stake")
+    hurdle_spread: float = Field(0.05, ge=0, description="s.d. of hurdle rates drawn for synthetic firms")
+    risk_aversion: float = Field(1.0, ge=0, description="extra hurdle per unit of distrust")
+    initial_cash_months: float = Field(6.0, ge=0, description="starting cash, in months of gross margin")
+    exit_after_months: int = Field(12, ge=1, description="consecutive months with negative cash before exit")
+    storage_months: float = Field(1.0, ge=0, description="storage capacity per storable waste, months of output")
+
+
+class Search(Section):
+    """Partner search: who looks, how far, at what cost."""
+
+    rate_per_month: float = Field(0.2, ge=0, le=1, description="chance a firm with unmatched flows searches")
+    retry_months: int = Field(12, ge=0, description="months a firm waits after a search that found nothing")
+    candidates: int = Field(20, ge=1, description="nearest matching streams a search (or the platform) lists")
+    cost_eur: float = Field(300.0, ge=0, description="cost of one search")
+    distance_decay_km: float = Field(15.0, gt=0, description="d0 in the exp(-d/d0) partner-choice weight")
+    max_distance_km: float = Field(250.0, gt=0, description="no exchange is considered beyond this distance")
+    max_offers: int = Field(3, ge=1, description="offers a firm makes per search")
+    neighbourhood_km: float = Field(3.0, ge=0, description="firms within this distance know each other")
+    acquaintances: int = Field(3, ge=0, description="extra random acquaintances per firm at start")
+    discoveries: int = Field(2, ge=0, description="new firms a search reveals")
+    min_quantity: float = Field(1.0, ge=0, description="smallest monthly quantity worth a contract (units)")
+
+
+class Contract(Section):
+    duration_months: int = Field(36, ge=1, description="term of a contract moved by truck")
+    pipeline_duration_months: int = Field(120, ge=1, description="term of a contract that needs a new pipeline")
+    transaction_cost_eur_per_month: float = Field(150.0, ge=0)
+    quantity_share: float = Field(0.8, gt=0, le=1, description="share of expected free flow a contract promises")
+    supplier_power: float = Field(0.5, ge=0, le=1, description="supplier's Nash bargaining weight")
+    review_months: int = Field(6, ge=1, description="months of losses a side tolerates before breaking")
+
+
+class Trust(Section):
+    initial: float = Field(0.5, ge=0, le=1, description="trust in a firm never traded with")
+    learning_rate: float = Field(0.2, gt=0, le=1, description="weight of the latest delivery ratio")
+
+
+class Logistics(Section):
+    truck_payload_t: float = Field(25.0, gt=0)
+    truck_speed_kmh: float = Field(50.0, gt=0)
+    truck_handling_hours: float = Field(1.0, ge=0, description="loading and unloading per trip")
+    truck_hours_per_day: float = Field(10.0, gt=0, le=24)
+    fleet_trucks: int = Field(0, ge=0, description="park truck fleet; 0 means 1 truck per 4 firms, at least 4")
+    truck_co2_t_per_unit_km: float = Field(0.0001, ge=0, description="about 100 g CO2 per t-km")
+    pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0)
+    pipeline_min_capex_eur: float = Field(50_000.0, ge=0, description="connection cost even for adjacent plants")
+    pipeline_lead_months: float = Field(6.0, ge=0, description="construction time before a pipeline carries flow")
+    pipeline_headroom: float = Field(1.5, ge=1, description="pipeline flow limit as a multiple of the contract quantity")
+
+
+class Outages(Section):
+    rate_per_month: float = Field(0.01, ge=0, le=1, description="chance a running plant fails in a month")
+    mean_repair_days: float = Field(5.0, gt=0)
+
+
+class Policy(Section):
+    """Public policy instruments; every value may be a schedule."""
+
+    landfill_tax_eur_per_t: ScheduleSpec = 0.0
+    virgin_tax_eur_per_t: ScheduleSpec = 0.0
+    carbon_price_eur_per_t: ScheduleSpec = 0.0
+    subsidy_eur_per_unit: ScheduleSpec = Field(0.0, description="paid per unit of waste exchanged or reused")
+    capex_subsidy_share: ScheduleSpec = 0.0
+    facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform")
+    min_contract_months: ScheduleSpec = 0.0
+    breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the partner's expected gain")
+
+
+class Outcome(Section):
+    """Thresholds that classify a run as none / formed / persisted / collapsed."""
+
+    min_links: int = Field(1, ge=1)
+    min_links_per_firm: float = Field(0.05, ge=0, description="links needed per active firm to call a network formed")
+    window_months: int = Field(12, ge=1, description="rolling window for smoothing active links")
+    persist_months: int = Field(24, ge=1, description="months a formed network must last to count as persisted")
+    collapse_drop: float = Field(0.5, gt=0, le=1, description="share of the peak lost that counts as a collapse")
+
+
+class SyntheticPark(Section):
+    """A generated park: N firms from a sector mix at random places in a disc."""
+
+    n_firms: int = Field(gt=0)
+    radius_km: float = Field(10.0, gt=0)
+    sector_mix: dict[str, float] = Field(min_length=1)
+    layout_seed: int | None = Field(None, description="fixes the layout across run seeds when set")
+
+    @model_validator(mode="after")
+    def _weights_positive(self):
+        if any(w < 0 for w in self.sector_mix.values()) or sum(self.sector_mix.values()) <= 0:
+            raise ValueError("sector_mix weights must be >= 0 and not all zero")
+        return self
+
+
+class FirmSpec(Section):
+    id: str = Field(min_length=1)
+    name: str = ""
+    sector: str
+    process: str | None = None
+    x_km: float
+    y_km: float
+    capacity: float = Field(gt=0, description="product units per month at full utilisation")
+    entry: TimeSpec = 0
+    exit: TimeSpec | None = None
+    hurdle_rate: float | None = Field(None, ge=0)
+    risk_aversion: float | None = Field(None, ge=0)
+    recovery: list[str] = Field([], description="wastes the firm can already reuse in its own plant")
+
+
+class Event(Section):
+    """An exogenous change at time ``at``: a process switch, an exit, or new values."""
+
+    at: TimeSpec
+    firm: str | None = None
+    switch_process: str | None = None
+    leave: bool = False
+    set: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _does_something(self):
+        if not (self.switch_process or self.leave or self.set):
+            raise ValueError("an event needs switch_process, leave = true, or set")
+        if (self.switch_process or self.leave) and not self.firm:
+            raise ValueError("switch_process and leave need the firm they apply to")
+        return self
+
+
+class Run(Section):
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: str = "2025-01"
+    years: float = Field(20, gt=0)
+    seed: int = Field(42, ge=0)
+    catalogue: list[str] = Field(min_length=1, description="catalogue files, relative to the scenario file")
+
+
+class ScenarioSpec(Section):
+    scenario: Run
+    demand: Demand = Demand()
+    market: Market = Market()
+    firm_defaults: FirmDefaults = FirmDefaults()
+    search: Search = Search()
+    contract: Contract = Contract()
+    trust: Trust = Trust()
+    logistics: Logistics = Logistics()
+    outages: Outages = Outages()
+    policy: Policy = Policy()
+    outcome: Outcome = Outcome()
+    park: SyntheticPark | None = None
+    firms: list[FirmSpec] = []
+    events: list[Event] = []
+
+    @model_validator(mode="after")
+    def _has_firms(self):
+        if not self.firms and self.park is None:
+            raise ValueError("a scenario needs [[firms]], a [park] generator, or both")
+        return self

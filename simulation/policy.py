@@ -1,0 +1,48 @@
+"""Policy instruments in force, period by period, and the government's ledger.
+
+Every instrument in a scenario's ``[policy]`` section is a schedule
+(:mod:`simulation.timeline`); :meth:`PolicyTimeline.at` gives the values in
+force in a period as a :class:`PolicyState` with the same field names and units
+as the scenario (EUR per t, EUR per unit, shares, months).
+"""
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    landfill_tax_eur_per_t: float
+    virgin_tax_eur_per_t: float
+    carbon_price_eur_per_t: float
+    subsidy_eur_per_unit: float
+    capex_subsidy_share: float
+    facilitator_participation: float
+    min_contract_months: float
+    breach_penalty_months: float
+
+
+class PolicyTimeline:
+    def __init__(self, schedules):
+        missing = {f.name for f in fields(PolicyState)} - set(schedules)
+        if missing:
+            raise KeyError(f"policy schedules missing: {sorted(missing)}")
+        self.schedules = schedules
+
+    def at(self, period):
+        return PolicyState(**{f.name: self.schedules[f.name].at(period) for f in fields(PolicyState)})
+
+
+@dataclass
+class GovernmentLedger:
+    """Money to and from the government in one period (EUR)."""
+
+    landfill_tax: float = 0.0
+    virgin_tax: float = 0.0
+    carbon_revenue: float = 0.0
+    subsidies: float = 0.0
+    capex_subsidies: float = 0.0
+
+    @property
+    def net_cost(self):
+        """Subsidies paid minus taxes collected; negative means a net income."""
+        return self.subsidies + self.capex_subsidies - self.landfill_tax - self.virgin_tax - self.carbon_revenue

@@ -9,11 +9,12 @@ month (all money in EUR per month):
 * receiver's avoided cost ``A_r = q * ratio * virgin_cost(i)`` (price, virgin
   tax, carbon price passed through on production emissions);
 * joint extra cost ``C = q * (transport + treatment + carbon on both) +
-  transaction + capex * (1 - capex_subsidy) / term``;
+  transaction + setup / term + capex * (1 - capex_subsidy) / term`` (a renewal
+  pays no set-up and no new capex);
 * subsidy ``B = q * subsidy``;
 * surplus ``S = A_s + A_r + B - C``.
 
-Each side's hurdle is ``H = hurdle_rate * (1 + risk_aversion * (1 - trust)) * A``
+Each side's hurdle is ``H = hurdle_rate * (1 + risk_aversion * (1 - trust)) * |A|``
 on its own avoided cost ``A``: the least net gain it needs to bother, higher the
 less it trusts the partner. A deal exists only when the *space of cooperation*
 ``S - H_s - H_r`` is >= 0 (and ``S > 0``); the split is the generalised Nash
@@ -24,7 +25,7 @@ bargaining solution with the hurdles as disagreement points::
 with ``beta`` the supplier's bargaining power. The transfer is a price per unit
 of waste paid by the receiver (negative: the supplier pays a fee), with the
 receiver bearing transport, treatment and capex and each side half the
-transaction cost. By construction no accepted side gets less than its hurdle.
+transaction and set-up costs (``shared``). By construction no accepted side gets less than its hurdle.
 
 Everything here works on numpy arrays, one element per candidate pair.
 """
@@ -42,9 +43,9 @@ class Terms:
     supplier_avoided: np.ndarray
     receiver_avoided: np.ndarray
     running_unit: np.ndarray  # transport, treatment and their carbon, EUR per unit of waste
-    fixed_cost: np.ndarray  # transaction cost plus amortised capex after subsidy
+    fixed_cost: np.ndarray  # shared costs plus amortised capex after subsidy
     subsidy: np.ndarray
-    transaction: np.ndarray
+    shared: np.ndarray  # transaction plus amortised set-up cost, split equally
     supplier_hurdle: np.ndarray
     receiver_hurdle: np.ndarray
     beta: float
@@ -63,7 +64,7 @@ class Terms:
             running_unit=self.running_unit,
             fixed_cost=self.fixed_cost,
             subsidy=self.subsidy * scale,
-            transaction=self.transaction,
+            shared=self.shared,
             supplier_hurdle=self.supplier_hurdle * scale,
             receiver_hurdle=self.receiver_hurdle * scale,
             beta=self.beta,
@@ -100,12 +101,16 @@ class Terms:
     def price(self):
         """EUR per unit of waste paid by the receiver to the supplier."""
         q = np.where(self.quantity > 0, self.quantity, 1.0)
-        return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.transaction / 2) / q
+        return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.shared / 2) / q
 
 
 def hurdle(rate, risk_aversion, trust, at_stake):
-    """Least net gain (EUR/month) a side needs, given its trust in the partner."""
-    return rate * (1 + risk_aversion * (1 - trust)) * at_stake
+    """Least net gain (EUR/month) a side needs, given its trust in the partner.
+
+    ``at_stake`` is the side's avoided cost; a supplier that gives up a resale
+    value has that revenue at stake, hence the absolute value.
+    """
+    return rate * (1 + risk_aversion * (1 - trust)) * np.abs(at_stake)
 
 
 def side_gains(quantity, price, supplier_unit_value, receiver_unit_value, subsidy_unit, transaction):

@@ -28,7 +28,9 @@ class Material(Strict):
 
     ``virgin_price_eur`` is what a firm pays per unit of primary supply;
     ``gate_fee_eur`` is what disposal by ``disposal_route`` costs per unit before
-    any tax. The landfill tax applies to route ``landfill`` only.
+    any tax, and ``resale_eur`` what a dealer pays for it instead (scrap): the
+    firm's outside option is ``gate fee + taxes - resale``. The landfill tax
+    applies to route ``landfill``, the incineration tax to ``incineration``.
     """
 
     name: str
@@ -38,6 +40,7 @@ class Material(Strict):
     virgin_price_eur: float = NonNeg
     disposal_route: Route
     gate_fee_eur: float = NonNeg
+    resale_eur: float = Field(0.0, ge=0, description="what a dealer pays per unit of the waste (recyclables)")
     co2_virgin_t: float = NonNeg
     co2_disposal_t: float = NonNeg
     transport: dict[Mode, float] = Field(min_length=1)

@@ -4,7 +4,8 @@ Turns the catalogue into numpy arrays and combines them each period with the
 policy in force and the market's price multipliers into the unit costs firms
 decide on (all EUR per unit of the material):
 
-* ``disposal_cost = gate_fee + landfill_tax (landfill route, t only) + carbon_price * co2_disposal``
+* ``disposal_cost = gate_fee - resale + waste tax of the route (landfill or
+  incineration, t only) + carbon_price * co2_disposal``
 * ``virgin_cost = price * multiplier + virgin_tax (t only) + carbon_price * co2_virgin``
 
 The carbon price on virgin production is passed through in the price, so it
@@ -30,6 +31,8 @@ class MaterialTable:
         self.unit = [m.unit for m in mats]
         self.is_mass = np.array([m.unit == "t" for m in mats])
         self.to_landfill = np.array([m.disposal_route == "landfill" for m in mats])
+        self.to_incineration = np.array([m.disposal_route == "incineration" for m in mats])
+        self.resale = np.array([m.resale_eur for m in mats], float)
         self.base_price = np.array([m.virgin_price_eur for m in mats], float)
         self.gate_fee = np.array([m.gate_fee_eur for m in mats], float)
         self.co2_virgin = np.array([m.co2_virgin_t for m in mats], float)
@@ -57,9 +60,10 @@ class MaterialTable:
     def unit_costs(self, policy):
         """Disposal and virgin cost per unit of each material under ``policy``."""
         return UnitCosts(
-            landfill_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0),
+            landfill_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0)
+            + np.where(self.to_incineration & self.is_mass, policy.incineration_tax_eur_per_t, 0.0),
             virgin_tax=np.where(self.is_mass, policy.virgin_tax_eur_per_t, 0.0),
-            gate_fee=self.gate_fee,
+            gate_fee=self.gate_fee - self.resale,
             price=self.base_price * self.price_multiplier,
             carbon_disposal=policy.carbon_price_eur_per_t * self.co2_disposal,
             carbon_virgin=policy.carbon_price_eur_per_t * self.co2_virgin,
@@ -70,9 +74,9 @@ class MaterialTable:
 class UnitCosts:
     """EUR per unit of each material, split by who receives the money."""
 
-    landfill_tax: np.ndarray
+    landfill_tax: np.ndarray  # waste tax by route: landfill or incineration
     virgin_tax: np.ndarray
-    gate_fee: np.ndarray
+    gate_fee: np.ndarray  # net of resale value
     price: np.ndarray
     carbon_disposal: np.ndarray
     carbon_virgin: np.ndarray

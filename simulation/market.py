@@ -175,13 +175,13 @@ def distances(model, a, b):
     return np.hypot(model.x[a] - model.x[b], model.y[a] - model.y[b])
 
 
-def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, quantity=None):
+def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False):
     """Terms, transport mode, distance (km) and capex (EUR) for candidate pairs.
 
     ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
     receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a
-    pipeline for this waste (no new capex). Without ``quantity`` each pair is
-    priced for the largest quantity both sides still have free.
+    pipeline for this waste (no new capex); a ``renewal`` pays no set-up cost.
+    Each pair is priced for the largest quantity both sides still have free.
     """
     m, p, costs, pol = model, model.params, model.costs, model.policy_now
     supplier, receiver = m.supply.firm[s], m.demand.firm[d]
@@ -189,16 +189,16 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, quantity=None):
     ratio = m.subs.ratio[k]
     dist = distances(m, supplier, receiver)
     kept = (1.0 - m.materials.loss_per_km[waste]) ** dist
-    if quantity is None:
-        share = p.contract.quantity_share
-        # The substitution may replace at most max_share of the receiver's input.
-        room = np.maximum(m.subs.max_share[k] * share * m.demand.expected[d] - m.demand.committed[d], 0.0)
-        quantity = np.minimum(m.supply.free(share, s), np.minimum(m.demand.free(share, d), room) / (ratio * kept))
+    share = p.contract.quantity_share
+    # The substitution may replace at most max_share of the receiver's input.
+    room = np.maximum(m.subs.max_share[k] * share * m.demand.expected[d] - m.demand.committed[d], 0.0)
+    quantity = np.minimum(m.supply.free(share, s), np.minimum(m.demand.free(share, d), room) / (ratio * kept))
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)
     term = contract_term(m, mode)
     running_unit = transport_unit + treatment_unit_cost(m, k)
     capex_month = capex * (1.0 - pol.capex_subsidy_share) / term
-    transaction = np.full(len(s), p.contract.transaction_cost_eur_per_month)
+    setup = 0.0 if renewal else p.contract.setup_cost_eur
+    shared = np.full(len(s), p.contract.transaction_cost_eur_per_month) + setup / term
     supplier_avoided = quantity * costs.disposal[waste]
     receiver_avoided = quantity * kept * ratio * costs.virgin[inp]
     f = m.firm_attrs
@@ -207,9 +207,9 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, quantity=None):
         supplier_avoided=supplier_avoided,
         receiver_avoided=receiver_avoided,
         running_unit=running_unit,
-        fixed_cost=transaction + capex_month,
+        fixed_cost=shared + capex_month,
         subsidy=quantity * pol.subsidy_eur_per_unit,
-        transaction=transaction,
+        shared=shared,
         supplier_hurdle=hurdle(f["hurdle_rate"][supplier], f["risk_aversion"][supplier], trust_s, supplier_avoided),
         receiver_hurdle=hurdle(f["hurdle_rate"][receiver], f["risk_aversion"][receiver], trust_r, receiver_avoided),
         beta=p.contract.supplier_power,
@@ -220,8 +220,8 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, quantity=None):
 def transport_unit_costs(model, waste, dist):
     """Running cost per unit of waste by truck and by pipeline (EUR; nan: mode not allowed)."""
     m, p, pol = model, model.params.logistics, model.policy_now
-    truck = (m.materials.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
-    return truck, m.materials.pipeline_cost[waste] * dist
+    truck = (p.transport_cost_factor * m.materials.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
+    return truck, p.transport_cost_factor * m.materials.pipeline_cost[waste] * dist
 
 
 def treatment_unit_cost(model, k):

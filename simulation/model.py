@@ -75,7 +75,7 @@ class SymbiosisModel(mesa.Model):
 
     def _reset_period_books(self):
         self.ledger = GovernmentLedger()
-        self.spend = {"search": 0.0, "capex": 0.0}
+        self.spend = {"search": 0.0, "capex": 0.0, "setup": 0.0}
         self.cash_flow[:] = 0.0
         self.forced_disposal = np.zeros(len(self.supply))
 
@@ -225,8 +225,8 @@ class SymbiosisModel(mesa.Model):
         pipes = np.array([(a, b, w) in self.pipelines for a, b, w in zip(supplier, receiver, waste)], dtype=bool)
         return trust_s, trust_r, pipes
 
-    def price_candidates(self, s, d, k, quantity=None):
-        return price_pairs(self, s, d, k, *self._pair_context(s, d, k), quantity=quantity)
+    def price_candidates(self, s, d, k, renewal=False):
+        return price_pairs(self, s, d, k, *self._pair_context(s, d, k), renewal=renewal)
 
     def _resolve(self, rank, s, d, k, terms, mode, dist, capex, links=None, renewals=None):
         """Sign pairs ``rank`` (indices into the arrays) in order, where both sides still accept.
@@ -278,6 +278,9 @@ class SymbiosisModel(mesa.Model):
         cid = book.add(**values)
         if link is None:
             self.link_start.append(-1)
+            setup = self.params.contract.setup_cost_eur
+            self.cash_flow[[supplier, receiver]] -= setup / 2
+            self.spend["setup"] += setup
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * book.ratio[cid]
         self.linked_pairs.add((s, d))
@@ -366,7 +369,7 @@ class SymbiosisModel(mesa.Model):
         book = self.contracts
         self._close(expiring, "not renewed", renewed=True)
         s, d, k = book.supply[expiring], book.demand[expiring], book.substitution[expiring]
-        terms, mode, dist, capex = self.price_candidates(s, d, k)
+        terms, mode, dist, capex = self.price_candidates(s, d, k, renewal=True)
         renewed = self._resolve(np.arange(len(expiring)), s, d, k, terms, mode, dist, capex,
                                 links=book.link[expiring], renewals=expiring)
         lapsed = np.setdiff1d(np.arange(len(expiring)), renewed)
@@ -618,7 +621,7 @@ class SymbiosisModel(mesa.Model):
         stored = flows.stock_after - flows.stock_before
         counterfactual = (flows.generated - stored) @ costs.disposal[s_mat] + flows.need @ costs.virgin[d_mat]
         actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
-                  + 2 * transaction_half.sum() + self.spend["search"] + self.spend["capex"] - subsidy_c.sum() - subsidy_r.sum())
+                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
         self.recorder.savings = float(counterfactual - actual)
         avoided = ((flows.shipped + flows.reused) @ self.materials.co2_disposal[s_mat]
                    + (flows.received_in + flows.reused_in) @ self.materials.co2_virgin[d_mat])

@@ -35,7 +35,7 @@ class Market(Section):
 class FirmDefaults(Section):
     """Defaults for firm attributes a scenario does not set per firm."""
 
-    hurdle_rate: float = Field(0.15, ge=0, description="minimum net gain as a share of the value at stake")
+    hurdle_rate: float = Field(0.2, ge=0, description="minimum net gain as a share of the value at stake")
     hurdle_spread: float = Field(0.05, ge=0, description="s.d. of hurdle rates drawn for synthetic firms")
     risk_aversion: float = Field(1.0, ge=0, description="extra hurdle per unit of distrust")
     initial_cash_months: float = Field(6.0, ge=0, description="starting cash, in months of gross margin")
@@ -53,7 +53,7 @@ class Search(Section):
     distance_decay_km: float = Field(15.0, gt=0, description="d0 in the exp(-d/d0) partner-choice weight")
     max_distance_km: float = Field(250.0, gt=0, description="no exchange is considered beyond this distance")
     max_offers: int = Field(3, ge=1, description="offers a firm makes per search")
-    neighbourhood_km: float = Field(3.0, ge=0, description="firms within this distance know each other")
+    neighbourhood_km: float = Field(1.5, ge=0, description="firms within this distance know each other")
     acquaintances: int = Field(3, ge=0, description="extra random acquaintances per firm at start")
     discoveries: int = Field(2, ge=0, description="new firms a search reveals")
     min_quantity: float = Field(1.0, ge=0, description="smallest monthly quantity worth a contract (units)")
@@ -62,7 +62,8 @@ class Search(Section):
 class Contract(Section):
     duration_months: int = Field(36, ge=1, description="term of a contract moved by truck")
     pipeline_duration_months: int = Field(120, ge=1, description="term of a contract that needs a new pipeline")
-    transaction_cost_eur_per_month: float = Field(150.0, ge=0)
+    transaction_cost_eur_per_month: float = Field(400.0, ge=0, description="coordination, testing and admin, split equally")
+    setup_cost_eur: float = Field(10_000.0, ge=0, description="one-off negotiation, permits and trials of a new link, split equally")
     quantity_share: float = Field(0.8, gt=0, le=1, description="share of expected free flow a contract promises")
     supplier_power: float = Field(0.5, ge=0, le=1, description="supplier's Nash bargaining weight")
     review_months: int = Field(6, ge=1, description="months of losses a side tolerates before breaking")
@@ -74,6 +75,7 @@ class Trust(Section):
 
 
 class Logistics(Section):
+    transport_cost_factor: float = Field(1.0, ge=0, description="multiplier on every material's transport cost per unit-km")
     truck_payload_t: float = Field(25.0, gt=0)
     truck_speed_kmh: float = Field(50.0, gt=0)
     truck_handling_hours: float = Field(1.0, ge=0, description="loading and unloading per trip")
@@ -95,6 +97,7 @@ class Policy(Section):
     """Public policy instruments; every value may be a schedule."""
 
     landfill_tax_eur_per_t: ScheduleSpec = 0.0
+    incineration_tax_eur_per_t: ScheduleSpec = 0.0
     virgin_tax_eur_per_t: ScheduleSpec = 0.0
     carbon_price_eur_per_t: ScheduleSpec = 0.0
     subsidy_eur_per_unit: ScheduleSpec = Field(0.0, description="paid per unit of waste exchanged or reused")

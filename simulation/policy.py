@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 @dataclass(frozen=True)
 class PolicyState:
     landfill_tax_eur_per_t: float
+    incineration_tax_eur_per_t: float
     virgin_tax_eur_per_t: float
     carbon_price_eur_per_t: float
     subsidy_eur_per_unit: float
@@ -36,7 +37,7 @@ class PolicyTimeline:
 class GovernmentLedger:
     """Money to and from the government in one period (EUR)."""
 
-    landfill_tax: float = 0.0
+    landfill_tax: float = 0.0  # landfill and incineration taxes
     virgin_tax: float = 0.0
     carbon_revenue: float = 0.0
     subsidies: float = 0.0

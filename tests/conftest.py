@@ -1,0 +1,23 @@
+from pathlib import Path
+
+import pytest
+
+from simulation.model import SymbiosisModel
+from simulation.scenario import load
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+def mini(*overrides, **kwargs):
+    """The four-firm test park with overrides (``PATH=VALUE`` strings)."""
+    return load(DATA / "mini_park.toml", overrides, **kwargs)
+
+
+def run(scenario, seed=None, **kwargs):
+    return SymbiosisModel(scenario, seed=seed, **kwargs).run()
+
+
+@pytest.fixture
+def mini_model():
+    return run(mini())

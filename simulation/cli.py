@@ -7,6 +7,7 @@ message and exit status 2, before anything is written.
 """
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def build_parser():
     run.add_argument("--seed", type=_seed, help="override the scenario's random seed")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                      help="override any scenario value by its dotted path, e.g. policy.landfill_tax_eur_per_t=80")
-    run.add_argument("--out", type=Path, help="output folder (default results/<scenario name>)")
+    run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>)")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -39,8 +40,8 @@ def _positive_float(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not (math.isfinite(value) and value > 0):  # float() also reads "nan" and "inf"
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -54,8 +55,11 @@ def _seed(text):
     return value
 
 
-class _Parser(argparse.ArgumentParser):
-    pass
+def _out_dir(text):
+    path = Path(text)
+    if path.exists() and not path.is_dir():  # caught now, not after the whole run
+        raise argparse.ArgumentTypeError(f"{text} is a file, expected a folder")
+    return path
 
 
 def main(argv=None):

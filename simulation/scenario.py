@@ -7,9 +7,10 @@ raises :class:`~simulation.errors.ScenarioError` naming the file, the field and
 the problem; nothing is run or written before validation passes.
 """
 
-import copy
 import hashlib
 import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +20,12 @@ from pydantic import ValidationError
 from simulation.catalogue import Catalogue, Material, Process, Sector, Substitution
 from simulation.errors import ScenarioError
 from simulation.parameters import ScenarioSpec
-from simulation.timeline import Calendar, Schedule
+from simulation.timeline import Calendar, Schedule, _parse_date
 
 SETTABLE_MATERIAL_FIELDS = ("virgin_price_eur", "gate_fee_eur")
 CATALOGUE_SECTIONS = {"materials": Material, "sectors": Sector, "processes": Process}
+# An entry of the merged catalogue, as its validator names it: "processes.cement" or "substitutions[3]".
+CATALOGUE_ENTRY = re.compile(r"^(substitutions\[\d+\]|[a-z]+\.[^.]+)(.*)$")
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,14 @@ def load(path, overrides=(), seed=None, years=None):
         raw.setdefault("scenario", {})["seed"] = seed
     if years is not None:
         raw.setdefault("scenario", {})["years"] = years
+    _check_finite(raw, path, "")
     spec = _validate(ScenarioSpec, raw, path, "")
     catalogue, catalogue_raw = _load_catalogue(path, spec.scenario.catalogue)
     calendar = _calendar(spec, path)
     policy = _policy_schedules(spec, calendar, path)
     _check_references(spec, catalogue, calendar, path)
     content = json.dumps({"scenario": raw, "catalogue": catalogue_raw}, sort_keys=True, default=str)
-    return Scenario(
+    scenario = Scenario(
         path=path,
         spec=spec,
         catalogue=catalogue,
@@ -74,6 +78,9 @@ def load(path, overrides=(), seed=None, years=None):
         content_hash=hashlib.sha256(content.encode()).hexdigest(),
         overrides=tuple(overrides),
     )
+    if scenario.periods < 1:
+        raise ScenarioError(path, "scenario.years", f"{spec.scenario.years} years is shorter than one period ({calendar.months_per_period} month)")
+    return scenario
 
 
 def _read_toml(path):
@@ -108,11 +115,7 @@ def apply_override(raw, assignment, path=None):
     node = raw
     for depth, key in enumerate(keys[:-1]):
         node = _descend(node, key, keys[: depth + 1], path)
-    last = keys[-1]
-    if isinstance(node, list):
-        node[_list_index(node, last, keys, path)] = value
-    else:
-        node[last] = value
+    node[_slot(node, keys[-1], keys, path)] = value
 
 
 def _parse_value(text):
@@ -123,11 +126,19 @@ def _parse_value(text):
 
 
 def _descend(node, key, so_far, path):
+    slot = _slot(node, key, so_far, path)
+    if isinstance(node, dict):
+        node.setdefault(slot, {})  # a section the scenario leaves at its defaults
+    return node[slot]
+
+
+def _slot(node, key, so_far, path):
+    """The dict key or list index that ``key`` names inside ``node``."""
     if isinstance(node, list):
-        return node[_list_index(node, key, so_far, path)]
+        return _list_index(node, key, so_far, path)
     if not isinstance(node, dict):
-        raise ScenarioError(path, ".".join(so_far), "cannot set a field inside a plain value")
-    return node.setdefault(key, {})
+        raise ScenarioError(path, ".".join(so_far), f"{'.'.join(so_far[:-1])} is a plain value, it has no field {key!r}")
+    return key
 
 
 def _list_index(items, key, so_far, path):
@@ -136,7 +147,10 @@ def _list_index(items, key, so_far, path):
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("id") == key:
             return i
-    raise ScenarioError(path, ".".join(so_far), f"no list entry with index or id {key!r}")
+    ids = [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+    choices = ([f"ids {', '.join(ids)}"] if ids else []) + ([f"an index below {len(items)}"] if items else [])
+    hint = f"expected {' or '.join(choices)}" if choices else "the list is empty"
+    raise ScenarioError(path, ".".join(so_far), f"no entry {key!r} ({hint})")
 
 
 def _validate(model, data, path, prefix):
@@ -145,6 +159,18 @@ def _validate(model, data, path, prefix):
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ScenarioError(path, _field_name(prefix, first["loc"]), _problem(first)) from None
+
+
+def _check_finite(node, path, prefix):
+    """Reject nan and inf, which TOML and ``--set`` accept but no parameter means."""
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ScenarioError(path, prefix, f"must be a finite number, got {node}")
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, path, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_finite(value, path, f"{prefix}[{i}]")
 
 
 def _field_name(prefix, loc):
@@ -170,37 +196,57 @@ def _problem(error):
 
 def _load_catalogue(scenario_path, files):
     merged = {"materials": {}, "sectors": {}, "processes": {}, "substitutions": []}
-    for name in files:
+    origin = {}  # merged entry name -> (file, name in that file), to point errors at the right file
+    for n, name in enumerate(files):
         path = scenario_path.parent / name
+        if not path.exists():  # name the scenario field that points at the missing file
+            raise ScenarioError(scenario_path, f"scenario.catalogue[{n}]", f"catalogue file {path} not found")
         raw = _read_toml(path)
+        _check_finite(raw, path, "")
         for section, entries in raw.items():
             if section == "substitutions":
+                _check_section_type(entries, list, path, section, "an array of tables [[substitutions]]")
                 for i, entry in enumerate(entries):
                     _validate(Substitution, entry, path, f"substitutions[{i}]")
-                merged["substitutions"].extend(entries)
+                    origin[f"substitutions[{len(merged['substitutions'])}]"] = (path, f"substitutions[{i}]")
+                    merged["substitutions"].append(entry)
             elif section in CATALOGUE_SECTIONS:
+                _check_section_type(entries, dict, path, section, f"tables [{section}.<id>]")
                 for key, entry in entries.items():
                     if key in merged[section]:
                         raise ScenarioError(path, f"{section}.{key}", "defined twice across catalogue files")
                     _validate(CATALOGUE_SECTIONS[section], entry, path, f"{section}.{key}")
+                    origin[f"{section}.{key}"] = (path, f"{section}.{key}")
                     merged[section][key] = entry
             else:
                 raise ScenarioError(path, section, "unknown section (expected materials, sectors, processes or substitutions)")
     try:
         return Catalogue.model_validate(merged), merged
     except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        field_name, _, problem = message.partition(": ")
-        files_named = ", ".join(str(scenario_path.parent / f) for f in files)
-        raise ScenarioError(files_named, field_name, problem or message) from None
+        raise _cross_reference_error(exc, origin, scenario_path, files) from None
+
+
+def _cross_reference_error(exc, origin, scenario_path, files):
+    """The error for a reference between entries, pointed at the file of the entry that makes it."""
+    message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+    field_name, _, problem = message.partition(": ")
+    match = CATALOGUE_ENTRY.match(field_name)
+    if match is None or match[1] not in origin:  # names no entry: every file is a suspect
+        return ScenarioError(", ".join(str(scenario_path.parent / f) for f in files), field_name, problem or message)
+    path, name = origin[match[1]]
+    return ScenarioError(path, name + match[2], problem)
+
+
+def _check_section_type(entries, expected, path, section, shape):
+    if not isinstance(entries, expected):
+        raise ScenarioError(path, section, f"expected {shape}, got {entries!r}")
 
 
 def _calendar(spec, path):
     try:
-        year, month = spec.scenario.start.split("-") if "-" in spec.scenario.start else (spec.scenario.start, "1")
-        return Calendar(int(year), int(month))
-    except ValueError:
-        raise ScenarioError(path, "scenario.start", f"expected 'YYYY-MM', got {spec.scenario.start!r}") from None
+        return Calendar(*_parse_date(spec.scenario.start))  # the parser event dates use, so months are checked too
+    except ValueError as exc:
+        raise ScenarioError(path, "scenario.start", str(exc)) from None
 
 
 def _policy_schedules(spec, calendar, path):
@@ -220,12 +266,12 @@ def _policy_schedules(spec, calendar, path):
 
 
 def _check_references(spec, catalogue, calendar, path):
-    ids = set()
+    sectors = {}  # firm id -> sector
     for i, firm in enumerate(spec.firms):
         where = f"firms[{i}]"
-        if firm.id in ids:
+        if firm.id in sectors:
             raise ScenarioError(path, f"{where}.id", f"duplicate firm id {firm.id!r}")
-        ids.add(firm.id)
+        sectors[firm.id] = firm.sector
         _check_sector_process(catalogue, firm.sector, firm.process, path, where)
         for waste in firm.recovery:
             if not any(s.waste == waste for s in catalogue.substitutions):
@@ -238,25 +284,29 @@ def _check_references(spec, catalogue, calendar, path):
             if sector not in catalogue.sectors:
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
-        _check_event(event, ids, catalogue, calendar, path, f"events[{i}]")
+        _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
 
 
 def _check_sector_process(catalogue, sector, process, path, where):
     if sector not in catalogue.sectors:
         raise ScenarioError(path, f"{where}.sector", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     if process is not None:
-        if process not in catalogue.processes:
-            raise ScenarioError(path, f"{where}.process", f"unknown process {process!r}")
-        if catalogue.processes[process].sector != sector:
-            raise ScenarioError(path, f"{where}.process", f"process {process!r} belongs to sector {catalogue.processes[process].sector!r}, not {sector!r}")
+        _check_process(catalogue, sector, process, path, f"{where}.process")
 
 
-def _check_event(event, ids, catalogue, calendar, path, where):
+def _check_process(catalogue, sector, process, path, field_name):
+    if process not in catalogue.processes:
+        raise ScenarioError(path, field_name, f"unknown process {process!r}")
+    if catalogue.processes[process].sector != sector:
+        raise ScenarioError(path, field_name, f"process {process!r} belongs to sector {catalogue.processes[process].sector!r}, not {sector!r}")
+
+
+def _check_event(event, sectors, catalogue, calendar, path, where):
     _period(calendar, event.at, path, f"{where}.at")
-    if event.firm is not None and event.firm not in ids:
+    if event.firm is not None and event.firm not in sectors:
         raise ScenarioError(path, f"{where}.firm", f"unknown firm {event.firm!r}")
-    if event.switch_process and event.switch_process not in catalogue.processes:
-        raise ScenarioError(path, f"{where}.switch_process", f"unknown process {event.switch_process!r}")
+    if event.switch_process:  # a firm stays in its sector, as when it is declared
+        _check_process(catalogue, sectors[event.firm], event.switch_process, path, f"{where}.switch_process")
     for key, value in event.set.items():
         parts = key.split(".")
         if len(parts) != 3 or parts[0] != "materials" or parts[2] not in SETTABLE_MATERIAL_FIELDS:
@@ -269,15 +319,9 @@ def _check_event(event, ids, catalogue, calendar, path, where):
 
 def _period(calendar, when, path, where):
     try:
-        return calendar.period_of(when)
+        period = calendar.period_of(when)
     except ValueError as exc:
         raise ScenarioError(path, where, str(exc)) from None
-
-
-def with_overrides(scenario, overrides):
-    """Reload ``scenario`` with extra overrides (sweeps use this)."""
-    return load(scenario.path, (*scenario.overrides, *overrides))
-
-
-def deep_copy_raw(raw):
-    return copy.deepcopy(raw)
+    if period < 0:  # the model would never reach it: the firm would never enter, the event never happen
+        raise ScenarioError(path, where, f"{when!r} is before the scenario start {calendar.label(0)}")
+    return period

@@ -142,6 +142,8 @@ class Catalogue(Strict):
         for sid, sector in self.sectors.items():
             if sector.default_process not in self.processes:
                 raise ValueError(f"sectors.{sid}.default_process: unknown process {sector.default_process!r}")
+            if self.processes[sector.default_process].sector != sid:
+                raise ValueError(f"sectors.{sid}.default_process: process {sector.default_process!r} belongs to sector {self.processes[sector.default_process].sector!r}")
         for i, sub in enumerate(self.substitutions):
             for field in ("waste", "replaces"):
                 if getattr(sub, field) not in self.materials:

@@ -7,6 +7,7 @@ message and exit status 2, before anything is written.
 """
 
 import argparse
+import os
 import math
 import shlex
 import sys
@@ -73,6 +74,17 @@ def main(argv=None):
         return EXIT_BAD_INPUT
 
 
+def _check_writable(out_dir):
+    """Fail before a long run, not after it, when the results cannot be written."""
+    parent = out_dir.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(out_dir, "", f"cannot create the output folder: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK):
+        raise ScenarioError(out_dir, "", f"cannot write into {parent}")
+
+
 def _run(args, command):
     from simulation.model import SymbiosisModel
     from simulation.outcome import classify
@@ -80,13 +92,17 @@ def _run(args, command):
     from simulation.scenario import load
 
     scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
+    out_dir = args.out or Path("results") / scenario.name
+    _check_writable(out_dir)
     model = SymbiosisModel(scenario)
     with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
         model.run(progress=bar.update)
     frame = model.datacollector.get_model_vars_dataframe()
     outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
-    out_dir = args.out or Path("results") / scenario.name
-    write_results(model, out_dir, command, outcome, figures=not args.no_figures)
+    try:
+        write_results(model, out_dir, command, outcome, figures=not args.no_figures)
+    except OSError as exc:
+        raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
     print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
     print(format_summary(summary(model, outcome)))
     print(f"results written to {out_dir}/")

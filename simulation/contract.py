@@ -15,6 +15,8 @@ produces the human-readable log.
 
 import numpy as np
 
+from simulation.columns import Columns
+
 PENDING, ACTIVE, ENDED = 0, 1, 2
 TRUCK, PIPELINE = 0, 1
 MODES = ("truck", "pipeline")
@@ -47,37 +49,23 @@ _FIELDS = {
 }
 
 
-class ContractBook:
-    """Growable structure-of-arrays holding every contract ever signed."""
+class ContractBook(Columns):
+    """Every contract ever signed, one row each."""
 
-    def __init__(self, capacity=64):
-        self.size = 0
+    def __init__(self):
+        super().__init__(_FIELDS, fill={"renewal_of": -1, "end": -1})
         self.n_links = 0
-        self._arrays = {name: np.zeros(capacity, dtype=dtype) for name, dtype in _FIELDS.items()}
 
-    def __getattr__(self, name):
-        arrays = self.__dict__.get("_arrays")
-        if arrays is not None and name in arrays:
-            return arrays[name][: self.size]
-        raise AttributeError(name)
+    def add(self, n, link=None, **values):
+        """Append ``n`` contracts (an array or a scalar per field); returns their ids.
 
-    def add(self, **values):
-        """Append a contract; returns its id. Missing fields start at zero."""
-        if self.size == len(self._arrays["supply"]):
-            for name, array in self._arrays.items():
-                self._arrays[name] = np.concatenate([array, np.zeros_like(array)])
-        cid = self.size
-        self.size += 1
-        for name, array in self._arrays.items():
-            array[cid] = 0
-        self._arrays["renewal_of"][cid] = -1
-        self._arrays["end"][cid] = -1
-        for name, value in values.items():
-            self._arrays[name][cid] = value
-        if "link" not in values:
-            self._arrays["link"][cid] = self.n_links
-            self.n_links += 1
-        return cid
+        Without ``link`` each contract opens a new link; a renewal passes the
+        link it continues.
+        """
+        if link is None:
+            link = np.arange(self.n_links, self.n_links + n)
+            self.n_links += n
+        return self.append(n, link=link, **values)
 
     def where(self, status):
         return np.flatnonzero(self.status == status)

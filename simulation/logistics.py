@@ -28,25 +28,18 @@ import heapq
 import numpy as np
 import simpy
 
+from simulation.columns import Columns
 from simulation.timeline import DAYS_PER_MONTH
 
 
-class StorageArray:
-    """Levels (units) and capacities (units) of every storable waste stream."""
+class StorageArray(Columns):
+    """Level (units) and capacity (units) of storage for every supply stream."""
 
     def __init__(self):
-        self.level = np.zeros(0)
-        self.capacity = np.zeros(0)
+        super().__init__({"level": float, "capacity": float})
 
     def grow(self, capacities):
-        self.level = np.concatenate([self.level, np.zeros(len(capacities))])
-        self.capacity = np.concatenate([self.capacity, np.asarray(capacities, float)])
-
-    def settle(self, leftover):
-        """Store what fits of ``leftover`` (the period's unshipped stock) and return the overflow."""
-        stored = np.minimum(leftover, self.capacity)
-        self.level = stored
-        return leftover - stored
+        self.append(len(capacities), capacity=np.asarray(capacities, float))
 
     def empty(self, streams):
         """Remove and return the stock of ``streams`` (e.g. a stream that stopped)."""
@@ -90,7 +83,7 @@ class Logistics:
         self.handling_hours = handling_hours
         self.hours_per_day = hours_per_day
         self.down_since = np.zeros(0)  # day a plant went down; nan when running
-        self.downtime = np.zeros(0)  # days down in the current period
+        self.downtime = np.zeros(0)  # days down in the current period (index: firm)
         self.outage_log = []  # (firm index, failed day, repaired day)
         self._period_began = 0.0
 

@@ -1,23 +1,24 @@
 """The market for wastes: who can see whom, and what a deal between them is worth.
 
-Partner search is the hot path of large parks, so it never scans all firms.
-Streams are indexed by material, each group with a KD-tree of its firms'
-locations. For each of its wastes (or inputs) a searching firm looks at the
-complementary groups only, and within them at:
+Partner search is the hot path of large parks, so it never scans all firms and
+is done for all of a month's searchers at once. For each of its wastes (or
+inputs) with free flow, a searching firm looks, among the streams of each
+material its waste can replace (or that can replace its input), at:
 
-* the ``search.candidates`` nearest streams within ``search.max_distance_km``
-  (what it could learn of locally);
-* streams of its acquaintances (drawn at start, revealed by searches, past
+* the ``search.candidates`` nearest within ``search.max_distance_km`` (what it
+  could learn of locally);
+* those of its acquaintances (drawn at start, revealed by searches, past
   partners), wherever they are;
 * if it is on the facilitator's platform, the ``search.candidates`` nearest
-  streams of other platform members (the platform's match list).
+  among other platform members (the platform's match list).
 
-A firm *sees* a candidate if it lies within ``search.neighbourhood_km``, is an
+Nearest streams of a given material come from one KD-tree per side whose third
+coordinate separates materials by far more than any distance searched. A firm
+*sees* a candidate if it lies within ``search.neighbourhood_km``, is an
 acquaintance, or both are on the platform; a search also reveals up to
 ``search.discoveries`` unseen candidates, chosen with probability proportional
 to ``exp(-d / search.distance_decay_km)``. All pairs are then priced at once
-with numpy (:func:`price_pairs`); agent objects are consulted only for the few
-offers actually made.
+with numpy (:func:`price_pairs`).
 """
 
 import numpy as np
@@ -27,24 +28,28 @@ from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
 
 
-class StreamGroup:
-    """Alive streams of one material with a KD-tree over their firms' locations (km)."""
+class StreamIndex:
+    """KD-tree over streams at (x, y, material * separation) km."""
 
-    def __init__(self, streams, x, y):
+    def __init__(self, streams, x, y, material):
         self.streams = streams
-        self.tree = cKDTree(np.column_stack([x, y])) if len(streams) else None
+        points = np.column_stack([x, y, material * MATERIAL_SEPARATION_KM])
+        self.tree = cKDTree(points) if len(streams) else None
 
-    def nearest_many(self, x, y, rows, k, max_km):
-        """The ``k`` nearest streams within ``max_km`` of each point: ``(row, stream)`` arrays."""
-        if self.tree is None:
+    def nearest(self, x, y, material, k, max_km):
+        """The ``k`` nearest streams of ``material`` within ``max_km`` of each point: (row, stream) arrays."""
+        if self.tree is None or len(x) == 0:
             return _EMPTY, _EMPTY
         k = min(k, len(self.streams))
-        _, idx = self.tree.query(np.column_stack([x, y]), k=k, distance_upper_bound=max_km)
+        points = np.column_stack([x, y, material * MATERIAL_SEPARATION_KM])
+        _, idx = self.tree.query(points, k=k, distance_upper_bound=max_km)
         idx = idx.reshape(len(x), k)
         found = idx < len(self.streams)
-        return np.repeat(rows, k).reshape(len(x), k)[found], self.streams[idx[found]]
+        rows = np.broadcast_to(np.arange(len(x))[:, None], idx.shape)
+        return rows[found], self.streams[idx[found]]
 
 
 class Market:
@@ -52,8 +57,11 @@ class Market:
         self.model = model
         self._version = None
         self._platform_key = None
-        self.groups = {"supply": {}, "demand": {}}
-        self.platform_groups = {"supply": {}, "demand": {}}
+        self.index = {}
+        self.platform_index = {}
+        subs = model.subs
+        self.by_waste = _csr(subs.waste, len(model.materials))
+        self.by_input = _csr(subs.input, len(model.materials))
 
     def _refresh(self):
         m = self.model
@@ -61,14 +69,13 @@ class Market:
         if version != self._version:
             self._version = version
             self._platform_key = None
-            for side, table in (("supply", m.supply), ("demand", m.demand)):
-                self.groups[side] = _groups(table, m.x, m.y, table.alive)
+            self.index = {side: _index(table, m.x, m.y, table.alive) for side, table in (("supply", m.supply), ("demand", m.demand))}
         key = (version, m.policy_now.facilitator_participation)
         if key != self._platform_key and m.policy_now.facilitator_participation > 0:
             self._platform_key = key
             members = m.platform_members()
-            for side, table in (("supply", m.supply), ("demand", m.demand)):
-                self.platform_groups[side] = _groups(table, m.x, m.y, table.alive & members[table.firm])
+            self.platform_index = {side: _index(table, m.x, m.y, table.alive & members[table.firm])
+                                   for side, table in (("supply", m.supply), ("demand", m.demand))}
 
     def candidate_pairs(self, searchers):
         """Candidate pairs for a round of searching firms, as arrays.
@@ -83,73 +90,68 @@ class Market:
         share, min_q = m.params.contract.quantity_share, m.params.search.min_quantity
         searching = np.zeros(len(m.active), dtype=bool)
         searching[searchers] = True
-        platform = m.platform_members() & searching
-        parts = []
         own_s = np.flatnonzero(searching[m.supply.firm] & (m.supply.free(share) >= min_q))
         own_d = np.flatnonzero(searching[m.demand.firm] & (m.demand.free(share) > 0))
-        for waste in np.unique(m.supply.material[own_s]).tolist():
-            mine = own_s[m.supply.material[own_s] == waste]
-            for k in m.subs.by_waste.get(waste, ()):
-                for row, other in self._reachable("demand", m.demand, int(m.subs.input[k]), m.supply.firm[mine], platform):
-                    parts.append((m.supply.firm[mine[row]], mine[row], other, k))
-        for inp in np.unique(m.demand.material[own_d]).tolist():
-            mine = own_d[m.demand.material[own_d] == inp]
-            for k in m.subs.by_input.get(inp, ()):
-                for row, other in self._reachable("supply", m.supply, int(m.subs.waste[k]), m.demand.firm[mine], platform):
-                    parts.append((m.demand.firm[mine[row]], other, mine[row], k))
-        if not parts:
-            return _EMPTY, _EMPTY, _EMPTY, _EMPTY
-        searcher = np.concatenate([p[0] for p in parts])
-        s = np.concatenate([p[1] for p in parts])
-        d = np.concatenate([p[2] for p in parts])
-        k = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+        # Each own stream once per substitution it takes part in.
+        own_s, k_s = _expand(own_s, m.supply.material[own_s], self.by_waste)
+        own_d, k_d = _expand(own_d, m.demand.material[own_d], self.by_input)
+        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s])
+        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d])
+        s = np.concatenate([own_s[row_s], partner_s])
+        d = np.concatenate([partner_d, own_d[row_d]])
+        k = np.concatenate([k_s[row_s], k_d[row_d]])
+        searcher = np.concatenate([m.supply.firm[own_s[row_s]], m.demand.firm[own_d[row_d]]])
         keep = (m.supply.firm[s] != m.demand.firm[d]) & m.active[m.supply.firm[s]] & m.active[m.demand.firm[d]]
         keep &= m.supply.alive[s] & m.demand.alive[d]
-        if m.linked_pairs:
-            # A pair already under contract is topped up at renewal, not by a second contract.
-            keep &= np.fromiter(((a, b) not in m.linked_pairs for a, b in zip(s.tolist(), d.tolist())), bool, len(s))
+        # A pair already under contract is topped up at renewal, not by a second contract.
+        running = m.contracts.running()
+        keep &= ~np.isin(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         searcher, s, d, k = searcher[keep], s[keep], d[keep], k[keep]
-        key = np.stack([searcher, s, d, k])
-        _, first = np.unique(key, axis=1, return_index=True)
-        order = first[np.lexsort((k[first], d[first], s[first], searcher[first]))]
-        return searcher[order], s[order], d[order], k[order]
+        order = np.lexsort((k, d, s, searcher))
+        searcher, s, d, k = searcher[order], s[order], d[order], k[order]
+        first = np.ones(len(s), dtype=bool)
+        first[1:] = (np.diff(searcher) != 0) | (np.diff(s) != 0) | (np.diff(d) != 0) | (np.diff(k) != 0)
+        return searcher[first], s[first], d[first], k[first]
 
-    def _reachable(self, side, table, material, firms, platform):
-        """Partner streams of ``material`` for own streams at ``firms``.
-
-        Yields ``(row, partner stream)`` arrays: row indexes ``firms``.
-        """
-        p = self.model.params.search
-        if len(firms) == 0:
-            return
-        for groups, rows in ((self.groups[side], np.arange(len(firms))),
-                             (self.platform_groups[side], np.flatnonzero(platform[firms]))):
-            group = groups.get(material)
-            if group is not None and len(rows):
-                yield group.nearest_many(self.model.x[firms[rows]], self.model.y[firms[rows]], rows, p.candidates, p.max_distance_km)
-        rows, streams = [], []
-        for row, firm in enumerate(firms.tolist()):
-            for other in self.model.firm_list[firm].acquaintances:
-                stream = table.of_firm_material(other, material)
-                if stream is not None:
-                    rows.append(row)
-                    streams.append(stream)
-        if rows:
-            yield np.array(rows, dtype=np.int64), np.array(streams, dtype=np.int64)
+    def _reachable(self, side, table, firms, materials):
+        """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays."""
+        m, p = self.model, self.model.params.search
+        x, y = m.x[firms], m.y[firms]
+        found = [self.index[side].nearest(x, y, materials, p.candidates, p.max_distance_km)]
+        if side in self.platform_index:
+            rows = np.flatnonzero(m.platform_members()[firms])
+            near_rows, streams = self.platform_index[side].nearest(x[rows], y[rows], materials[rows], p.candidates, p.max_distance_km)
+            found.append((rows[near_rows], streams))
+        rows, known = m.acquaintance_pairs(firms)
+        streams = table.lookup[known, materials[rows]]
+        found.append((rows[streams >= 0], streams[streams >= 0]))
+        return tuple(np.concatenate(part) for part in zip(*found))
 
 
-def _groups(table, x, y, include):
-    chosen = np.flatnonzero(include)
-    order = np.argsort(table.material[chosen], kind="stable")
-    chosen = chosen[order]
-    materials, starts = np.unique(table.material[chosen], return_index=True)
-    bounds = list(starts[1:]) + [len(chosen)]
-    groups = {}
-    for mat, a, b in zip(materials.tolist(), starts.tolist(), bounds):
-        streams = chosen[a:b]
-        firms = table.firm[streams]
-        groups[mat] = StreamGroup(streams, x[firms], y[firms])
-    return groups
+def _stream_pair_key(s, d):
+    return s * (1 << 32) + d
+
+
+def _csr(keys, n):
+    """Substitutions grouped by material: (offsets, flat substitution indices)."""
+    order = np.argsort(keys, kind="stable")
+    counts = np.bincount(keys, minlength=n)
+    return np.r_[0, np.cumsum(counts)], order
+
+
+def _expand(streams, materials, grouped):
+    """Repeat each stream once per substitution of its material: (streams, substitution) arrays."""
+    offsets, flat = grouped
+    counts = offsets[materials + 1] - offsets[materials]
+    rows = np.repeat(np.arange(len(streams)), counts)
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return streams[rows], flat[offsets[materials[rows]] + within]
+
+
+def _index(table, x, y, include):
+    streams = np.flatnonzero(include)
+    firms = table.firm[streams]
+    return StreamIndex(streams, x[firms], y[firms], table.material[streams])
 
 
 def grouped_sample(rng, groups, weight, n):
@@ -168,6 +170,18 @@ def grouped_sample(rng, groups, weight, n):
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
     return positive[order[rank < n]]
+
+
+def free_quantity(model, s, d, k, conversion):
+    """Largest monthly quantity (units of waste) both sides still have free for substitution ``k``.
+
+    ``conversion`` is the units of input replaced per unit of waste shipped.
+    The substitution may replace at most ``Substitution.max_share`` of the input.
+    """
+    share = model.params.contract.quantity_share
+    demand = model.demand
+    room = np.maximum(model.subs.max_share[k] * share * demand.expected[d] - demand.committed[d], 0.0)
+    return np.minimum(model.supply.free(share, s), np.minimum(demand.free(share, d), room) / conversion)
 
 
 def distances(model, a, b):
@@ -189,10 +203,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False):
     ratio = m.subs.ratio[k]
     dist = distances(m, supplier, receiver)
     kept = (1.0 - m.materials.loss_per_km[waste]) ** dist
-    share = p.contract.quantity_share
-    # The substitution may replace at most max_share of the receiver's input.
-    room = np.maximum(m.subs.max_share[k] * share * m.demand.expected[d] - m.demand.committed[d], 0.0)
-    quantity = np.minimum(m.supply.free(share, s), np.minimum(m.demand.free(share, d), room) / (ratio * kept))
+    quantity = free_quantity(m, s, d, k, ratio * kept)
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)
     term = contract_term(m, mode)
     running_unit = transport_unit + treatment_unit_cost(m, k)

@@ -119,7 +119,8 @@ class PeriodRecorder:
 def _density(a, b, n_firms):
     if n_firms < 2 or len(a) == 0:
         return 0.0
-    pairs = len(set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist())))
+    n = max(int(a.max()), int(b.max())) + 1
+    pairs = len(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))
     return pairs / (n_firms * (n_firms - 1) / 2)
 
 

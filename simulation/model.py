@@ -13,6 +13,8 @@ One call of :meth:`SymbiosisModel.step` is one decision period (a month):
 7. measures through Mesa's ``DataCollector``.
 """
 
+import itertools
+
 import mesa
 import networkx as nx
 import numpy as np
@@ -20,11 +22,10 @@ import numpy as np
 from simulation.bargaining import side_gains
 from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
-from simulation.errors import ScenarioError
 from simulation.firm import Firm
 from simulation.flows import month_flows
 from simulation.logistics import Logistics
-from simulation.market import Market, contract_term, distances, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
+from simulation.market import Market, contract_term, distances, free_quantity, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
 from simulation.measures import MEASURES, PeriodRecorder
 from simulation.policy import GovernmentLedger, PolicyTimeline
 from simulation.streams import StreamTable
@@ -56,13 +57,13 @@ class SymbiosisModel(mesa.Model):
         self.policy_now = self.policy_timeline.at(0)
         self.costs = self.materials.unit_costs(self.policy_now)
         self.contracts = ContractBook()
-        self.supply, self.demand = StreamTable(), StreamTable()
-        self.market = Market(self)
         self.pipelines = set()
-        self.linked_pairs = set()  # (supply stream, demand stream) of running contracts
         self.link_start = []
         self.recovery = {"supply": [], "demand": [], "substitution": []}
         self._setup_firms()
+        self.supply = StreamTable(len(self.specs), len(self.materials))
+        self.demand = StreamTable(len(self.specs), len(self.materials))
+        self.market = Market(self)
         self._setup_events()
         p = self.params.logistics
         trucks = p.fleet_trucks or max(4, len(self.specs) // 4)
@@ -77,7 +78,7 @@ class SymbiosisModel(mesa.Model):
         self.ledger = GovernmentLedger()
         self.spend = {"search": 0.0, "capex": 0.0, "setup": 0.0}
         self.cash_flow[:] = 0.0
-        self.forced_disposal = np.zeros(len(self.supply))
+        self.forced_disposal = {}  # supply stream -> stock disposed of because the stream ended
 
     # -- set-up ------------------------------------------------------------------
     def _setup_firms(self):
@@ -166,7 +167,6 @@ class SymbiosisModel(mesa.Model):
             if table is self.supply:
                 storable = self.materials.storable[table.material[new]]
                 self.logistics.storage.grow(np.where(storable, self.params.firm_defaults.storage_months * table.expected[new], 0.0))
-                self.forced_disposal = np.concatenate([self.forced_disposal, np.zeros(len(new))])
 
     def _end_stream(self, table, stream, reason):
         book = self.contracts
@@ -175,18 +175,15 @@ class SymbiosisModel(mesa.Model):
         self._close(running[column[running] == stream], reason)
         table.kill([stream])
         if table is self.supply:
-            self.forced_disposal[stream] += self.logistics.storage.empty([stream])[0]
+            self.forced_disposal[stream] = self.forced_disposal.get(stream, 0.0) + self.logistics.storage.empty([stream])[0]
         side = "supply" if table is self.supply else "demand"
         keep = [j for j, st in enumerate(self.recovery[side]) if st != stream]
         for key in self.recovery:
             self.recovery[key] = [self.recovery[key][j] for j in keep]
 
     def _grant_recovery(self, index, waste):
-        options = self.recovery_options(index, waste=self.materials.index[waste], require_free=False)
-        if not options:
-            raise ScenarioError(self.config.path, f"firms.{self.firm_ids[index]}.recovery",
-                                f"the firm's process has no input that {waste!r} can replace, so it cannot reuse it")
-        s, d, k, quantity, _, _ = options[0]
+        # The scenario check guarantees an option exists (scenario._reusable_in).
+        s, d, k, quantity, _, _ = self.recovery_options(index, waste=self.materials.index[waste], require_free=False)[0]
         self.install_recovery(index, s, d, k, quantity, capex=0.0)
 
     def _leave(self, index, reason="partner left"):
@@ -231,91 +228,98 @@ class SymbiosisModel(mesa.Model):
     def _resolve(self, rank, s, d, k, terms, mode, dist, capex, links=None, renewals=None):
         """Sign pairs ``rank`` (indices into the arrays) in order, where both sides still accept.
 
-        A pair whose stream an earlier pair in this batch has used is re-sized to
-        the flow left free and accepted only if it still clears both hurdles.
-        Returns the indices signed.
+        Each signing commits its flow at once; a later pair whose stream has
+        been used is re-sized to the flow left free and signed only if it still
+        clears both hurdles. Returns the indices signed.
         """
-        share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
-        used_s, used_d, signed = set(), set(), []
+        min_q = self.params.search.min_quantity
+        conversion = self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[self.supply.material[s]]) ** dist
+        used_s, used_d, chosen, quantity = set(), set(), [], []
+        acceptable = terms.acceptable
         for j in rank.tolist():
-            sj, dj, kj = int(s[j]), int(d[j]), int(k[j])
-            deal = terms.select(j)
+            sj, dj = int(s[j]), int(d[j])
+            q, ok = float(terms.quantity[j]), bool(acceptable[j])
             if sj in used_s or dj in used_d:
-                conversion = self.subs.ratio[kj] * (1.0 - self.materials.loss_per_km[self.supply.material[sj]]) ** dist[j]
-                free_s = self.supply.free(share, np.array([sj]))[0]
-                free_d = self.demand.free(share, np.array([dj]))[0] / conversion
-                deal = deal.with_quantity(min(free_s, free_d))
-            if not deal.acceptable[0] or deal.quantity[0] < min_q:
+                q = float(free_quantity(self, s[j:j + 1], d[j:j + 1], k[j:j + 1], conversion[j:j + 1])[0])
+                ok = bool(terms.select(j).with_quantity(q).acceptable[0])
+            if not ok or q < min_q:
                 continue
-            link = None if links is None else int(links[j])
-            renewal_of = -1 if renewals is None else int(renewals[j])
-            self._sign(sj, dj, kj, deal, int(mode[j]), float(dist[j]), float(capex[j]), link=link, renewal_of=renewal_of)
+            self.supply.committed[sj] += q
+            self.demand.committed[dj] += q * conversion[j]
             used_s.add(sj)
             used_d.add(dj)
-            signed.append(j)
-        return np.array(signed, dtype=np.int64)
+            chosen.append(j)
+            quantity.append(q)
+        chosen = np.array(chosen, dtype=np.int64)
+        if len(chosen):
+            deal = terms.select(chosen).with_quantity(np.array(quantity))
+            self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], conversion[chosen],
+                       links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
+        return chosen
 
-    def _sign(self, s, d, k, terms, mode, dist, capex, link=None, renewal_of=-1):
-        book, pol, t = self.contracts, self.policy_now, self.period
-        supplier, receiver = int(self.supply.firm[s]), int(self.demand.firm[d])
-        quantity = float(terms.quantity[0])
-        kept = (1.0 - self.materials.loss_per_km[self.supply.material[s]]) ** dist
-        term = int(contract_term(self, np.array([mode]))[0])
-        penalty_months = pol.breach_penalty_months
-        values = dict(
-            supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
-            input=self.demand.material[d], substitution=k, ratio=self.subs.ratio[k] * kept, mode=mode,
-            distance_km=dist, quantity=quantity, price=float(terms.price[0]), start=t, term=term,
-            penalty_eur=penalty_months * float(max(terms.supplier_gain[0], terms.receiver_gain[0])),
-            status=PENDING, surplus_eur=float(terms.surplus[0]),
-            supplier_gain_eur=float(terms.supplier_gain[0]), receiver_gain_eur=float(terms.receiver_gain[0]),
-            supplier_hurdle_eur=float(terms.supplier_hurdle[0]), receiver_hurdle_eur=float(terms.receiver_hurdle[0]),
-            capex_eur=capex, trust_in_supplier=self.firm_list[receiver].trust_in(supplier),
-            trust_in_receiver=self.firm_list[supplier].trust_in(receiver), renewal_of=renewal_of,
+    def _sign(self, s, d, k, deal, mode, dist, capex, conversion, links=None, renewals=None):
+        """Record contracts whose flows ``_resolve`` has committed; start them or their pipelines."""
+        book, pol = self.contracts, self.policy_now
+        n = len(s)
+        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        firms = self.firm_list
+        pairs = list(zip(supplier.tolist(), receiver.tolist()))
+        ids = book.add(
+            n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
+            input=self.demand.material[d], substitution=k, ratio=conversion, mode=mode, distance_km=dist,
+            quantity=deal.quantity, price=deal.price, start=self.period, term=contract_term(self, mode),
+            penalty_eur=pol.breach_penalty_months * np.maximum(deal.supplier_gain, deal.receiver_gain),
+            status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
+            receiver_gain_eur=deal.receiver_gain, supplier_hurdle_eur=deal.supplier_hurdle,
+            receiver_hurdle_eur=deal.receiver_hurdle, capex_eur=capex,
+            trust_in_supplier=[firms[b].trust_in(a) for a, b in pairs],
+            trust_in_receiver=[firms[a].trust_in(b) for a, b in pairs],
+            renewal_of=-1 if renewals is None else renewals,
         )
-        if link is not None:
-            values["link"] = link
-        cid = book.add(**values)
-        if link is None:
-            self.link_start.append(-1)
+        for a, b in pairs:
+            firms[a].meet([b])
+        if links is None:
+            self.link_start.extend([-1] * n)
             setup = self.params.contract.setup_cost_eur
-            self.cash_flow[[supplier, receiver]] -= setup / 2
-            self.spend["setup"] += setup
-        self.supply.committed[s] += quantity
-        self.demand.committed[d] += quantity * book.ratio[cid]
-        self.linked_pairs.add((s, d))
-        self.firm_list[supplier].meet([receiver])
-        if capex > 0:
-            self.cash_flow[receiver] -= capex * (1 - pol.capex_subsidy_share)
-            self.ledger.capex_subsidies += capex * pol.capex_subsidy_share
-            self.spend["capex"] += capex * (1 - pol.capex_subsidy_share)
-            self.pipelines.add((supplier, receiver, int(self.supply.material[s])))
-            lead = self.params.logistics.pipeline_lead_months * DAYS_PER_MONTH
-            self.logistics.build_pipeline(cid, lead, self._open)
-        else:
-            self._open(cid, self.logistics.env.now)
-        return cid
+            np.subtract.at(self.cash_flow, supplier, setup / 2)
+            np.subtract.at(self.cash_flow, receiver, setup / 2)
+            self.spend["setup"] += setup * n
+        needs_pipe = capex > 0
+        for cid, c in zip(ids[needs_pipe].tolist(), np.flatnonzero(needs_pipe).tolist()):
+            self._build_pipeline(cid, int(receiver[c]), int(supplier[c]), int(self.supply.material[s[c]]), float(capex[c]))
+        self._open(ids[~needs_pipe], self.logistics.env.now)
+        return ids
 
-    def _open(self, cid, day):
+    def _build_pipeline(self, cid, receiver, supplier, waste, capex):
+        pol = self.policy_now
+        self.cash_flow[receiver] -= capex * (1 - pol.capex_subsidy_share)
+        self.ledger.capex_subsidies += capex * pol.capex_subsidy_share
+        self.spend["capex"] += capex * (1 - pol.capex_subsidy_share)
+        self.pipelines.add((supplier, receiver, waste))
+        lead = self.params.logistics.pipeline_lead_months * DAYS_PER_MONTH
+        self.logistics.build_pipeline(cid, lead, self._open)
+
+    def _open(self, ids, day):
+        """Contracts ``ids`` start delivering from ``day``; pending ones only (one may have ended while its pipe was built)."""
         book = self.contracts
-        if book.status[cid] != PENDING:
-            return  # ended while its pipeline was being built
-        book.status[cid] = ACTIVE
-        book.active_from_day[cid] = day
-        link = int(book.link[cid])
-        if self.link_start[link] < 0:
-            self.link_start[link] = self.period
-            self.recorder.born += 1
+        ids = np.atleast_1d(ids)
+        ids = ids[book.status[ids] == PENDING]
+        book.status[ids] = ACTIVE
+        book.active_from_day[ids] = day
+        for link in book.link[ids].tolist():
+            if self.link_start[link] < 0:
+                self.link_start[link] = self.period
+                self.recorder.born += 1
 
     def _close(self, ids, reason, renewed=False):
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return
         book = self.contracts
-        self.supply.committed[book.supply[ids]] -= book.quantity[ids]
-        self.demand.committed[book.demand[ids]] -= book.quantity[ids] * book.ratio[ids]
+        # np.subtract.at, since several closing contracts may share a stream.
+        np.subtract.at(self.supply.committed, book.supply[ids], book.quantity[ids])
+        np.subtract.at(self.demand.committed, book.demand[ids], book.quantity[ids] * book.ratio[ids])
         for c in ids.tolist():
-            self.linked_pairs.discard((int(book.supply[c]), int(book.demand[c])))
             supplier, receiver = int(book.supplier[c]), int(book.receiver[c])
             if self.firm_list[receiver] is not None:
                 self.firm_list[receiver].trust[supplier] = float(book.trust_in_supplier[c])
@@ -426,24 +430,26 @@ class SymbiosisModel(mesa.Model):
         seen = dist <= self.params.search.neighbourhood_km
         platform = self.platform_members()
         seen |= platform[searcher] & platform[partner]
-        firms = self.firm_list
-        seen |= np.fromiter((b in firms[a].acquaintances for a, b in zip(searcher.tolist(), partner.tolist())), bool, len(searcher))
+        firms = np.unique(searcher)
+        rows, known = self.acquaintance_pairs(firms)
+        seen |= np.isin(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
         return seen
+
+    def _pair_key(self, a, b):
+        return a * len(self.specs) + b
 
     def _discover(self, searcher, partner, dist, seen):
         """Each searcher learns of up to ``search.discoveries`` unseen partners, near ones likelier."""
         unseen = np.flatnonzero(~seen)
         if len(unseen) == 0:
             return np.zeros(len(seen), dtype=bool)
-        pair = searcher[unseen] * len(self.specs) + partner[unseen]
-        _, first = np.unique(pair, return_index=True)
+        _, first = np.unique(self._pair_key(searcher[unseen], partner[unseen]), return_index=True)
         first = unseen[first]
         weight = np.exp(-dist[first] / self.params.search.distance_decay_km)
         picked = first[grouped_sample(self.rng, searcher[first], weight, self.params.search.discoveries)]
         for a, b in zip(searcher[picked].tolist(), partner[picked].tolist()):
             self.firm_list[a].meet([b])
-        found = set(zip(searcher[picked].tolist(), partner[picked].tolist()))
-        return np.fromiter(((a, b) in found for a, b in zip(searcher.tolist(), partner.tolist())), bool, len(searcher))
+        return np.isin(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
 
     def _firms_with_unmatched_flows(self):
         share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
@@ -462,34 +468,42 @@ class SymbiosisModel(mesa.Model):
         n = len(self.specs)
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
 
+    def acquaintance_pairs(self, firms):
+        """(row, acquaintance) arrays: every acquaintance of each of ``firms``."""
+        known = [self.firm_list[f].acquaintances for f in firms.tolist()]
+        counts = np.fromiter((len(a) for a in known), np.int64, len(known))
+        rows = np.repeat(np.arange(len(firms)), counts)
+        return rows, np.fromiter(itertools.chain.from_iterable(known), np.int64, int(counts.sum()))
+
     def platform_members(self):
         draws = np.array([f.platform_draw if f is not None else 2.0 for f in self.firm_list])
         return (draws < self.policy_now.facilitator_participation) & self.active
 
     def recovery_options(self, index, waste=None, require_free=True):
-        """Ways ``index`` could reuse its own waste: (s, d, k, quantity, EUR/month gain, capex)."""
-        share, min_q, pol = self.params.contract.quantity_share, self.params.search.min_quantity, self.policy_now
+        """Ways firm ``index`` could reuse its own waste in its own plant, best first.
+
+        Returns (s, d, k, quantity, EUR/month gain, capex after subsidy) tuples.
+        """
+        pol, subs = self.policy_now, self.subs
+        s, d = self.supply.lookup[index, subs.waste], self.demand.lookup[index, subs.input]
+        k = np.flatnonzero((s >= 0) & (d >= 0))
+        if waste is not None:
+            k = k[subs.waste[k] == waste]
         installed = set(zip(self.recovery["supply"], self.recovery["demand"]))
-        options = []
-        for s in self.supply.of_firm(index).tolist():
-            w = int(self.supply.material[s])
-            free_s = float(self.supply.free(share, np.array([s]))[0])
-            if (waste is not None and w != waste) or (require_free and free_s < min_q):
-                continue
-            for k in self.subs.by_waste.get(w, ()):
-                for d in self.demand.of_firm(index).tolist():
-                    if self.demand.material[d] != self.subs.input[k] or (s, d) in installed:
-                        continue
-                    ratio = self.subs.ratio[k]
-                    if require_free:
-                        quantity = min(free_s, float(self.demand.free(share, np.array([d]))[0]) / ratio)
-                    else:
-                        quantity = min(self.supply.expected[s], self.demand.expected[d] / ratio) * share
-                    unit = self.costs.disposal[w] + ratio * self.costs.virgin[self.subs.input[k]] - treatment_unit_cost(self, k) + pol.subsidy_eur_per_unit
-                    capex = self.subs.capex[k] * (1 - pol.capex_subsidy_share)
-                    if quantity > 0:
-                        options.append((s, d, k, quantity, quantity * unit, capex))
-        return sorted(options, key=lambda o: -o[4])
+        k = np.array([j for j in k.tolist() if (int(s[j]), int(d[j])) not in installed], dtype=np.int64)
+        if len(k) == 0:
+            return []
+        s, d, ratio = s[k], d[k], subs.ratio[k]
+        if require_free:
+            quantity = free_quantity(self, s, d, k, ratio)
+        else:
+            quantity = self.params.contract.quantity_share * np.minimum(self.supply.expected[s], self.demand.expected[d] / ratio)
+        unit = self.costs.disposal[subs.waste[k]] + ratio * self.costs.virgin[subs.input[k]] - treatment_unit_cost(self, k) + pol.subsidy_eur_per_unit
+        gain = quantity * unit
+        capex = subs.capex[k] * (1 - pol.capex_subsidy_share)
+        order = np.argsort(-gain, kind="stable")
+        return [(int(s[j]), int(d[j]), int(k[j]), float(quantity[j]), float(gain[j]), float(capex[j]))
+                for j in order.tolist() if quantity[j] > 0]
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
@@ -557,11 +571,14 @@ class SymbiosisModel(mesa.Model):
         }
         generated = self.supply.quantities(production)
         need = self.demand.quantities(production)
-        flows = month_flows(generated, need, self.logistics.storage.level, self.logistics.storage.capacity, recovery, contracts, ship_share)
-        self.logistics.storage.level = flows.stock_after
+        storage = self.logistics.storage
+        flows = month_flows(generated, need, storage.level.copy(), storage.capacity, recovery, contracts, ship_share)
+        storage.level = flows.stock_after
         # Stock emptied by a firm leaving or switching is disposed of this month.
-        flows.disposed = flows.disposed + self.forced_disposal
-        flows.stock_before = flows.stock_before + self.forced_disposal
+        forced = np.zeros(len(generated))
+        forced[list(self.forced_disposal)] = list(self.forced_disposal.values())
+        flows.disposed = flows.disposed + forced
+        flows.stock_before = flows.stock_before + forced
         self.supply.learn(generated)
         self.demand.learn(need)
         return flows, running
@@ -611,20 +628,20 @@ class SymbiosisModel(mesa.Model):
         treatment_co2 = shipped_c * self.subs.treatment_co2[k_c]
         treatment_co2_r = flows.recovery_reused * self.subs.treatment_co2[rec_k]
         ledger = self.ledger
-        ledger.landfill_tax += float(flows.disposed @ costs.landfill_tax[s_mat])
-        ledger.virgin_tax += float(flows.virgin @ costs.virgin_tax[d_mat])
-        ledger.carbon_revenue += float(flows.disposed @ costs.carbon_disposal[s_mat] + flows.virgin @ costs.carbon_virgin[d_mat]
+        ledger.landfill_tax += total(flows.disposed, costs.landfill_tax[s_mat])
+        ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
+        ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
                                        + pol.carbon_price_eur_per_t * (truck_co2.sum() + treatment_co2.sum() + treatment_co2_r.sum()))
         ledger.subsidies += float(subsidy_c.sum() + subsidy_r.sum())
 
         # Waste put into storage has no fate yet, so it counts in neither case.
         stored = flows.stock_after - flows.stock_before
-        counterfactual = (flows.generated - stored) @ costs.disposal[s_mat] + flows.need @ costs.virgin[d_mat]
+        counterfactual = total(flows.generated - stored, costs.disposal[s_mat]) + total(flows.need, costs.virgin[d_mat])
         actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
                   + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
         self.recorder.savings = float(counterfactual - actual)
-        avoided = ((flows.shipped + flows.reused) @ self.materials.co2_disposal[s_mat]
-                   + (flows.received_in + flows.reused_in) @ self.materials.co2_virgin[d_mat])
+        avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
+                   + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         self.recorder.co2_avoided = float(avoided - truck_co2.sum() - treatment_co2.sum() - treatment_co2_r.sum())
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
@@ -661,6 +678,11 @@ class SymbiosisModel(mesa.Model):
         book = self.contracts
         running = book.running()
         book.reason[running] = REASON["run ended"]  # the record stops, not the link
+
+
+def total(quantities, unit_values):
+    """Sum of products, without BLAS: its kernels differ between machines, and results must not."""
+    return float(np.multiply(quantities, unit_values).sum())
 
 
 def _reporter(name):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from simulation.catalogue import Catalogue, Material, Process, Sector, Substitution
 from simulation.errors import ScenarioError
 from simulation.parameters import ScenarioSpec
-from simulation.timeline import Calendar, Schedule, _parse_date
+from simulation.timeline import Calendar, Schedule, parse_date
 
 SETTABLE_MATERIAL_FIELDS = ("virgin_price_eur", "gate_fee_eur")
 CATALOGUE_SECTIONS = {"materials": Material, "sectors": Sector, "processes": Process}
@@ -244,7 +244,7 @@ def _check_section_type(entries, expected, path, section, shape):
 
 def _calendar(spec, path):
     try:
-        return Calendar(*_parse_date(spec.scenario.start))  # the parser event dates use, so months are checked too
+        return Calendar(*parse_date(spec.scenario.start))  # the parser event dates use, so months are checked too
     except ValueError as exc:
         raise ScenarioError(path, "scenario.start", str(exc)) from None
 
@@ -273,9 +273,10 @@ def _check_references(spec, catalogue, calendar, path):
             raise ScenarioError(path, f"{where}.id", f"duplicate firm id {firm.id!r}")
         sectors[firm.id] = firm.sector
         _check_sector_process(catalogue, firm.sector, firm.process, path, where)
+        process = catalogue.processes[firm.process or catalogue.sectors[firm.sector].default_process]
         for waste in firm.recovery:
-            if not any(s.waste == waste for s in catalogue.substitutions):
-                raise ScenarioError(path, f"{where}.recovery", f"no substitution uses waste {waste!r}")
+            if not _reusable_in(catalogue, process, waste):
+                raise ScenarioError(path, f"{where}.recovery", f"the firm's process does not emit {waste!r} together with an input it can replace, so it cannot reuse it")
         entry = _period(calendar, firm.entry, path, f"{where}.entry")
         if firm.exit is not None and _period(calendar, firm.exit, path, f"{where}.exit") <= entry:
             raise ScenarioError(path, f"{where}.exit", "must come after entry")
@@ -285,6 +286,11 @@ def _check_references(spec, catalogue, calendar, path):
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
         _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
+
+
+def _reusable_in(catalogue, process, waste):
+    """Whether ``process`` emits ``waste`` and has an input that ``waste`` can replace."""
+    return waste in process.outputs and any(s.waste == waste and s.replaces in process.inputs for s in catalogue.substitutions)
 
 
 def _check_sector_process(catalogue, sector, process, path, where):

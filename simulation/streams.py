@@ -13,58 +13,44 @@ promise (supply side: units of waste; demand side: units of input replaced).
 
 import numpy as np
 
+from simulation.columns import Columns
+
 EXPECTATION_WEIGHT = 0.2  # weight of the latest month in the expected monthly flow
+NONE = -1
 
 
-class StreamTable:
-    """One side (supply or demand) of every firm's material streams."""
+class StreamTable(Columns):
+    """One side (supply or demand) of every firm's material streams.
 
-    def __init__(self):
-        self.firm = np.zeros(0, dtype=np.int64)
-        self.material = np.zeros(0, dtype=np.int64)
-        self.coef = np.zeros(0)
-        self.alive = np.zeros(0, dtype=bool)
-        self.expected = np.zeros(0)
-        self.committed = np.zeros(0)
-        self.by_firm = {}  # firm -> {material: alive stream}
+    ``lookup[firm, material]`` is the firm's alive stream of that material, or -1.
+    """
+
+    def __init__(self, n_firms, n_materials):
+        super().__init__({"firm": np.int64, "material": np.int64, "coef": float, "alive": bool,
+                          "expected": float, "committed": float})
+        self.lookup = np.full((n_firms, n_materials), NONE, dtype=np.int64)
         self.version = 0  # bumped whenever streams are added or killed
-
-    def __len__(self):
-        return len(self.firm)
 
     def add(self, firm, recipe, material_index, expected_output):
         """Append one stream per material of ``recipe``; returns their indices."""
-        start = len(self.firm)
-        materials = [material_index[m] for m in recipe]
-        coefs = list(recipe.values())
-        n = len(materials)
-        self.firm = np.concatenate([self.firm, np.full(n, firm, dtype=np.int64)])
-        self.material = np.concatenate([self.material, np.array(materials, dtype=np.int64)])
-        self.coef = np.concatenate([self.coef, np.array(coefs, float)])
-        self.alive = np.concatenate([self.alive, np.ones(n, dtype=bool)])
-        self.expected = np.concatenate([self.expected, expected_output * np.array(coefs, float)])
-        self.committed = np.concatenate([self.committed, np.zeros(n)])
-        own = self.by_firm.setdefault(firm, {})
-        for offset, material in enumerate(materials):
-            own[material] = start + offset
+        materials = np.array([material_index[m] for m in recipe], dtype=np.int64)
+        coefs = np.array(list(recipe.values()), float)
+        new = self.append(len(materials), firm=firm, material=materials, coef=coefs, alive=True,
+                          expected=expected_output * coefs)
+        self.lookup[firm, materials] = new
         self.version += 1
-        return np.arange(start, start + n)
+        return new
 
     def kill(self, streams):
-        for stream in streams:
-            own = self.by_firm.get(int(self.firm[stream]), {})
-            if own.get(int(self.material[stream])) == stream:
-                del own[int(self.material[stream])]
+        streams = np.asarray(streams, dtype=np.int64)
         self.alive[streams] = False
+        self.lookup[self.firm[streams], self.material[streams]] = NONE
         self.version += 1
 
     def of_firm(self, firm):
         """Alive streams of ``firm``, in the order they were added."""
-        return np.array(sorted(self.by_firm.get(firm, {}).values()), dtype=np.int64)
-
-    def of_firm_material(self, firm, material):
-        """The alive stream of ``firm`` for ``material``, or None."""
-        return self.by_firm.get(firm, {}).get(material)
+        own = self.lookup[firm]
+        return np.sort(own[own != NONE])
 
     def quantities(self, production):
         """This month's quantity of every stream given production per firm (dead streams: 0)."""

@@ -35,7 +35,7 @@ class Calendar:
                 raise ValueError(f"a period must be >= 0, got {when}")
             return when
         if isinstance(when, str):
-            year, month = _parse_date(when)
+            year, month = parse_date(when)
             months = (year - self.start_year) * 12 + (month - self.start_month)
             return months // self.months_per_period
         raise ValueError(f"expected a period number or a 'YYYY-MM' date, got {when!r}")
@@ -51,7 +51,7 @@ class Calendar:
         return f"{self.start_year + months // 12:04d}-{months % 12 + 1:02d}"
 
 
-def _parse_date(text):
+def parse_date(text):
     parts = text.strip().split("-")
     try:
         year = int(parts[0])

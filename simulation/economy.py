@@ -60,7 +60,7 @@ class MaterialTable:
     def unit_costs(self, policy):
         """Disposal and virgin cost per unit of each material under ``policy``."""
         return UnitCosts(
-            landfill_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0)
+            waste_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0)
             + np.where(self.to_incineration & self.is_mass, policy.incineration_tax_eur_per_t, 0.0),
             virgin_tax=np.where(self.is_mass, policy.virgin_tax_eur_per_t, 0.0),
             gate_fee=self.gate_fee - self.resale,
@@ -74,7 +74,7 @@ class MaterialTable:
 class UnitCosts:
     """EUR per unit of each material, split by who receives the money."""
 
-    landfill_tax: np.ndarray  # waste tax by route: landfill or incineration
+    waste_tax: np.ndarray  # by disposal route: landfill or incineration tax
     virgin_tax: np.ndarray
     gate_fee: np.ndarray  # net of resale value
     price: np.ndarray
@@ -83,7 +83,7 @@ class UnitCosts:
 
     @property
     def disposal(self):
-        return self.gate_fee + self.landfill_tax + self.carbon_disposal
+        return self.gate_fee + self.waste_tax + self.carbon_disposal
 
     @property
     def virgin(self):
@@ -92,7 +92,7 @@ class UnitCosts:
     @property
     def disposal_tax(self):
         """Part of the disposal cost that goes to the government."""
-        return self.landfill_tax + self.carbon_disposal
+        return self.waste_tax + self.carbon_disposal
 
     @property
     def virgin_tax_total(self):

@@ -17,7 +17,6 @@ class Firm(mesa.Agent):
         index: row of this firm in the model's arrays.
         firm_id, name, sector, process: identity and current recipe.
         acquaintances: indices of firms it knows beyond its neighbourhood.
-        trust: index -> trust in [0, 1] in a firm it has traded with.
         platform_draw: uniform draw; the firm is on the facilitator's platform
             while it is below the participation rate in force.
     """
@@ -30,12 +29,12 @@ class Firm(mesa.Agent):
         self.sector = sector
         self.process = process
         self.acquaintances = set()
-        self.trust = {}
         self.platform_draw = float(model.rng.random())
 
     # -- knowledge and trust ---------------------------------------------------
     def trust_in(self, other):
-        return self.trust.get(other, self.model.params.trust.initial)
+        """Trust in [0, 1] in firm ``other``: learnt from past deliveries, ``trust.initial`` for strangers."""
+        return float(self.model.trust_between(self.index, other)[0])
 
     def meet(self, others):
         for other in others:

@@ -36,6 +36,7 @@ class MonthFlows:
     received_in: np.ndarray  # per demand stream (units of input replaced by deliveries)
     virgin: np.ndarray  # per demand stream (units bought new)
     contract_promised: np.ndarray  # per running contract (units of waste)
+    contract_offered: np.ndarray  # per running contract: what the supplier had for it
     contract_shipped: np.ndarray  # per running contract (units of waste)
     contract_accepted: np.ndarray  # per running contract: what the receiver could take
     contract_received: np.ndarray  # per running contract (units of input replaced)
@@ -45,16 +46,18 @@ class MonthFlows:
 def month_flows(generated, need, stock, capacity, recovery, contracts, ship_share):
     """Compute a month's flows.
 
-    ``recovery`` holds arrays ``supply``, ``demand``, ``ratio`` of installed
-    recovery technology. ``contracts`` holds arrays ``supply``, ``demand``,
+    ``recovery`` holds arrays ``supply``, ``demand``, ``ratio``, ``max_share`` of
+    installed recovery technology (the waste replaces at most ``max_share`` of the input). ``contracts`` holds arrays ``supply``, ``demand``,
     ``promised`` (units of waste, already scaled by the share of the month the
     contract ran), ``conversion`` (input units per unit of waste shipped, i.e.
     ratio times the share not lost in transport). ``ship_share(planned)``
     returns the share of each contract's planned quantity that logistics moves.
     """
     n_supply, n_demand = len(generated), len(need)
-    rec_offer = allocate(generated[recovery["supply"]], recovery["supply"], generated)
-    rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
+    ratio = np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
+    usable = np.minimum(generated[recovery["supply"]], recovery["max_share"] * need[recovery["demand"]] / ratio)
+    rec_offer = allocate(usable, recovery["supply"], generated)
+    rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / ratio
     reused = np.bincount(recovery["supply"], weights=rec_used, minlength=n_supply)
     reused_in = np.bincount(recovery["demand"], weights=rec_used * recovery["ratio"], minlength=n_demand)
 
@@ -82,6 +85,7 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
         received_in=received_in,
         virgin=np.maximum(need - reused_in - received_in, 0.0),
         contract_promised=contracts["promised"],
+        contract_offered=offered,
         contract_shipped=shipped_c,
         contract_accepted=accepted,
         contract_received=received_c,

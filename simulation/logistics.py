@@ -55,11 +55,18 @@ def dispatch_trucks(durations, releases, n_trucks, horizon):
     start) are in queue order. Returns the share of each job done by ``horizon``.
     """
     done = np.zeros(len(durations))
-    if n_trucks <= 0:
+    if n_trucks <= 0 or len(durations) == 0:
         return done
+    # After the latest release so far, some truck is free within the average load
+    # of the jobs before; when every job finishes by the horizon even at that
+    # bound, all are done and nothing needs scheduling.
+    durations, releases = np.asarray(durations, float), np.asarray(releases, float)
+    latest_start = np.maximum.accumulate(releases) + np.r_[0.0, np.cumsum(durations)[:-1]] / n_trucks
+    if (latest_start + durations <= horizon).all():
+        return np.ones(len(durations))
     free_at = [0.0] * n_trucks
     heapq.heapify(free_at)
-    for j, (duration, release) in enumerate(zip(durations, releases)):
+    for j, (duration, release) in enumerate(zip(durations.tolist(), releases.tolist())):
         start = max(heapq.heappop(free_at), release)
         if start >= horizon:
             heapq.heappush(free_at, start)
@@ -148,6 +155,6 @@ class Logistics:
         owner = np.repeat(np.arange(len(quantities)), parts)
         job_days = np.repeat(total_days / parts, parts)
         job_release = np.repeat(active_from_days, parts)
-        done = dispatch_trucks(job_days.tolist(), job_release.tolist(), self.n_trucks, DAYS_PER_MONTH)
+        done = dispatch_trucks(job_days, job_release, self.n_trucks, DAYS_PER_MONTH)
         share = np.bincount(owner, weights=done, minlength=len(quantities)) / np.maximum(parts, 1)
         return np.where(quantities > 0, share, 0.0)

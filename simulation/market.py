@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
+from simulation.keyed import contains
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -103,9 +104,10 @@ class Market:
         searcher = np.concatenate([m.supply.firm[own_s[row_s]], m.demand.firm[own_d[row_d]]])
         keep = (m.supply.firm[s] != m.demand.firm[d]) & m.active[m.supply.firm[s]] & m.active[m.demand.firm[d]]
         keep &= m.supply.alive[s] & m.demand.alive[d]
+        keep &= distances(m, m.supply.firm[s], m.demand.firm[d]) <= m.params.search.max_distance_km
         # A pair already under contract is topped up at renewal, not by a second contract.
         running = m.contracts.running()
-        keep &= ~np.isin(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
+        keep &= ~contains(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         searcher, s, d, k = searcher[keep], s[keep], d[keep], k[keep]
         order = np.lexsort((k, d, s, searcher))
         searcher, s, d, k = searcher[order], s[order], d[order], k[order]
@@ -267,8 +269,8 @@ def receiver_running_value(model, contracts):
     """Receiver's current net value per unit of waste for running contracts (EUR)."""
     m, book = model, model.contracts
     waste, inp, dist = book.waste[contracts], book.input[contracts], book.distance_km[contracts]
-    kept = (1.0 - m.materials.loss_per_km[waste]) ** dist
     truck_unit, pipe_unit = transport_unit_costs(m, waste, dist)
     transport = np.where(book.mode[contracts] == TRUCK, truck_unit, pipe_unit)
     k = book.substitution[contracts]
-    return kept * book.ratio[contracts] * m.costs.virgin[inp] - transport - treatment_unit_cost(m, k)
+    # The contract's ratio already counts what is lost in transport.
+    return book.ratio[contracts] * m.costs.virgin[inp] - transport - treatment_unit_cost(m, k)

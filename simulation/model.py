@@ -2,15 +2,15 @@
 
 One call of :meth:`SymbiosisModel.step` is one decision period (a month):
 
-1. exogenous events due this month (entries, exits, process switches, prices);
-2. policy and market prices in force;
-3. contract review: expiries are renegotiated, deals turned bad may be broken;
-4. partner search by firms with unmatched flows, fewest links first; firms that
+1. the policy in force, then exogenous events due this month (entries, exits,
+   process switches, prices), then market prices and unit costs;
+2. contract review: deals turned bad may be broken, then expiries are renegotiated;
+3. partner search by firms with unmatched flows, fewest links first; firms that
    found nothing consider investing in recovery technology;
-5. the physical month in simpy (outages, pipeline construction), then the
+4. the physical month in simpy (outages, pipeline construction), then the
    month's flows (:mod:`simulation.flows`) and the fleet's deliveries;
-6. accounts (cash, government, savings, CO2), trust, insolvency;
-7. measures through Mesa's ``DataCollector``.
+5. accounts (cash, government, savings, CO2), trust, insolvency;
+6. measures through Mesa's ``DataCollector``.
 """
 
 import itertools
@@ -24,6 +24,7 @@ from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
 from simulation.firm import Firm
 from simulation.flows import month_flows
+from simulation.keyed import KeyedValues, contains
 from simulation.logistics import Logistics
 from simulation.market import Market, contract_term, distances, free_quantity, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
 from simulation.measures import MEASURES, PeriodRecorder
@@ -57,7 +58,8 @@ class SymbiosisModel(mesa.Model):
         self.policy_now = self.policy_timeline.at(0)
         self.costs = self.materials.unit_costs(self.policy_now)
         self.contracts = ContractBook()
-        self.pipelines = set()
+        self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
+        self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
         self.link_start = []
         self.recovery = {"supply": [], "demand": [], "substitution": []}
         self._setup_firms()
@@ -215,12 +217,16 @@ class SymbiosisModel(mesa.Model):
     # -- contracts ---------------------------------------------------------------
     def _pair_context(self, s, d, k):
         """Trust both ways and existing pipelines for candidate pairs."""
-        supplier, receiver = self.supply.firm[s].tolist(), self.demand.firm[d].tolist()
-        waste = self.subs.waste[k].tolist()
-        trust_s = np.array([self.firm_list[a].trust_in(b) for a, b in zip(supplier, receiver)])
-        trust_r = np.array([self.firm_list[b].trust_in(a) for a, b in zip(supplier, receiver)])
-        pipes = np.array([(a, b, w) in self.pipelines for a, b, w in zip(supplier, receiver, waste)], dtype=bool)
-        return trust_s, trust_r, pipes
+        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        pipes = self.pipelines.get(self._pipe_key(supplier, receiver, self.subs.waste[k])) > 0
+        return self.trust_between(supplier, receiver), self.trust_between(receiver, supplier), pipes
+
+    def trust_between(self, truster, trusted):
+        """Trust of firms ``truster`` in firms ``trusted`` (index arrays)."""
+        return self.trust.get(self._pair_key(truster, trusted))
+
+    def _pipe_key(self, supplier, receiver, waste):
+        return self._pair_key(supplier, receiver) * len(self.materials) + waste
 
     def price_candidates(self, s, d, k, renewal=False):
         return price_pairs(self, s, d, k, *self._pair_context(s, d, k), renewal=renewal)
@@ -234,11 +240,13 @@ class SymbiosisModel(mesa.Model):
         """
         min_q = self.params.search.min_quantity
         conversion = self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[self.supply.material[s]]) ** dist
+        acceptable = terms.acceptable.tolist()
+        quantities = terms.quantity.tolist()
+        s_list, d_list = s.tolist(), d.tolist()
         used_s, used_d, chosen, quantity = set(), set(), [], []
-        acceptable = terms.acceptable
         for j in rank.tolist():
-            sj, dj = int(s[j]), int(d[j])
-            q, ok = float(terms.quantity[j]), bool(acceptable[j])
+            sj, dj = s_list[j], d_list[j]
+            q, ok = quantities[j], acceptable[j]
             if sj in used_s or dj in used_d:
                 q = float(free_quantity(self, s[j:j + 1], d[j:j + 1], k[j:j + 1], conversion[j:j + 1])[0])
                 ok = bool(terms.select(j).with_quantity(q).acceptable[0])
@@ -272,8 +280,8 @@ class SymbiosisModel(mesa.Model):
             status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
             receiver_gain_eur=deal.receiver_gain, supplier_hurdle_eur=deal.supplier_hurdle,
             receiver_hurdle_eur=deal.receiver_hurdle, capex_eur=capex,
-            trust_in_supplier=[firms[b].trust_in(a) for a, b in pairs],
-            trust_in_receiver=[firms[a].trust_in(b) for a, b in pairs],
+            trust_in_supplier=self.trust_between(receiver, supplier),
+            trust_in_receiver=self.trust_between(supplier, receiver),
             renewal_of=-1 if renewals is None else renewals,
         )
         for a, b in pairs:
@@ -295,7 +303,7 @@ class SymbiosisModel(mesa.Model):
         self.cash_flow[receiver] -= capex * (1 - pol.capex_subsidy_share)
         self.ledger.capex_subsidies += capex * pol.capex_subsidy_share
         self.spend["capex"] += capex * (1 - pol.capex_subsidy_share)
-        self.pipelines.add((supplier, receiver, waste))
+        self.pipelines.set(self._pipe_key(supplier, receiver, waste), 1.0)
         lead = self.params.logistics.pipeline_lead_months * DAYS_PER_MONTH
         self.logistics.build_pipeline(cid, lead, self._open)
 
@@ -319,12 +327,9 @@ class SymbiosisModel(mesa.Model):
         # np.subtract.at, since several closing contracts may share a stream.
         np.subtract.at(self.supply.committed, book.supply[ids], book.quantity[ids])
         np.subtract.at(self.demand.committed, book.demand[ids], book.quantity[ids] * book.ratio[ids])
-        for c in ids.tolist():
-            supplier, receiver = int(book.supplier[c]), int(book.receiver[c])
-            if self.firm_list[receiver] is not None:
-                self.firm_list[receiver].trust[supplier] = float(book.trust_in_supplier[c])
-            if self.firm_list[supplier] is not None:
-                self.firm_list[supplier].trust[receiver] = float(book.trust_in_receiver[c])
+        supplier, receiver = book.supplier[ids], book.receiver[ids]
+        self.trust.set(self._pair_key(receiver, supplier), book.trust_in_supplier[ids])
+        self.trust.set(self._pair_key(supplier, receiver), book.trust_in_receiver[ids])
         was_active = book.status[ids] == ACTIVE
         book.close(ids, self.period, reason)
         if not renewed:
@@ -421,9 +426,11 @@ class SymbiosisModel(mesa.Model):
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
         done = self._resolve(offers, s, d, k, terms, mode, dist, capex)
         signed = np.bincount(searcher[done], minlength=len(self.specs))
-        for index in searching[signed[searching] == 0].tolist():
-            if not self.firm_list[index].consider_investment():
-                self.next_search[index] = self.period + p.retry_months
+        idle = searching[signed[searching] == 0]
+        invested = np.zeros(len(idle), dtype=bool)
+        for i in np.flatnonzero(self._could_reuse_own_waste(idle)).tolist():
+            invested[i] = self.firm_list[int(idle[i])].consider_investment()
+        self.next_search[idle[~invested]] = self.period + p.retry_months
 
     def _sees(self, searcher, partner, dist):
         """Which partners each searcher knows of: neighbours, acquaintances, platform peers."""
@@ -432,7 +439,7 @@ class SymbiosisModel(mesa.Model):
         seen |= platform[searcher] & platform[partner]
         firms = np.unique(searcher)
         rows, known = self.acquaintance_pairs(firms)
-        seen |= np.isin(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
+        seen |= contains(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
         return seen
 
     def _pair_key(self, a, b):
@@ -449,7 +456,7 @@ class SymbiosisModel(mesa.Model):
         picked = first[grouped_sample(self.rng, searcher[first], weight, self.params.search.discoveries)]
         for a, b in zip(searcher[picked].tolist(), partner[picked].tolist()):
             self.firm_list[a].meet([b])
-        return np.isin(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
+        return contains(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
 
     def _firms_with_unmatched_flows(self):
         share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
@@ -478,6 +485,11 @@ class SymbiosisModel(mesa.Model):
     def platform_members(self):
         draws = np.array([f.platform_draw if f is not None else 2.0 for f in self.firm_list])
         return (draws < self.policy_now.facilitator_participation) & self.active
+
+    def _could_reuse_own_waste(self, firms):
+        """Whether each of ``firms`` emits a waste that can replace one of its own inputs."""
+        subs = self.subs
+        return ((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0)).any(axis=1)
 
     def recovery_options(self, index, waste=None, require_free=True):
         """Ways firm ``index`` could reuse its own waste in its own plant, best first.
@@ -568,6 +580,7 @@ class SymbiosisModel(mesa.Model):
             "supply": np.array(self.recovery["supply"], dtype=np.int64),
             "demand": np.array(self.recovery["demand"], dtype=np.int64),
             "ratio": self.subs.ratio[np.array(self.recovery["substitution"], dtype=np.int64)],
+            "max_share": self.subs.max_share[np.array(self.recovery["substitution"], dtype=np.int64)],
         }
         generated = self.supply.quantities(production)
         need = self.demand.quantities(production)
@@ -628,7 +641,7 @@ class SymbiosisModel(mesa.Model):
         treatment_co2 = shipped_c * self.subs.treatment_co2[k_c]
         treatment_co2_r = flows.recovery_reused * self.subs.treatment_co2[rec_k]
         ledger = self.ledger
-        ledger.landfill_tax += total(flows.disposed, costs.landfill_tax[s_mat])
+        ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
         ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
         ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
                                        + pol.carbon_price_eur_per_t * (truck_co2.sum() + treatment_co2.sum() + treatment_co2_r.sum()))
@@ -649,13 +662,12 @@ class SymbiosisModel(mesa.Model):
     def _update_trust(self, flows, running):
         """Each side's trust moves toward the share of the promise the other kept this month."""
         book, rate = self.contracts, self.params.trust.learning_rate
-        promised = flows.contract_promised
-        has_promise = promised > 0
-        kept = np.divide(flows.contract_shipped, promised, out=np.ones_like(promised), where=has_promise)
-        book.trust_in_supplier[running] += np.where(has_promise, rate * (np.clip(kept, 0, 1) - book.trust_in_supplier[running]), 0.0)
-        offered = np.minimum(flows.contract_accepted, promised)
-        took = np.divide(offered, promised, out=np.ones_like(promised), where=has_promise)
-        book.trust_in_receiver[running] += np.where(has_promise, rate * (np.clip(took, 0, 1) - book.trust_in_receiver[running]), 0.0)
+        # The receiver judges what the supplier had to offer against its promise;
+        # the supplier judges how much of its offer the receiver took.
+        kept = _share(flows.contract_offered, flows.contract_promised)
+        took = _share(np.minimum(flows.contract_accepted, flows.contract_offered), flows.contract_offered)
+        book.trust_in_supplier[running] += np.where(np.isnan(kept), 0.0, rate * (np.nan_to_num(kept) - book.trust_in_supplier[running]))
+        book.trust_in_receiver[running] += np.where(np.isnan(took), 0.0, rate * (np.nan_to_num(took) - book.trust_in_receiver[running]))
 
     def _insolvency(self):
         self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)
@@ -678,6 +690,11 @@ class SymbiosisModel(mesa.Model):
         book = self.contracts
         running = book.running()
         book.reason[running] = REASON["run ended"]  # the record stops, not the link
+
+
+def _share(part, whole):
+    """part / whole clipped to [0, 1]; nan where nothing was at stake."""
+    return np.clip(np.divide(part, whole, out=np.full_like(whole, np.nan), where=whole > 0), 0.0, 1.0)
 
 
 def total(quantities, unit_values):

@@ -48,10 +48,10 @@ class Search(Section):
 
     rate_per_month: float = Field(0.2, ge=0, le=1, description="chance a firm with unmatched flows searches")
     retry_months: int = Field(12, ge=0, description="months a firm waits after a search that found nothing")
-    candidates: int = Field(20, ge=1, description="nearest matching streams a search (or the platform) lists")
+    candidates: int = Field(10, ge=1, description="nearest matching streams a search (or the platform) lists")
     cost_eur: float = Field(300.0, ge=0, description="cost of one search")
     distance_decay_km: float = Field(15.0, gt=0, description="d0 in the exp(-d/d0) partner-choice weight")
-    max_distance_km: float = Field(250.0, gt=0, description="no exchange is considered beyond this distance")
+    max_distance_km: float = Field(250.0, gt=0, le=20_000, description="no exchange is considered beyond this distance")
     max_offers: int = Field(3, ge=1, description="offers a firm makes per search")
     neighbourhood_km: float = Field(1.5, ge=0, description="firms within this distance know each other")
     acquaintances: int = Field(3, ge=0, description="extra random acquaintances per firm at start")
@@ -61,7 +61,7 @@ class Search(Section):
 
 class Contract(Section):
     duration_months: int = Field(36, ge=1, description="term of a contract moved by truck")
-    pipeline_duration_months: int = Field(120, ge=1, description="term of a contract that needs a new pipeline")
+    pipeline_duration_months: int = Field(120, ge=1, description="term of a contract moved by pipeline")
     transaction_cost_eur_per_month: float = Field(400.0, ge=0, description="coordination, testing and admin, split equally")
     setup_cost_eur: float = Field(10_000.0, ge=0, description="one-off negotiation, permits and trials of a new link, split equally")
     quantity_share: float = Field(0.8, gt=0, le=1, description="share of expected free flow a contract promises")
@@ -85,7 +85,6 @@ class Logistics(Section):
     pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0)
     pipeline_min_capex_eur: float = Field(50_000.0, ge=0, description="connection cost even for adjacent plants")
     pipeline_lead_months: float = Field(6.0, ge=0, description="construction time before a pipeline carries flow")
-    pipeline_headroom: float = Field(1.5, ge=1, description="pipeline flow limit as a multiple of the contract quantity")
 
 
 class Outages(Section):
@@ -104,7 +103,7 @@ class Policy(Section):
     capex_subsidy_share: ScheduleSpec = 0.0
     facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform")
     min_contract_months: ScheduleSpec = 0.0
-    breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the partner's expected gain")
+    breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the larger side's expected gain at signing")
 
 
 class Outcome(Section):

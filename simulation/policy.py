@@ -37,7 +37,7 @@ class PolicyTimeline:
 class GovernmentLedger:
     """Money to and from the government in one period (EUR)."""
 
-    landfill_tax: float = 0.0  # landfill and incineration taxes
+    waste_tax: float = 0.0  # landfill and incineration taxes
     virgin_tax: float = 0.0
     carbon_revenue: float = 0.0
     subsidies: float = 0.0
@@ -46,4 +46,4 @@ class GovernmentLedger:
     @property
     def net_cost(self):
         """Subsidies paid minus taxes collected; negative means a net income."""
-        return self.subsidies + self.capex_subsidies - self.landfill_tax - self.virgin_tax - self.carbon_revenue
+        return self.subsidies + self.capex_subsidies - self.waste_tax - self.virgin_tax - self.carbon_revenue

@@ -52,7 +52,8 @@ def test_month_flows_conserves_each_stream(data):
     generated, need = rng.random(n_s) * 100, rng.random(n_d) * 100
     stock, capacity = rng.random(n_s) * 20, rng.random(n_s) * 50
     n_r = int(rng.integers(0, 3))
-    recovery = {"supply": rng.integers(0, n_s, n_r), "demand": rng.integers(0, n_d, n_r), "ratio": rng.random(n_r) + 0.1}
+    recovery = {"supply": rng.integers(0, n_s, n_r), "demand": rng.integers(0, n_d, n_r), "ratio": rng.random(n_r) + 0.1,
+                "max_share": rng.random(n_r)}
     contracts = {"supply": rng.integers(0, n_s, n_c), "demand": rng.integers(0, n_d, n_c),
                  "promised": rng.random(n_c) * 80, "conversion": rng.random(n_c) + 0.2}
     share = rng.random(n_c)

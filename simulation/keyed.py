@@ -1,0 +1,60 @@
+"""Values keyed by integer pairs, looked up for many pairs at once.
+
+Trust between firms and the pipelines between them are sparse (only pairs that
+have traded) but are looked up for every candidate pair of a search round. A
+Python dict per lookup would dominate large parks, so writes go to a small
+buffer and reads merge it into sorted numpy arrays and use ``searchsorted``.
+"""
+
+import numpy as np
+
+
+class KeyedValues:
+    """A sparse map from int64 keys to floats with a default, vectorised on read."""
+
+    def __init__(self, default):
+        self.default = default
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._values = np.zeros(0)
+        self._pending = {}
+
+    def set(self, keys, values):
+        """Set int64 ``keys`` to ``values`` (arrays or scalars broadcast to them)."""
+        keys = np.atleast_1d(np.asarray(keys, dtype=np.int64))
+        values = np.broadcast_to(np.asarray(values, dtype=float), keys.shape)
+        self._pending.update(zip(keys.tolist(), values.tolist()))
+
+    def get(self, keys):
+        """Values of an int64 array of keys (the default where unset)."""
+        self._merge()
+        keys = np.asarray(keys, dtype=np.int64)
+        at = np.searchsorted(self._keys, keys)
+        found = at < len(self._keys)
+        found[found] = self._keys[at[found]] == keys[found]
+        out = np.full(len(keys), self.default, dtype=float)
+        out[found] = self._values[at[found]]
+        return out
+
+    def _merge(self):
+        if not self._pending:
+            return
+        keys = np.fromiter(self._pending, np.int64, len(self._pending))
+        values = np.fromiter(self._pending.values(), float, len(self._pending))
+        self._pending = {}
+        at = np.searchsorted(self._keys, keys)
+        present = at < len(self._keys)
+        present[present] = self._keys[at[present]] == keys[present]
+        self._values[at[present]] = values[present]
+        new = ~present
+        order = np.argsort(keys[new], kind="stable")
+        self._keys = np.insert(self._keys, at[new][order], keys[new][order])
+        self._values = np.insert(self._values, at[new][order], values[new][order])
+
+
+def contains(queries, reference):
+    """Which of ``queries`` occur in ``reference`` (int64 arrays), by sorting rather than hashing."""
+    reference = np.sort(reference)
+    at = np.searchsorted(reference, queries)
+    found = at < len(reference)
+    found[found] = reference[at[found]] == queries[found]
+    return found

@@ -54,6 +54,17 @@ class Terms:
     def joint_cost(self):
         return self.quantity * self.running_unit + self.fixed_cost
 
+    def replace(self, index, other):
+        """A copy with the pairs at ``index`` replaced by the pairs of ``other``."""
+        values = {}
+        for name in self.__dataclass_fields__:
+            if name == "beta":
+                continue
+            column = getattr(self, name).copy()
+            column[index] = getattr(other, name)
+            values[name] = column
+        return Terms(beta=self.beta, **values)
+
     def with_quantity(self, quantity):
         """The same deal for another quantity: everything but the fixed costs scales."""
         scale = np.divide(quantity, self.quantity, out=np.zeros_like(self.quantity), where=self.quantity > 0)

@@ -128,7 +128,7 @@ class Catalogue(Strict):
     materials: dict[str, Material]
     sectors: dict[str, Sector]
     processes: dict[str, Process]
-    substitutions: list[Substitution] = []
+    substitutions: list[Substitution] = Field([], max_length=1024)  # the market packs the index into 10 bits
 
     @model_validator(mode="after")
     def _references_exist(self):

@@ -16,12 +16,12 @@ class Columns:
         self.size = 0
         self._fill = fill or {}
         self._columns = {name: np.zeros(capacity, dtype=dtype) for name, dtype in dtypes.items()}
+        self._expose()
 
-    def __getattr__(self, name):
-        columns = self.__dict__.get("_columns")
-        if columns is not None and name in columns:
-            return columns[name][: self.size]
-        raise AttributeError(name)
+    def _expose(self):
+        # Plain instance attributes holding views: reading a column costs one dict lookup.
+        for name, column in self._columns.items():
+            self.__dict__[name] = column[: self.size]
 
     def __setattr__(self, name, value):
         columns = self.__dict__.get("_columns")
@@ -47,4 +47,5 @@ class Columns:
         for name, column in self._columns.items():
             column[rows] = values.get(name, self._fill.get(name, 0))
         self.size = need
+        self._expose()
         return np.arange(rows.start, rows.stop)

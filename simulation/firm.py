@@ -2,12 +2,15 @@
 
 Quantities that change every month for every firm (production, cash, storage)
 live in the model's numpy arrays, indexed by ``Firm.index``; the agent object
-keeps what is genuinely per firm and decided one at a time: whom it knows, how
-much it trusts each partner, its attitude to risk, and its choices (search,
-offers, investment in recovery technology).
+keeps what is genuinely per firm: its identity and recipe, whom it knows, and
+whether it is on the facilitator's platform. Decisions taken by many firms in a
+month (search, offers, investment) are made for all of them at once by the
+model and market with numpy, using each firm's own attributes (hurdle rate, risk
+aversion, trust, cash).
 """
 
 import mesa
+import numpy as np
 
 
 class Firm(mesa.Agent):
@@ -29,6 +32,7 @@ class Firm(mesa.Agent):
         self.sector = sector
         self.process = process
         self.acquaintances = set()
+        self._acquaintance_array = None  # the set as an array, rebuilt after it changes
         self.platform_draw = float(model.rng.random())
 
     # -- knowledge and trust ---------------------------------------------------
@@ -37,26 +41,19 @@ class Firm(mesa.Agent):
         return float(self.model.trust_between(self.index, other)[0])
 
     def meet(self, others):
+        """This firm and each of ``others`` (indices) know each other from now on."""
         for other in others:
-            if other != self.index:
+            if other != self.index and other not in self.acquaintances:
                 self.acquaintances.add(other)
-                self.model.firm_list[other].acquaintances.add(self.index)
+                self._acquaintance_array = None
+                partner = self.model.firm_list[other]
+                partner.acquaintances.add(self.index)
+                partner._acquaintance_array = None
+
+    def acquaintance_array(self):
+        if self._acquaintance_array is None:
+            self._acquaintance_array = np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
+        return self._acquaintance_array
 
     def on_platform(self):
         return self.platform_draw < self.model.policy_now.facilitator_participation
-
-    def consider_investment(self):
-        """Invest in recovery technology for an own waste that can replace an own input.
-
-        Invests when the monthly saving over ``contract.duration_months`` repays the
-        capex (after subsidy) with the firm's hurdle rate on top, and cash allows.
-        Returns True if it invested.
-        """
-        m = self.model
-        for option in m.recovery_options(self.index):
-            s, d, k, quantity, monthly_gain, capex = option
-            horizon = m.params.contract.duration_months
-            if monthly_gain * horizon >= capex * (1 + m.firm_attrs["hurdle_rate"][self.index]) and m.cash[self.index] >= capex:
-                m.install_recovery(self.index, s, d, k, quantity, capex)
-                return True
-        return False

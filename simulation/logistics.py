@@ -11,7 +11,8 @@ runs the environment to the period's end. What happens inside is physical only:
 * **Pipeline construction**: a contract that needs a pipeline is a simpy process
   that waits out the construction lead time and then opens the contract, part
   way through a period if that is when the pipe is ready.
-* **Trucks**: the park fleet is a pool of identical trucks served first come,
+* **Trucks**: by default trucks are hired as needed; a scenario may instead give
+  the park a fleet (``logistics.fleet_trucks``), a pool of identical trucks served first come,
   first served (oldest contract first). A month's shipment that would keep one
   truck busy longer than the month is split over several trucks. Dispatch is
   computed in one pass per period (list scheduling, :func:`dispatch_trucks`),
@@ -52,29 +53,42 @@ def dispatch_trucks(durations, releases, n_trucks, horizon):
     """First-come-first-served list scheduling of truck jobs on ``n_trucks`` trucks.
 
     ``durations`` (days) and ``releases`` (earliest start, days from the period
-    start) are in queue order. Returns the share of each job done by ``horizon``.
+    start) are in queue order; ``n_trucks`` None means trucks are hired as
+    needed, so every job starts at its release. Returns the share of each job
+    done by ``horizon``.
     """
+    durations, releases = np.asarray(durations, float), np.asarray(releases, float)
+    if n_trucks is None:
+        return _share_done(releases, durations, horizon)
     done = np.zeros(len(durations))
     if n_trucks <= 0 or len(durations) == 0:
         return done
     # After the latest release so far, some truck is free within the average load
     # of the jobs before; when every job finishes by the horizon even at that
     # bound, all are done and nothing needs scheduling.
-    durations, releases = np.asarray(durations, float), np.asarray(releases, float)
     latest_start = np.maximum.accumulate(releases) + np.r_[0.0, np.cumsum(durations)[:-1]] / n_trucks
     if (latest_start + durations <= horizon).all():
         return np.ones(len(durations))
-    free_at = [0.0] * n_trucks
+    # The first n_trucks jobs each find a free truck at their release.
+    first = min(n_trucks, len(durations))
+    start = releases[:first]
+    done[:first] = _share_done(start, durations[:first], horizon)
+    free_at = np.minimum(start + durations[:first], horizon).tolist() + [0.0] * (n_trucks - first)
     heapq.heapify(free_at)
-    for j, (duration, release) in enumerate(zip(durations.tolist(), releases.tolist())):
-        start = max(heapq.heappop(free_at), release)
-        if start >= horizon:
-            heapq.heappush(free_at, start)
+    for j, (duration, release) in enumerate(zip(durations[first:].tolist(), releases[first:].tolist()), start=first):
+        begin = max(heapq.heappop(free_at), release)
+        if begin >= horizon:
+            heapq.heappush(free_at, begin)
             continue
-        finish = min(start + duration, horizon)
-        done[j] = (finish - start) / duration if duration > 0 else 1.0
+        finish = min(begin + duration, horizon)
+        done[j] = (finish - begin) / duration if duration > 0 else 1.0
         heapq.heappush(free_at, finish)
     return done
+
+
+def _share_done(start, durations, horizon):
+    worked = np.clip(horizon - start, 0.0, durations)
+    return np.divide(worked, durations, out=np.ones_like(durations), where=durations > 0)
 
 
 class Logistics:

@@ -81,10 +81,10 @@ class Market:
     def candidate_pairs(self, searchers):
         """Candidate pairs for a round of searching firms, as arrays.
 
-        Returns ``(searcher, s, d, k)``: the searching firm, the supply stream,
-        the demand stream and the substitution. Each pair has the searcher on
+        Returns ``(searcher, s, d, k, dist)``: the searching firm, the supply
+        stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
-        the pair is priced. Pairs are unique and sorted by searcher.
+        the pair is priced. Pairs are unique.
         """
         self._refresh()
         m = self.model
@@ -104,16 +104,17 @@ class Market:
         searcher = np.concatenate([m.supply.firm[own_s[row_s]], m.demand.firm[own_d[row_d]]])
         keep = (m.supply.firm[s] != m.demand.firm[d]) & m.active[m.supply.firm[s]] & m.active[m.demand.firm[d]]
         keep &= m.supply.alive[s] & m.demand.alive[d]
-        keep &= distances(m, m.supply.firm[s], m.demand.firm[d]) <= m.params.search.max_distance_km
+        dist = distances(m, m.supply.firm[s], m.demand.firm[d])
+        keep &= dist <= m.params.search.max_distance_km
         # A pair already under contract is topped up at renewal, not by a second contract.
         running = m.contracts.running()
         keep &= ~contains(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
-        searcher, s, d, k = searcher[keep], s[keep], d[keep], k[keep]
-        order = np.lexsort((k, d, s, searcher))
-        searcher, s, d, k = searcher[order], s[order], d[order], k[order]
-        first = np.ones(len(s), dtype=bool)
-        first[1:] = (np.diff(searcher) != 0) | (np.diff(s) != 0) | (np.diff(d) != 0) | (np.diff(k) != 0)
-        return searcher[first], s[first], d[first], k[first]
+        searcher, s, d, k, dist = searcher[keep], s[keep], d[keep], k[keep], dist[keep]
+        # One int64 key per (stream pair, substitution, which side searched) to drop repeats.
+        searched_as_receiver = (m.supply.firm[s] != searcher).astype(np.int64)
+        key = (((s << 24) | d) << 11) | (k << 1) | searched_as_receiver
+        _, first = np.unique(key, return_index=True)
+        return searcher[first], s[first], d[first], k[first], dist[first]
 
     def _reachable(self, side, table, firms, materials):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays."""
@@ -186,24 +187,34 @@ def free_quantity(model, s, d, k, conversion):
     return np.minimum(model.supply.free(share, s), np.minimum(demand.free(share, d), room) / conversion)
 
 
+def grouped_best(groups, values):
+    """Index of the largest value in each group (the first one on ties)."""
+    if len(groups) == 0:
+        return groups
+    order = np.lexsort((-values, groups))
+    g = groups[order]
+    return order[np.r_[True, g[1:] != g[:-1]]]
+
+
 def distances(model, a, b):
     """Straight-line distance in km between firm index arrays ``a`` and ``b``."""
     return np.hypot(model.x[a] - model.x[b], model.y[a] - model.y[b])
 
 
-def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False):
+def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
     """Terms, transport mode, distance (km) and capex (EUR) for candidate pairs.
 
     ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
     receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a
     pipeline for this waste (no new capex); a ``renewal`` pays no set-up cost.
+    ``dist`` (km) may be passed when already known.
     Each pair is priced for the largest quantity both sides still have free.
     """
     m, p, costs, pol = model, model.params, model.costs, model.policy_now
     supplier, receiver = m.supply.firm[s], m.demand.firm[d]
     waste, inp = m.supply.material[s], m.demand.material[d]
     ratio = m.subs.ratio[k]
-    dist = distances(m, supplier, receiver)
+    dist = distances(m, supplier, receiver) if dist is None else dist
     kept = (1.0 - m.materials.loss_per_km[waste]) ** dist
     quantity = free_quantity(m, s, d, k, ratio * kept)
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)

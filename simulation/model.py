@@ -13,8 +13,6 @@ One call of :meth:`SymbiosisModel.step` is one decision period (a month):
 6. measures through Mesa's ``DataCollector``.
 """
 
-import itertools
-
 import mesa
 import networkx as nx
 import numpy as np
@@ -26,7 +24,7 @@ from simulation.firm import Firm
 from simulation.flows import month_flows
 from simulation.keyed import KeyedValues, contains
 from simulation.logistics import Logistics
-from simulation.market import Market, contract_term, distances, free_quantity, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
+from simulation.market import Market, contract_term, free_quantity, grouped_best, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
 from simulation.measures import MEASURES, PeriodRecorder
 from simulation.policy import GovernmentLedger, PolicyTimeline
 from simulation.streams import StreamTable
@@ -68,7 +66,7 @@ class SymbiosisModel(mesa.Model):
         self.market = Market(self)
         self._setup_events()
         p = self.params.logistics
-        trucks = p.fleet_trucks or max(4, len(self.specs) // 4)
+        trucks = p.fleet_trucks or None  # None: trucks hired as needed
         self.logistics = Logistics(self, trucks, p.truck_payload_t, p.truck_speed_kmh, p.truck_handling_hours, p.truck_hours_per_day)
         self.logistics.add_firms(len(self.specs))
         self.recorder = PeriodRecorder(self, record_exchanges)
@@ -184,8 +182,13 @@ class SymbiosisModel(mesa.Model):
             self.recovery[key] = [self.recovery[key][j] for j in keep]
 
     def _grant_recovery(self, index, waste):
-        # The scenario check guarantees an option exists (scenario._reusable_in).
-        s, d, k, quantity, _, _ = self.recovery_options(index, waste=self.materials.index[waste], require_free=False)[0]
+        """Install, without capex, the recovery technology a scenario says the firm owns."""
+        w, subs = self.materials.index[waste], self.subs
+        # The scenario check guarantees such a substitution exists (scenario._reusable_in).
+        k = next(j for j in subs.by_waste[w] if self.demand.lookup[index, subs.input[j]] >= 0)
+        s, d = int(self.supply.lookup[index, w]), int(self.demand.lookup[index, subs.input[k]])
+        room = subs.max_share[k] * self.demand.expected[d] / subs.ratio[k]
+        quantity = self.params.contract.quantity_share * min(self.supply.expected[s], room)
         self.install_recovery(index, s, d, k, quantity, capex=0.0)
 
     def _leave(self, index, reason="partner left"):
@@ -228,39 +231,50 @@ class SymbiosisModel(mesa.Model):
     def _pipe_key(self, supplier, receiver, waste):
         return self._pair_key(supplier, receiver) * len(self.materials) + waste
 
-    def price_candidates(self, s, d, k, renewal=False):
-        return price_pairs(self, s, d, k, *self._pair_context(s, d, k), renewal=renewal)
+    def price_candidates(self, s, d, k, renewal=False, dist=None):
+        return price_pairs(self, s, d, k, *self._pair_context(s, d, k), renewal=renewal, dist=dist)
 
     def _resolve(self, rank, s, d, k, terms, mode, dist, capex, links=None, renewals=None):
-        """Sign pairs ``rank`` (indices into the arrays) in order, where both sides still accept.
+        """Sign pairs ``rank`` (indices into the arrays) in that order, where both sides still accept.
 
-        Each signing commits its flow at once; a later pair whose stream has
-        been used is re-sized to the flow left free and signed only if it still
-        clears both hurdles. Returns the indices signed.
+        Each signing commits its flow; a later pair whose stream has been used is
+        re-sized to the flow left free and signed only if it still clears both
+        hurdles. Done in rounds with the same result as one pair at a time: a
+        round takes every pair that comes first on both its streams among the
+        pairs left, and such pairs share no stream. Returns the indices signed.
         """
         min_q = self.params.search.min_quantity
         conversion = self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[self.supply.material[s]]) ** dist
-        acceptable = terms.acceptable.tolist()
-        quantities = terms.quantity.tolist()
-        s_list, d_list = s.tolist(), d.tolist()
-        used_s, used_d, chosen, quantity = set(), set(), [], []
-        for j in rank.tolist():
-            sj, dj = s_list[j], d_list[j]
-            q, ok = quantities[j], acceptable[j]
-            if sj in used_s or dj in used_d:
-                q = float(free_quantity(self, s[j:j + 1], d[j:j + 1], k[j:j + 1], conversion[j:j + 1])[0])
-                ok = bool(terms.select(j).with_quantity(q).acceptable[0])
-            if not ok or q < min_q:
-                continue
-            self.supply.committed[sj] += q
-            self.demand.committed[dj] += q * conversion[j]
-            used_s.add(sj)
-            used_d.add(dj)
-            chosen.append(j)
-            quantity.append(q)
-        chosen = np.array(chosen, dtype=np.int64)
+        pending = np.asarray(rank, dtype=np.int64)
+        used_s = np.zeros(len(self.supply), dtype=bool)
+        used_d = np.zeros(len(self.demand), dtype=bool)
+        signed, sized = [], []
+        while len(pending):
+            ready = _first_on_both(s[pending], d[pending])
+            batch, pending = pending[ready], pending[~ready]
+            deal = terms.select(batch)
+            clash = used_s[s[batch]] | used_d[d[batch]]
+            if clash.any():
+                j = batch[clash]
+                resized = deal.select(np.flatnonzero(clash)).with_quantity(free_quantity(self, s[j], d[j], k[j], conversion[j]))
+                deal = deal.replace(np.flatnonzero(clash), resized)
+            take = deal.acceptable & (deal.quantity >= min_q)
+            batch, quantity = batch[take], deal.quantity[take]
+            np.add.at(self.supply.committed, s[batch], quantity)
+            np.add.at(self.demand.committed, d[batch], quantity * conversion[batch])
+            used_s[s[batch]] = True
+            used_d[d[batch]] = True
+            signed.append(batch)
+            sized.append(quantity)
+        if not signed:
+            return np.zeros(0, dtype=np.int64)
+        position = np.empty(len(s), dtype=np.int64)
+        position[rank] = np.arange(len(rank))
+        chosen = np.concatenate(signed)
+        order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
+        chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
-            deal = terms.select(chosen).with_quantity(np.array(quantity))
+            deal = terms.select(chosen).with_quantity(quantity)
             self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], conversion[chosen],
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
@@ -284,9 +298,9 @@ class SymbiosisModel(mesa.Model):
             trust_in_receiver=self.trust_between(supplier, receiver),
             renewal_of=-1 if renewals is None else renewals,
         )
-        for a, b in pairs:
-            firms[a].meet([b])
         if links is None:
+            for a, b in pairs:
+                firms[a].meet([b])
             self.link_start.extend([-1] * n)
             setup = self.params.contract.setup_cost_eur
             np.subtract.at(self.cash_flow, supplier, setup / 2)
@@ -414,23 +428,20 @@ class SymbiosisModel(mesa.Model):
         self.spend["search"] += p.cost_eur * len(searching)
         self.recorder.searches += len(searching)
 
-        searcher, s, d, k = self.market.candidate_pairs(searching)
+        searcher, s, d, k, dist = self.market.candidate_pairs(searching)
         partner = np.where(self.supply.firm[s] == searcher, self.demand.firm[d], self.supply.firm[s])
-        dist = distances(self, searcher, partner)
         seen = self._sees(searcher, partner, dist)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
-        terms, mode, dist, capex = self.price_candidates(s, d, k)
+        terms, mode, dist, capex = self.price_candidates(s, d, k, dist=dist[seen])
         weight = np.where(terms.acceptable, terms.space * np.exp(-dist / p.distance_decay_km), 0.0)
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
         done = self._resolve(offers, s, d, k, terms, mode, dist, capex)
         signed = np.bincount(searcher[done], minlength=len(self.specs))
         idle = searching[signed[searching] == 0]
-        invested = np.zeros(len(idle), dtype=bool)
-        for i in np.flatnonzero(self._could_reuse_own_waste(idle)).tolist():
-            invested[i] = self.firm_list[int(idle[i])].consider_investment()
-        self.next_search[idle[~invested]] = self.period + p.retry_months
+        invested = self._invest_in_recovery(idle)
+        self.next_search[np.setdiff1d(idle, invested)] = self.period + p.retry_months
 
     def _sees(self, searcher, partner, dist):
         """Which partners each searcher knows of: neighbours, acquaintances, platform peers."""
@@ -477,45 +488,47 @@ class SymbiosisModel(mesa.Model):
 
     def acquaintance_pairs(self, firms):
         """(row, acquaintance) arrays: every acquaintance of each of ``firms``."""
-        known = [self.firm_list[f].acquaintances for f in firms.tolist()]
+        known = [self.firm_list[f].acquaintance_array() for f in firms.tolist()]
         counts = np.fromiter((len(a) for a in known), np.int64, len(known))
         rows = np.repeat(np.arange(len(firms)), counts)
-        return rows, np.fromiter(itertools.chain.from_iterable(known), np.int64, int(counts.sum()))
+        return rows, (np.concatenate(known) if known else np.zeros(0, dtype=np.int64))
 
     def platform_members(self):
         draws = np.array([f.platform_draw if f is not None else 2.0 for f in self.firm_list])
         return (draws < self.policy_now.facilitator_participation) & self.active
 
-    def _could_reuse_own_waste(self, firms):
-        """Whether each of ``firms`` emits a waste that can replace one of its own inputs."""
-        subs = self.subs
-        return ((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0)).any(axis=1)
+    def _invest_in_recovery(self, firms):
+        """Firms that found no partner consider recovery technology for an own waste and own input.
 
-    def recovery_options(self, index, waste=None, require_free=True):
-        """Ways firm ``index`` could reuse its own waste in its own plant, best first.
-
-        Returns (s, d, k, quantity, EUR/month gain, capex after subsidy) tuples.
+        A firm invests in its best option when the monthly saving over
+        ``contract.duration_months`` repays the capex (after subsidy) with its
+        hurdle rate on top, and its cash covers the capex. Returns the firms
+        that invested.
         """
-        pol, subs = self.policy_now, self.subs
-        s, d = self.supply.lookup[index, subs.waste], self.demand.lookup[index, subs.input]
-        k = np.flatnonzero((s >= 0) & (d >= 0))
-        if waste is not None:
-            k = k[subs.waste[k] == waste]
-        installed = set(zip(self.recovery["supply"], self.recovery["demand"]))
-        k = np.array([j for j in k.tolist() if (int(s[j]), int(d[j])) not in installed], dtype=np.int64)
-        if len(k) == 0:
-            return []
-        s, d, ratio = s[k], d[k], subs.ratio[k]
-        if require_free:
-            quantity = free_quantity(self, s, d, k, ratio)
-        else:
-            quantity = self.params.contract.quantity_share * np.minimum(self.supply.expected[s], self.demand.expected[d] / ratio)
-        unit = self.costs.disposal[subs.waste[k]] + ratio * self.costs.virgin[subs.input[k]] - treatment_unit_cost(self, k) + pol.subsidy_eur_per_unit
-        gain = quantity * unit
+        subs, pol = self.subs, self.policy_now
+        firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0))
+        if len(firm) == 0:
+            return firm
+        firm = firms[firm]
+        s, d = self.supply.lookup[firm, subs.waste[k]], self.demand.lookup[firm, subs.input[k]]
+        quantity = free_quantity(self, s, d, k, subs.ratio[k])
+        gain = quantity * self._recovery_unit_gain(k)
         capex = subs.capex[k] * (1 - pol.capex_subsidy_share)
-        order = np.argsort(-gain, kind="stable")
-        return [(int(s[j]), int(d[j]), int(k[j]), float(quantity[j]), float(gain[j]), float(capex[j]))
-                for j in order.tolist() if quantity[j] > 0]
+        worth = (quantity >= self.params.search.min_quantity) & (gain * self.params.contract.duration_months
+                                                                 >= capex * (1 + self.firm_attrs["hurdle_rate"][firm]))
+        worth &= self.cash[firm] >= capex
+        worth &= ~contains(s * (1 << 32) + d, np.array(self.recovery["supply"], dtype=np.int64) * (1 << 32) + np.array(self.recovery["demand"], dtype=np.int64))
+        best = grouped_best(firm[worth], gain[worth])
+        chosen = np.flatnonzero(worth)[best]
+        for j in chosen.tolist():
+            self.install_recovery(int(firm[j]), int(s[j]), int(d[j]), int(k[j]), float(quantity[j]), float(capex[j]))
+        return firm[chosen]
+
+    def _recovery_unit_gain(self, k):
+        """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""
+        subs = self.subs
+        return (self.costs.disposal[subs.waste[k]] + subs.ratio[k] * self.costs.virgin[subs.input[k]]
+                - treatment_unit_cost(self, k) + self.policy_now.subsidy_eur_per_unit)
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
@@ -690,6 +703,14 @@ class SymbiosisModel(mesa.Model):
         book = self.contracts
         running = book.running()
         book.reason[running] = REASON["run ended"]  # the record stops, not the link
+
+
+def _first_on_both(s, d):
+    """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
+    first_s, first_d = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
+    first_s[np.unique(s, return_index=True)[1]] = True
+    first_d[np.unique(d, return_index=True)[1]] = True
+    return first_s & first_d
 
 
 def _share(part, whole):

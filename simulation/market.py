@@ -101,20 +101,20 @@ class Market:
         s = np.concatenate([own_s[row_s], partner_s])
         d = np.concatenate([partner_d, own_d[row_d]])
         k = np.concatenate([k_s[row_s], k_d[row_d]])
-        searcher = np.concatenate([m.supply.firm[own_s[row_s]], m.demand.firm[own_d[row_d]]])
-        keep = (m.supply.firm[s] != m.demand.firm[d]) & m.active[m.supply.firm[s]] & m.active[m.demand.firm[d]]
-        keep &= m.supply.alive[s] & m.demand.alive[d]
-        dist = distances(m, m.supply.firm[s], m.demand.firm[d])
+        searched_as_receiver = np.r_[np.zeros(len(row_s), dtype=np.int64), np.ones(len(row_d), dtype=np.int64)]
+        # One int64 key per (stream pair, substitution, which side searched): dropping repeats
+        # is then a single unique(), and the pair is read back from the key.
+        key = np.unique((((s << 24) | d) << 11) | (k << 1) | searched_as_receiver)
+        s, d, k = key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023
+        supplier, receiver = m.supply.firm[s], m.demand.firm[d]
+        searcher = np.where(key & 1, receiver, supplier)
+        keep = (supplier != receiver) & m.active[supplier] & m.active[receiver] & m.supply.alive[s] & m.demand.alive[d]
+        dist = distances(m, supplier, receiver)
         keep &= dist <= m.params.search.max_distance_km
         # A pair already under contract is topped up at renewal, not by a second contract.
         running = m.contracts.running()
         keep &= ~contains(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
-        searcher, s, d, k, dist = searcher[keep], s[keep], d[keep], k[keep], dist[keep]
-        # One int64 key per (stream pair, substitution, which side searched) to drop repeats.
-        searched_as_receiver = (m.supply.firm[s] != searcher).astype(np.int64)
-        key = (((s << 24) | d) << 11) | (k << 1) | searched_as_receiver
-        _, first = np.unique(key, return_index=True)
-        return searcher[first], s[first], d[first], k[first], dist[first]
+        return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
 
     def _reachable(self, side, table, firms, materials):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays."""

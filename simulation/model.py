@@ -487,11 +487,17 @@ class SymbiosisModel(mesa.Model):
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
 
     def acquaintance_pairs(self, firms):
-        """(row, acquaintance) arrays: every acquaintance of each of ``firms``."""
-        known = [self.firm_list[f].acquaintance_array() for f in firms.tolist()]
+        """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
+        unique, row_of = np.unique(firms, return_inverse=True)
+        known = [self.firm_list[f].acquaintance_array() for f in unique.tolist()]
         counts = np.fromiter((len(a) for a in known), np.int64, len(known))
-        rows = np.repeat(np.arange(len(firms)), counts)
-        return rows, (np.concatenate(known) if known else np.zeros(0, dtype=np.int64))
+        if counts.sum() == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        flat, starts = np.concatenate(known), np.cumsum(counts) - counts
+        per_row = counts[row_of]
+        rows = np.repeat(np.arange(len(firms)), per_row)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        return rows, flat[starts[row_of][rows] + within]
 
     def platform_members(self):
         draws = np.array([f.platform_draw if f is not None else 2.0 for f in self.firm_list])

@@ -4,11 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 import numpy as np  # noqa: E402
 
 from simulation.contract import ACTIVE  # noqa: E402
 
 PNG = {"dpi": 120, "metadata": {"Software": None}}
+ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments
 
 
 def draw_all(model, folder):
@@ -31,11 +33,16 @@ def network_figure(model, contracts=None, title=None):
     colours = plt.colormaps["tab10"] if len(wastes) <= 10 else plt.colormaps["tab20"]
     flows = book.quantity[contracts]
     widest = flows.max() if len(flows) else 1.0
-    for c, flow in zip(contracts.tolist(), flows.tolist()):
-        a, b = book.supplier[c], book.receiver[c]
-        colour = colours(wastes.index(int(book.waste[c])) % colours.N)
-        ax.annotate("", xy=(model.x[b], model.y[b]), xytext=(model.x[a], model.y[a]),
-                    arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 0.8 + 4.0 * flow / widest, "alpha": 0.8})
+    a, b = book.supplier[contracts], book.receiver[contracts]
+    colour = [colours(wastes.index(int(w)) % colours.N) for w in book.waste[contracts]]
+    width = 0.8 + 4.0 * flows / widest
+    if len(contracts) <= ARROWS_UP_TO:
+        for i in range(len(contracts)):
+            ax.annotate("", xy=(model.x[b[i]], model.y[b[i]]), xytext=(model.x[a[i]], model.y[a[i]]),
+                        arrowprops={"arrowstyle": "-|>", "color": colour[i], "lw": width[i], "alpha": 0.8})
+    else:  # thousands of arrows would take minutes to draw; plain segments do not
+        segments = np.stack([np.column_stack([model.x[a], model.y[a]]), np.column_stack([model.x[b], model.y[b]])], axis=1)
+        ax.add_collection(LineCollection(segments, colors=colour, linewidths=width / 4, alpha=0.5))
     for i, w in enumerate(wastes):
         ax.plot([], [], color=colours(i % colours.N), lw=3, label=f"{model.materials.ids[w]} ({model.materials.unit[w]})")
     if wastes:

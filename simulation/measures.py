@@ -83,7 +83,7 @@ class PeriodRecorder:
         active = book.where(ACTIVE)
         linked = np.unique(np.concatenate([book.supplier[active], book.receiver[active]]))
         n_active = int(m.active.sum())
-        ages = m.period - np.array(m.link_start)[book.link[active]] if len(active) else np.zeros(0)
+        ages = m.period - m.links.start[book.link[active]]
         ledger = m.ledger
         self.current = {
             "active_firms": n_active,
@@ -120,7 +120,8 @@ def _density(a, b, n_firms):
     if n_firms < 2 or len(a) == 0:
         return 0.0
     n = max(int(a.max()), int(b.max())) + 1
-    pairs = len(np.unique(np.minimum(a, b) * n + np.maximum(a, b)))
+    keys = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
+    pairs = 1 + np.count_nonzero(keys[1:] != keys[:-1])
     return pairs / (n_firms * (n_firms - 1) / 2)
 
 

@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.bargaining import side_gains
+from simulation.columns import Columns
 from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
 from simulation.firm import Firm
@@ -58,7 +59,7 @@ class SymbiosisModel(mesa.Model):
         self.contracts = ContractBook()
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
-        self.link_start = []
+        self.links = Columns({"start": np.int64}, fill={"start": -1})  # month each link first delivered
         self.recovery = {"supply": [], "demand": [], "substitution": []}
         self._setup_firms()
         self.supply = StreamTable(len(self.specs), len(self.materials))
@@ -301,7 +302,7 @@ class SymbiosisModel(mesa.Model):
         if links is None:
             for a, b in pairs:
                 firms[a].meet([b])
-            self.link_start.extend([-1] * n)
+            self.links.append(n)
             setup = self.params.contract.setup_cost_eur
             np.subtract.at(self.cash_flow, supplier, setup / 2)
             np.subtract.at(self.cash_flow, receiver, setup / 2)
@@ -328,10 +329,10 @@ class SymbiosisModel(mesa.Model):
         ids = ids[book.status[ids] == PENDING]
         book.status[ids] = ACTIVE
         book.active_from_day[ids] = day
-        for link in book.link[ids].tolist():
-            if self.link_start[link] < 0:
-                self.link_start[link] = self.period
-                self.recorder.born += 1
+        links = np.unique(book.link[ids])
+        first = links[self.links.start[links] < 0]
+        self.links.start[first] = self.period
+        self.recorder.born += len(first)
 
     def _close(self, ids, reason, renewed=False):
         ids = np.asarray(ids, dtype=np.int64)

@@ -81,22 +81,10 @@ class UnitCosts:
     carbon_disposal: np.ndarray
     carbon_virgin: np.ndarray
 
-    @property
-    def disposal(self):
-        return self.gate_fee + self.waste_tax + self.carbon_disposal
-
-    @property
-    def virgin(self):
-        return self.price + self.virgin_tax + self.carbon_virgin
-
-    @property
-    def disposal_tax(self):
-        """Part of the disposal cost that goes to the government."""
-        return self.waste_tax + self.carbon_disposal
-
-    @property
-    def virgin_tax_total(self):
-        return self.virgin_tax + self.carbon_virgin
+    def __post_init__(self):
+        # Read many times a month, so computed once.
+        self.disposal = self.gate_fee + self.waste_tax + self.carbon_disposal
+        self.virgin = self.price + self.virgin_tax + self.carbon_virgin
 
 
 class SubstitutionTable:

@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
-from simulation.keyed import contains
+from simulation.keyed import contains, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -104,7 +104,7 @@ class Market:
         searched_as_receiver = np.r_[np.zeros(len(row_s), dtype=np.int64), np.ones(len(row_d), dtype=np.int64)]
         # One int64 key per (stream pair, substitution, which side searched): dropping repeats
         # is then a single unique(), and the pair is read back from the key.
-        key = np.unique((((s << 24) | d) << 11) | (k << 1) | searched_as_receiver)
+        key = unique_ints((((s << 24) | d) << 11) | (k << 1) | searched_as_receiver)
         s, d, k = key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023
         supplier, receiver = m.supply.firm[s], m.demand.firm[d]
         searcher = np.where(key & 1, receiver, supplier)

@@ -7,6 +7,7 @@ whose unit is t); energy (MWh) and water (m3) exchanged have their own measures.
 import numpy as np
 
 from simulation.contract import ACTIVE
+from simulation.keyed import unique_ints
 
 MEASURES = {
     "active_firms": "firms in the park",
@@ -81,7 +82,7 @@ class PeriodRecorder:
         generated = table[mass, 0].sum()
         book = m.contracts
         active = book.where(ACTIVE)
-        linked = np.unique(np.concatenate([book.supplier[active], book.receiver[active]]))
+        linked = unique_ints(np.concatenate([book.supplier[active], book.receiver[active]]))
         n_active = int(m.active.sum())
         ages = m.period - m.links.start[book.link[active]]
         ledger = m.ledger

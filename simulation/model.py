@@ -23,7 +23,7 @@ from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
 from simulation.firm import Firm
 from simulation.flows import month_flows
-from simulation.keyed import KeyedValues, contains
+from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
 from simulation.logistics import Logistics
 from simulation.market import Market, contract_term, free_quantity, grouped_best, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
 from simulation.measures import MEASURES, PeriodRecorder
@@ -329,7 +329,7 @@ class SymbiosisModel(mesa.Model):
         ids = ids[book.status[ids] == PENDING]
         book.status[ids] = ACTIVE
         book.active_from_day[ids] = day
-        links = np.unique(book.link[ids])
+        links = unique_ints(book.link[ids])
         first = links[self.links.start[links] < 0]
         self.links.start[first] = self.period
         self.recorder.born += len(first)
@@ -396,7 +396,9 @@ class SymbiosisModel(mesa.Model):
         terms, mode, dist, capex = self.price_candidates(s, d, k, renewal=True)
         renewed = self._resolve(np.arange(len(expiring)), s, d, k, terms, mode, dist, capex,
                                 links=book.link[expiring], renewals=expiring)
-        lapsed = np.setdiff1d(np.arange(len(expiring)), renewed)
+        lapsed = np.ones(len(expiring), dtype=bool)
+        lapsed[renewed] = False
+        lapsed = np.flatnonzero(lapsed)
         book.reason[expiring[renewed]] = REASON["renewed"]
         # With flow left to trade but no surplus the deal has stopped paying; otherwise a side declined.
         unprofitable = (terms.surplus[lapsed] <= 0) & (terms.quantity[lapsed] >= self.params.search.min_quantity)
@@ -442,14 +444,14 @@ class SymbiosisModel(mesa.Model):
         signed = np.bincount(searcher[done], minlength=len(self.specs))
         idle = searching[signed[searching] == 0]
         invested = self._invest_in_recovery(idle)
-        self.next_search[np.setdiff1d(idle, invested)] = self.period + p.retry_months
+        self.next_search[idle[~contains(idle, invested)]] = self.period + p.retry_months
 
     def _sees(self, searcher, partner, dist):
         """Which partners each searcher knows of: neighbours, acquaintances, platform peers."""
         seen = dist <= self.params.search.neighbourhood_km
         platform = self.platform_members()
         seen |= platform[searcher] & platform[partner]
-        firms = np.unique(searcher)
+        firms = unique_ints(searcher)
         rows, known = self.acquaintance_pairs(firms)
         seen |= contains(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
         return seen
@@ -462,7 +464,7 @@ class SymbiosisModel(mesa.Model):
         unseen = np.flatnonzero(~seen)
         if len(unseen) == 0:
             return np.zeros(len(seen), dtype=bool)
-        _, first = np.unique(self._pair_key(searcher[unseen], partner[unseen]), return_index=True)
+        first = first_occurrences(self._pair_key(searcher[unseen], partner[unseen]))
         first = unseen[first]
         weight = np.exp(-dist[first] / self.params.search.distance_decay_km)
         picked = first[grouped_sample(self.rng, searcher[first], weight, self.params.search.discoveries)]
@@ -489,7 +491,7 @@ class SymbiosisModel(mesa.Model):
 
     def acquaintance_pairs(self, firms):
         """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
-        unique, row_of = np.unique(firms, return_inverse=True)
+        unique, row_of = unique_inverse(firms)
         known = [self.firm_list[f].acquaintance_array() for f in unique.tolist()]
         counts = np.fromiter((len(a) for a in known), np.int64, len(known))
         if counts.sum() == 0:
@@ -715,8 +717,8 @@ class SymbiosisModel(mesa.Model):
 def _first_on_both(s, d):
     """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
     first_s, first_d = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
-    first_s[np.unique(s, return_index=True)[1]] = True
-    first_d[np.unique(d, return_index=True)[1]] = True
+    first_s[first_occurrences(s)] = True
+    first_d[first_occurrences(d)] = True
     return first_s & first_d
 
 

@@ -53,6 +53,8 @@ class SymbiosisModel(mesa.Model):
         self.period = 0
         self.materials = MaterialTable(scenario.catalogue)
         self.subs = SubstitutionTable(scenario.catalogue, self.materials)
+        self._is_waste_used = np.isin(np.arange(len(self.materials)), self.subs.waste)
+        self._is_input_replaced = np.isin(np.arange(len(self.materials)), self.subs.input)
         self.policy_timeline = PolicyTimeline(scenario.policy)
         self.policy_now = self.policy_timeline.at(0)
         self.costs = self.materials.unit_costs(self.policy_now)
@@ -110,6 +112,7 @@ class SymbiosisModel(mesa.Model):
         self.firm_list = [None] * n
         self.cash_flow = np.zeros(n)
         self.next_search = np.zeros(n, dtype=np.int64)  # first period a firm may search again
+        self.platform_draw = np.full(n, np.inf)  # each firm's Firm.platform_draw once it has entered
         self.social = self._social_network(n)
 
     def _social_network(self, n):
@@ -135,6 +138,7 @@ class SymbiosisModel(mesa.Model):
         process_id = spec.process or self.config.catalogue.sectors[spec.sector].default_process
         firm = Firm(self, index, spec.id, spec.name, spec.sector, process_id)
         self.firm_list[index] = firm
+        self.platform_draw[index] = firm.platform_draw
         self.active[index] = True
         self._install_process(index, process_id)
         self.cash[index] = self.params.firm_defaults.initial_cash_months * self.capacity[index] * max(self.margin[index], 0.0)
@@ -474,8 +478,8 @@ class SymbiosisModel(mesa.Model):
 
     def _firms_with_unmatched_flows(self):
         share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
-        matchable_waste = np.isin(self.supply.material, self.subs.waste)
-        matchable_input = np.isin(self.demand.material, self.subs.input)
+        matchable_waste = self._is_waste_used[self.supply.material]
+        matchable_input = self._is_input_replaced[self.demand.material]
         free_s = (self.supply.free(share) >= min_q) & matchable_waste
         free_d = (self.demand.free(share) > 0) & matchable_input
         flagged = np.zeros(len(self.specs), dtype=bool)
@@ -503,8 +507,8 @@ class SymbiosisModel(mesa.Model):
         return rows, flat[starts[row_of][rows] + within]
 
     def platform_members(self):
-        draws = np.array([f.platform_draw if f is not None else 2.0 for f in self.firm_list])
-        return (draws < self.policy_now.facilitator_participation) & self.active
+        """Active firms on the facilitator's platform this month."""
+        return (self.platform_draw < self.policy_now.facilitator_participation) & self.active
 
     def _invest_in_recovery(self, firms):
         """Firms that found no partner consider recovery technology for an own waste and own input.

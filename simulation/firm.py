@@ -2,8 +2,7 @@
 
 Quantities that change every month for every firm (production, cash, storage)
 live in the model's numpy arrays, indexed by ``Firm.index``; the agent object
-keeps what is genuinely per firm: its identity and recipe, whom it knows, and
-whether it is on the facilitator's platform. Decisions taken by many firms in a
+keeps what is genuinely per firm: its identity and recipe, and whom it knows. Decisions taken by many firms in a
 month (search, offers, investment) are made for all of them at once by the
 model and market with numpy, using each firm's own attributes (hurdle rate, risk
 aversion, trust, cash).
@@ -20,8 +19,6 @@ class Firm(mesa.Agent):
         index: row of this firm in the model's arrays.
         firm_id, name, sector, process: identity and current recipe.
         acquaintances: indices of firms it knows beyond its neighbourhood.
-        platform_draw: uniform draw; the firm is on the facilitator's platform
-            while it is below the participation rate in force.
     """
 
     def __init__(self, model, index, firm_id, name, sector, process):
@@ -33,7 +30,6 @@ class Firm(mesa.Agent):
         self.process = process
         self.acquaintances = set()
         self._acquaintance_array = None  # the set as an array, rebuilt after it changes
-        self.platform_draw = float(model.rng.random())
 
     # -- knowledge and trust ---------------------------------------------------
     def trust_in(self, other):
@@ -54,6 +50,3 @@ class Firm(mesa.Agent):
         if self._acquaintance_array is None:
             self._acquaintance_array = np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
         return self._acquaintance_array
-
-    def on_platform(self):
-        return self.platform_draw < self.model.policy_now.facilitator_participation

@@ -113,7 +113,7 @@ class Market:
         keep &= dist <= m.params.search.max_distance_km
         # A pair already under contract is topped up at renewal, not by a second contract.
         running = m.contracts.running()
-        keep &= ~contains(_stream_pair_key(s, d), _stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
+        keep &= ~contains(stream_pair_key(s, d), stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
 
     def _reachable(self, side, table, firms, materials):
@@ -131,7 +131,8 @@ class Market:
         return tuple(np.concatenate(part) for part in zip(*found))
 
 
-def _stream_pair_key(s, d):
+def stream_pair_key(s, d):
+    """One int64 per (supply stream, demand stream) pair."""
     return s * (1 << 32) + d
 
 
@@ -168,11 +169,21 @@ def grouped_sample(rng, groups, weight, n):
     if len(positive) == 0:
         return positive
     keys = np.log(rng.random(len(positive))) / weight[positive]
-    order = np.lexsort((-keys, groups[positive]))
-    g = groups[positive][order]
+    return positive[_top_per_group(groups[positive], keys, n)]
+
+
+def _top_per_group(groups, values, n):
+    """Indices of the ``n`` largest values in each group (earlier first on ties), in group order."""
+    order = np.lexsort((-values, groups))
+    g = groups[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
-    return positive[order[rank < n]]
+    return order[rank < n]
+
+
+def conversion(model, s, k, dist):
+    """Units of input replaced per unit of waste shipped: the ratio, less what is lost over ``dist`` km."""
+    return model.subs.ratio[k] * (1.0 - model.materials.loss_per_km[model.supply.material[s]]) ** dist
 
 
 def free_quantity(model, s, d, k, conversion):
@@ -191,9 +202,7 @@ def grouped_best(groups, values):
     """Index of the largest value in each group (the first one on ties)."""
     if len(groups) == 0:
         return groups
-    order = np.lexsort((-values, groups))
-    g = groups[order]
-    return order[np.r_[True, g[1:] != g[:-1]]]
+    return _top_per_group(groups, values, 1)
 
 
 def distances(model, a, b):
@@ -213,10 +222,9 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
     m, p, costs, pol = model, model.params, model.costs, model.policy_now
     supplier, receiver = m.supply.firm[s], m.demand.firm[d]
     waste, inp = m.supply.material[s], m.demand.material[d]
-    ratio = m.subs.ratio[k]
     dist = distances(m, supplier, receiver) if dist is None else dist
-    kept = (1.0 - m.materials.loss_per_km[waste]) ** dist
-    quantity = free_quantity(m, s, d, k, ratio * kept)
+    converts = conversion(m, s, k, dist)
+    quantity = free_quantity(m, s, d, k, converts)
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)
     term = contract_term(m, mode)
     running_unit = transport_unit + treatment_unit_cost(m, k)
@@ -224,7 +232,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
     setup = 0.0 if renewal else p.contract.setup_cost_eur
     shared = np.full(len(s), p.contract.transaction_cost_eur_per_month) + setup / term
     supplier_avoided = quantity * costs.disposal[waste]
-    receiver_avoided = quantity * kept * ratio * costs.virgin[inp]
+    receiver_avoided = quantity * converts * costs.virgin[inp]
     f = m.firm_attrs
     terms = Terms(
         quantity=quantity,
@@ -276,12 +284,16 @@ def choose_mode(model, waste, dist, quantity, existing_pipe):
     return mode, unit, np.where(use_pipe, pipe_capex, 0.0)
 
 
+def contract_transport_unit(model, contracts):
+    """Current transport cost per unit of waste of signed contracts, by their mode (EUR)."""
+    book = model.contracts
+    truck_unit, pipe_unit = transport_unit_costs(model, book.waste[contracts], book.distance_km[contracts])
+    return np.where(book.mode[contracts] == TRUCK, truck_unit, pipe_unit)
+
+
 def receiver_running_value(model, contracts):
     """Receiver's current net value per unit of waste for running contracts (EUR)."""
-    m, book = model, model.contracts
-    waste, inp, dist = book.waste[contracts], book.input[contracts], book.distance_km[contracts]
-    truck_unit, pipe_unit = transport_unit_costs(m, waste, dist)
-    transport = np.where(book.mode[contracts] == TRUCK, truck_unit, pipe_unit)
-    k = book.substitution[contracts]
+    book = model.contracts
     # The contract's ratio already counts what is lost in transport.
-    return book.ratio[contracts] * m.costs.virgin[inp] - transport - treatment_unit_cost(m, k)
+    return (book.ratio[contracts] * model.costs.virgin[book.input[contracts]] - contract_transport_unit(model, contracts)
+            - treatment_unit_cost(model, book.substitution[contracts]))

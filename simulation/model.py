@@ -25,7 +25,8 @@ from simulation.firm import Firm
 from simulation.flows import month_flows
 from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
 from simulation.logistics import Logistics
-from simulation.market import Market, contract_term, free_quantity, grouped_best, grouped_sample, price_pairs, receiver_running_value, transport_unit_costs, treatment_unit_cost
+from simulation.market import (Market, contract_term, contract_transport_unit, conversion, free_quantity, grouped_best, grouped_sample,
+                               price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
 from simulation.measures import MEASURES, PeriodRecorder
 from simulation.policy import GovernmentLedger, PolicyTimeline
 from simulation.streams import StreamTable
@@ -112,7 +113,8 @@ class SymbiosisModel(mesa.Model):
         self.firm_list = [None] * n
         self.cash_flow = np.zeros(n)
         self.next_search = np.zeros(n, dtype=np.int64)  # first period a firm may search again
-        self.platform_draw = np.full(n, np.inf)  # each firm's Firm.platform_draw once it has entered
+        # Uniform draw at entry; a firm is on the platform while its draw is below the participation rate.
+        self.platform_draw = np.full(n, np.inf)
         self.social = self._social_network(n)
 
     def _social_network(self, n):
@@ -138,7 +140,7 @@ class SymbiosisModel(mesa.Model):
         process_id = spec.process or self.config.catalogue.sectors[spec.sector].default_process
         firm = Firm(self, index, spec.id, spec.name, spec.sector, process_id)
         self.firm_list[index] = firm
-        self.platform_draw[index] = firm.platform_draw
+        self.platform_draw[index] = self.rng.random()
         self.active[index] = True
         self._install_process(index, process_id)
         self.cash[index] = self.params.firm_defaults.initial_cash_months * self.capacity[index] * max(self.margin[index], 0.0)
@@ -199,9 +201,7 @@ class SymbiosisModel(mesa.Model):
     def _leave(self, index, reason="partner left"):
         if not self.active[index]:
             return
-        book = self.contracts
-        running = book.running()
-        self._close(running[(book.supplier[running] == index) | (book.receiver[running] == index)], reason)
+        # Ending each of its streams ends every contract the firm is party to.
         for table in (self.supply, self.demand):
             for stream in table.of_firm(index).tolist():
                 self._end_stream(table, stream, reason)
@@ -249,7 +249,7 @@ class SymbiosisModel(mesa.Model):
         pairs left, and such pairs share no stream. Returns the indices signed.
         """
         min_q = self.params.search.min_quantity
-        conversion = self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[self.supply.material[s]]) ** dist
+        converts = conversion(self, s, k, dist)
         pending = np.asarray(rank, dtype=np.int64)
         used_s = np.zeros(len(self.supply), dtype=bool)
         used_d = np.zeros(len(self.demand), dtype=bool)
@@ -261,12 +261,12 @@ class SymbiosisModel(mesa.Model):
             clash = used_s[s[batch]] | used_d[d[batch]]
             if clash.any():
                 j = batch[clash]
-                resized = deal.select(np.flatnonzero(clash)).with_quantity(free_quantity(self, s[j], d[j], k[j], conversion[j]))
+                resized = deal.select(np.flatnonzero(clash)).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
                 deal = deal.replace(np.flatnonzero(clash), resized)
             take = deal.acceptable & (deal.quantity >= min_q)
             batch, quantity = batch[take], deal.quantity[take]
             np.add.at(self.supply.committed, s[batch], quantity)
-            np.add.at(self.demand.committed, d[batch], quantity * conversion[batch])
+            np.add.at(self.demand.committed, d[batch], quantity * converts[batch])
             used_s[s[batch]] = True
             used_d[d[batch]] = True
             signed.append(batch)
@@ -280,11 +280,11 @@ class SymbiosisModel(mesa.Model):
         chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
             deal = terms.select(chosen).with_quantity(quantity)
-            self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], conversion[chosen],
+            self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], converts[chosen],
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
 
-    def _sign(self, s, d, k, deal, mode, dist, capex, conversion, links=None, renewals=None):
+    def _sign(self, s, d, k, deal, mode, dist, capex, converts, links=None, renewals=None):
         """Record contracts whose flows ``_resolve`` has committed; start them or their pipelines."""
         book, pol = self.contracts, self.policy_now
         n = len(s)
@@ -293,7 +293,7 @@ class SymbiosisModel(mesa.Model):
         pairs = list(zip(supplier.tolist(), receiver.tolist()))
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
-            input=self.demand.material[d], substitution=k, ratio=conversion, mode=mode, distance_km=dist,
+            input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
             quantity=deal.quantity, price=deal.price, start=self.period, term=contract_term(self, mode),
             penalty_eur=pol.breach_penalty_months * np.maximum(deal.supplier_gain, deal.receiver_gain),
             status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
@@ -372,21 +372,17 @@ class SymbiosisModel(mesa.Model):
             book.quantity[active], book.price[active], self.costs.disposal[book.waste[active]],
             receiver_running_value(self, active), pol.subsidy_eur_per_unit, self.params.contract.transaction_cost_eur_per_month,
         )
-        for gain, counter, reason in ((gain_s, book.loss_months_supplier, "breached by supplier"),
-                                      (gain_r, book.loss_months_receiver, "breached by receiver")):
+        sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
+                 (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
+        for gain, counter, reason, breaker, victim, trust_in_breaker in sides:
             counter[active] = np.where(gain < 0, counter[active] + 1, 0)
             remaining = book.start[active] + book.term[active] - self.period
             breaks = (counter[active] >= self.params.contract.review_months) & (-gain * remaining > book.penalty_eur[active])
             breaks &= book.status[active] == ACTIVE
             for c in active[breaks].tolist():
-                breaker = book.supplier[c] if reason.endswith("supplier") else book.receiver[c]
-                victim = book.receiver[c] if reason.endswith("supplier") else book.supplier[c]
-                self.cash_flow[breaker] -= book.penalty_eur[c]
-                self.cash_flow[victim] += book.penalty_eur[c]
-                if reason.endswith("supplier"):
-                    book.trust_in_supplier[c] = 0.0
-                else:
-                    book.trust_in_receiver[c] = 0.0
+                self.cash_flow[breaker[c]] -= book.penalty_eur[c]
+                self.cash_flow[victim[c]] += book.penalty_eur[c]
+                trust_in_breaker[c] = 0.0
                 self._close([c], reason)
 
     def _renegotiate(self, expiring):
@@ -530,7 +526,8 @@ class SymbiosisModel(mesa.Model):
         worth = (quantity >= self.params.search.min_quantity) & (gain * self.params.contract.duration_months
                                                                  >= capex * (1 + self.firm_attrs["hurdle_rate"][firm]))
         worth &= self.cash[firm] >= capex
-        worth &= ~contains(s * (1 << 32) + d, np.array(self.recovery["supply"], dtype=np.int64) * (1 << 32) + np.array(self.recovery["demand"], dtype=np.int64))
+        installed = self._recovery_arrays()
+        worth &= ~contains(stream_pair_key(s, d), stream_pair_key(installed["supply"], installed["demand"]))
         best = grouped_best(firm[worth], gain[worth])
         chosen = np.flatnonzero(worth)[best]
         for j in chosen.tolist():
@@ -542,6 +539,13 @@ class SymbiosisModel(mesa.Model):
         subs = self.subs
         return (self.costs.disposal[subs.waste[k]] + subs.ratio[k] * self.costs.virgin[subs.input[k]]
                 - treatment_unit_cost(self, k) + self.policy_now.subsidy_eur_per_unit)
+
+    def _recovery_arrays(self):
+        """The installed recovery technologies as arrays (streams, substitution, its ratio and share)."""
+        k = np.array(self.recovery["substitution"], dtype=np.int64)
+        return {"supply": np.array(self.recovery["supply"], dtype=np.int64),
+                "demand": np.array(self.recovery["demand"], dtype=np.int64),
+                "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
@@ -569,8 +573,8 @@ class SymbiosisModel(mesa.Model):
         self.costs = self.materials.unit_costs(self.policy_now)
         self._review_contracts()
         self._search()
-        flows, running = self._physical_month()
-        self._settle(flows, running)
+        flows, running, recovery = self._physical_month()
+        self._settle(flows, running, recovery)
         self._update_trust(flows, running)
         self._insolvency()
         self.recorder.record(flows, running)
@@ -602,12 +606,7 @@ class SymbiosisModel(mesa.Model):
             share[truck] = self.logistics.truck_delivery_share(planned[truck], book.distance_km[running][truck], release[truck])
             return share
 
-        recovery = {
-            "supply": np.array(self.recovery["supply"], dtype=np.int64),
-            "demand": np.array(self.recovery["demand"], dtype=np.int64),
-            "ratio": self.subs.ratio[np.array(self.recovery["substitution"], dtype=np.int64)],
-            "max_share": self.subs.max_share[np.array(self.recovery["substitution"], dtype=np.int64)],
-        }
+        recovery = self._recovery_arrays()
         generated = self.supply.quantities(production)
         need = self.demand.quantities(production)
         storage = self.logistics.storage
@@ -620,14 +619,14 @@ class SymbiosisModel(mesa.Model):
         flows.stock_before = flows.stock_before + forced
         self.supply.learn(generated)
         self.demand.learn(need)
-        return flows, running
+        return flows, running, recovery
 
     def _advance_utilisation(self):
         d = self.params.demand
         shock = self.rng.normal(0.0, d.volatility, len(self.utilisation))
         self.utilisation = np.clip(d.mean_utilisation + d.persistence * (self.utilisation - d.mean_utilisation) + shock, 0.0, 1.0)
 
-    def _settle(self, flows, running):
+    def _settle(self, flows, running, recovery):
         """Book the month's money: firms' cash, the government's ledger, firms' savings."""
         n, costs, pol, book = len(self.specs), self.costs, self.policy_now, self.contracts
         s_mat, d_mat = self.supply.material, self.demand.material
@@ -641,13 +640,11 @@ class SymbiosisModel(mesa.Model):
         c_supplier, c_receiver = book.supplier[running], book.receiver[running]
         shipped_c = flows.contract_shipped
         payment = shipped_c * book.price[running]
-        truck_unit, pipe_unit = transport_unit_costs(self, book.waste[running], book.distance_km[running])
-        transport = shipped_c * np.where(book.mode[running] == TRUCK, truck_unit, pipe_unit)
+        transport = shipped_c * contract_transport_unit(self, running)
         k_c = book.substitution[running]
         treatment_c = shipped_c * treatment_unit_cost(self, k_c)
         transaction_half = np.full(len(running), self.params.contract.transaction_cost_eur_per_month / 2)
-        rec_s = np.array(self.recovery["supply"], dtype=np.int64)
-        rec_k = np.array(self.recovery["substitution"], dtype=np.int64)
+        rec_s, rec_k = recovery["supply"], recovery["substitution"]
         treatment_r = flows.recovery_reused * treatment_unit_cost(self, rec_k)
         subsidy_c = shipped_c * pol.subsidy_eur_per_unit
         subsidy_r = flows.recovery_reused * pol.subsidy_eur_per_unit

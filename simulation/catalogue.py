@@ -149,7 +149,3 @@ class Catalogue(Strict):
                 if getattr(sub, field) not in self.materials:
                     raise ValueError(f"substitutions[{i}].{field}: unknown material {getattr(sub, field)!r}")
         return self
-
-    def substitutes_for(self, waste):
-        """Substitutions whose waste is ``waste``."""
-        return [s for s in self.substitutions if s.waste == waste]

@@ -586,7 +586,7 @@ class SymbiosisModel(mesa.Model):
     def _physical_month(self):
         o = self.params.outages
         self.logistics.start_outages(self.active, o.rate_per_month, o.mean_repair_days, self.rng)
-        period_start = self.logistics.env.now
+        period_start = self.logistics.period_start
         uptime = self.logistics.play_period()
         self._advance_utilisation()
         production = np.where(self.active, self.capacity * self.utilisation * uptime, 0.0)

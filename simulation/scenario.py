@@ -173,12 +173,15 @@ def _check_finite(node, path, prefix):
             _check_finite(value, path, f"{prefix}[{i}]")
 
 
+_UNION_TAGS = {"float", "int", "str", "bool"}  # how pydantic names the member of a union that failed
+
+
 def _field_name(prefix, loc):
     name = prefix
     for part in loc:
         if isinstance(part, int):
             name += f"[{part}]"
-        elif "[" in str(part) or "function-after" in str(part):
+        elif "[" in str(part) or "function-after" in str(part) or part in _UNION_TAGS:
             continue  # pydantic's internal tags for union members and validators
         else:
             name += f".{part}" if name else str(part)

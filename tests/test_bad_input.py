@@ -99,6 +99,8 @@ CASES = [
          scenario=(("landfill_tax_eur_per_t = 30.0", "landfill_tax_eur_per_t = 30.0\nfacilitator_participation = 1.5"),)),
     Case("policy not a number", SCENARIO, "policy.landfill_tax_eur_per_t", "finite number",
          args=("--set", "policy.landfill_tax_eur_per_t=nan")),
+    Case("policy given as text", SCENARIO, "policy.landfill_tax_eur_per_t", "valid number",
+         args=("--set", "policy.landfill_tax_eur_per_t=abc")),
     Case("unknown field", SCENARIO, "policy.landfil_tax", "unknown field",
          scenario=(("landfill_tax_eur_per_t = 30.0", "landfil_tax = 30.0"),)),
     Case("bad start date", SCENARIO, "scenario.start", "expected a date",

@@ -53,6 +53,16 @@ class PeriodRecorder:
         self.exchanges = []  # (period, contract ids, promised, shipped, received) a month
         self.start_period()
 
+    def delivered_in(self, period):
+        """Contracts that shipped in month ``period`` and what they shipped (needs the exchange log)."""
+        if not self.record_exchanges:
+            raise ValueError("the exchange log was not kept (record_exchanges=False)")
+        for logged, ids, _, shipped, _ in self.exchanges:
+            if logged == period:
+                moving = shipped > 0
+                return ids[moving], shipped[moving]
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+
     def start_period(self):
         self.born = self.ended = self.searches = self.investments = self.exits = 0
         self.savings = self.co2_avoided = 0.0

@@ -115,6 +115,7 @@ class SymbiosisModel(mesa.Model):
         self.next_search = np.zeros(n, dtype=np.int64)  # first period a firm may search again
         # Uniform draw at entry; a firm is on the platform while its draw is below the participation rate.
         self.platform_draw = np.full(n, np.inf)
+        self.left = np.full(n, -1, dtype=np.int64)  # month each firm left, -1 while it has not
         self.social = self._social_network(n)
 
     def _social_network(self, n):
@@ -161,6 +162,7 @@ class SymbiosisModel(mesa.Model):
         self.margin[index] = process.margin_eur
         self.input_co2[index] = sum(c * self.materials.co2_virgin[self.materials.index[m]] for m, c in process.inputs.items())
         expected = self.capacity[index] * self.params.demand.mean_utilisation
+        kept_any = False
         for table, recipe, reason in ((self.supply, process.outputs, "supply stopped"), (self.demand, process.inputs, "demand stopped")):
             kept = {}
             for stream in table.of_firm(index).tolist():
@@ -170,10 +172,13 @@ class SymbiosisModel(mesa.Model):
                     kept[material] = stream
                 else:
                     self._end_stream(table, stream, reason)
+            kept_any = kept_any or bool(kept)
             new = table.add(index, {m: c for m, c in recipe.items() if m not in kept}, self.materials.index, expected)
             if table is self.supply:
                 storable = self.materials.storable[table.material[new]]
                 self.logistics.storage.grow(np.where(storable, self.params.firm_defaults.storage_months * table.expected[new], 0.0))
+        if kept_any:
+            self._rescale_streams(index)
 
     def _end_stream(self, table, stream, reason):
         book = self.contracts
@@ -206,6 +211,7 @@ class SymbiosisModel(mesa.Model):
             for stream in table.of_firm(index).tolist():
                 self._end_stream(table, stream, reason)
         self.active[index] = False
+        self.left[index] = self.period
         self.firm_list[index].remove()
 
     def _apply_events(self, period):
@@ -216,11 +222,31 @@ class SymbiosisModel(mesa.Model):
             index = self.firm_ids.index(event.firm) if event.firm else None
             if event.leave and self.active[index]:
                 self._leave(index)
+            for key, value in event.set.items():
+                self._set_value(key, value)
             if event.switch_process and self.active[index]:
                 self._install_process(index, event.switch_process)
-            for key, value in event.set.items():
-                _, material, field = key.split(".")
-                self.materials.set_value(material, field, value)
+
+    def _set_value(self, key, value):
+        """A scheduled new price (``materials.<id>.<field>``) or firm attribute (``firms.<id>.<field>``)."""
+        kind, _, rest = key.partition(".")
+        name, _, field = rest.rpartition(".")
+        if kind == "materials":
+            self.materials.set_value(name, field, value)
+            return
+        index = self.firm_ids.index(name)
+        if field == "capacity":
+            self.capacity[index] = value
+            self._rescale_streams(index)
+        else:
+            self.firm_attrs[field][index] = value
+
+    def _rescale_streams(self, index):
+        """A firm that changes size or recipe expects its streams' new flows from the next month on."""
+        expected = self.capacity[index] * self.params.demand.mean_utilisation
+        for table in (self.supply, self.demand):
+            streams = table.of_firm(index)
+            table.expected[streams] = expected * table.coef[streams]
 
     # -- contracts ---------------------------------------------------------------
     def _pair_context(self, s, d, k):

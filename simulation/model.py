@@ -317,6 +317,7 @@ class SymbiosisModel(mesa.Model):
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         firms = self.firm_list
         pairs = list(zip(supplier.tolist(), receiver.tolist()))
+        trust_in_supplier, trust_in_receiver = self.trust_between(receiver, supplier), self.trust_between(supplier, receiver)
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
@@ -325,8 +326,9 @@ class SymbiosisModel(mesa.Model):
             status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
             receiver_gain_eur=deal.receiver_gain, supplier_hurdle_eur=deal.supplier_hurdle,
             receiver_hurdle_eur=deal.receiver_hurdle, capex_eur=capex,
-            trust_in_supplier=self.trust_between(receiver, supplier),
-            trust_in_receiver=self.trust_between(supplier, receiver),
+            supplier_avoided_eur=deal.supplier_avoided, receiver_avoided_eur=deal.receiver_avoided,
+            trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
+            signing_trust_in_supplier=trust_in_supplier, signing_trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
         )
         if links is None:

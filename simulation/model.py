@@ -704,6 +704,10 @@ class SymbiosisModel(mesa.Model):
         actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
                   + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
         self.recorder.savings = float(counterfactual - actual)
+        # What the treasury would have collected had every waste been disposed of and every input bought virgin.
+        revenue_without = (total(flows.generated - stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
+                           + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
+        self.recorder.fiscal_effect = float(-ledger.net_cost - revenue_without)
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         self.recorder.co2_avoided = float(avoided - truck_co2.sum() - treatment_co2.sum() - treatment_co2_r.sum())

@@ -101,7 +101,7 @@ YEARLY = {  # yearly benefit -> monthly measure summed over the year
     "waste_reused_t": "waste_reused_t",
     "waste_landfilled_t": "waste_landfilled_t",
     "firms_savings_eur": "savings_eur",
-    "government_net_cost_eur": "government_net_cost_eur",
+    "government_net_fiscal_effect_eur": "fiscal_effect_eur",
 }
 
 
@@ -109,14 +109,14 @@ def yearly_table(model):
     """Benefits by calendar year: sums of the monthly measures, and links active at the year's end.
 
     Waste diverted is what was exchanged or reused instead of disposed of; the
-    government's net fiscal effect is minus its net cost (taxes in, subsidies out).
+    government's net fiscal effect is what the exchanges changed in its net
+    revenue (taxes forgone and subsidies paid: negative).
     """
     frame = period_table(model)
     frame["year"] = frame["month"].str.slice(0, 4).astype(int)
     grouped = frame.groupby("year")
     table = pd.DataFrame({name: grouped[measure].sum() for name, measure in YEARLY.items()})
     table.insert(6, "waste_diverted_t", table["waste_exchanged_t"] + table["waste_reused_t"])
-    table["government_net_fiscal_effect_eur"] = -table["government_net_cost_eur"]
     table["active_links_end_of_year"] = grouped["active_links"].last()
     table["months"] = grouped.size()
     return table.reset_index()

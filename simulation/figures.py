@@ -67,6 +67,7 @@ def network_figure(model, contracts=None, title=None, flows=None, present=None):
         _draw_network(model, zoom, core, edges, labels=True)
         half = CORE_KM / 2 + 0.5
         centre_x, centre_y = np.median(model.x[core]), np.median(model.y[core])
+        zoom.set_aspect("equal", adjustable="box")  # fixed limits: the box, not the data range, adapts
         zoom.set_xlim(centre_x - half, centre_x + half)
         zoom.set_ylim(centre_y - half, centre_y + half)
         zoom.set_title(f"the core, {2 * half:.0f} km across")

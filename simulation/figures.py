@@ -17,10 +17,15 @@ ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments
 TIMELINE_UP_TO = 150  # links; a longer timeline is unreadable and is not drawn
 
 
-def draw_all(model, folder, links=None):
-    """Write every figure of a run into ``folder``; ``links`` is the run's link table (report.link_table)."""
+def draw_all(model, folder, links=None, yearly=None):
+    """Write every figure of a run into ``folder``.
+
+    ``links`` and ``yearly`` are the run's link table and yearly benefits (report.link_table, report.yearly_table).
+    """
     network_figure(model).savefig(folder / "network.png", **PNG)
     timeseries_figure(model).savefig(folder / "timeseries.png", **PNG)
+    if yearly is not None and len(yearly) > 1:
+        benefits_figure(model, yearly).savefig(folder / "benefits.png", **PNG)
     if links is not None and 0 < len(links) <= TIMELINE_UP_TO:
         timeline_figure(model, links).savefig(folder / "timeline.png", **PNG)
     for year in model.config.spec.report.network_years:
@@ -167,3 +172,29 @@ def timeline_figure(model, links):
 def _year(label):
     year, month = label.split("-")
     return int(year) + (int(month) - 1) / 12
+
+
+def benefits_figure(model, yearly):
+    """Yearly benefits of the exchanges: CO2, water, materials, money."""
+    panels = (
+        ("CO2 avoided (kt)", [("co2_avoided_t", "CO2 avoided", 1e-3)]),
+        ("energy exchanged (GWh)", [("energy_exchanged_mwh", "heat, steam and fuel gas", 1e-3)]),
+        ("water saved (million m3)", [("water_saved_m3", "water replaced by exchanges", 1e-6)]),
+        ("materials (kt)", [("virgin_materials_saved_t", "virgin materials saved", 1e-3),
+                            ("waste_diverted_t", "waste diverted", 1e-3)]),
+        ("money (million EUR)", [("firms_savings_eur", "firms' savings", 1e-6),
+                                 ("government_net_fiscal_effect_eur", "government's net fiscal effect", 1e-6)]),
+        ("links", [("active_links_end_of_year", "active at the year's end", 1.0)]),
+    )
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
+    for ax, (title, series) in zip(axes.flat, panels):
+        for column, label, scale in series:
+            ax.plot(yearly["year"], yearly[column] * scale, label=label, drawstyle="steps-mid")
+        ax.set_title(title, fontsize=10)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("year")
+    fig.suptitle(f"{model.config.name}: yearly benefits of the exchanges")
+    fig.tight_layout()
+    return fig

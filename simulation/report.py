@@ -209,7 +209,7 @@ def write_results(model, out_dir, command, outcome, figures=True):
         if figures:
             from simulation.figures import draw_all
 
-            draw_all(model, staging, links=link_table(model))
+            draw_all(model, staging, links=link_table(model), yearly=yearly_table(model))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(staging, out_dir)

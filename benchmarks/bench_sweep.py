@@ -44,6 +44,7 @@ from simulation.sweep import assignments  # noqa: E402
 
 TAXES = (0, 40, 80, 120)  # EUR/t: four design points
 SEED = 2026
+RUNS, QUICK_RUNS = 200, 40
 SAMPLE_S = 0.2
 TARGET_SPEEDUP = 1.8
 TARGET_OVERHEAD = 0.10
@@ -146,17 +147,22 @@ def _memory(process):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200, help="runs per case (default 200)")
-    parser.add_argument("--quick", action="store_true", help="40 runs per case")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"runs per case (default {RUNS})")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs per case")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         task, kwargs = args.child
         print(json.dumps(CHILDREN[task](**json.loads(kwargs))))
         return 0
-    runs = 40 if args.quick else args.runs
-    small = max(len(TAXES), runs // 4)
     print_machine()
+    results = bench_sweeps(QUICK_RUNS if args.quick else args.runs)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def bench_sweeps(runs):
+    """Every case at ``runs`` runs, and sweeps at a quarter of that; prints the table and verdicts."""
+    small = max(len(TAXES), runs // 4)
     print(f"Sweep machinery: {runs} runs of the 50-firm synthetic park x 240 months "
           f"(landfill tax {', '.join(map(str, TAXES))} EUR/t x {runs // len(TAXES)} seeds)\n")
     cases = [("sweep", small, 1), ("sweep", runs, 1), ("sweep", small, 2), ("sweep", runs, 2),
@@ -177,7 +183,7 @@ def main(argv=None):
                 ["<", ">", ">", ">", ">", ">", ">"])
     print()
     _verdicts(results, runs, small)
-    return 0 if all(r["ok"] for r in results.values()) else 1
+    return list(results.values())
 
 
 def _verdicts(results, runs, small):

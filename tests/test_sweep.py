@@ -61,6 +61,13 @@ def test_same_results_serially_in_a_process_pool_and_on_dask(tmp_path):
     assert serial.groupby("point")["mean_active_links"].nunique().max() > 1
 
 
+def test_local_dask_cluster_of_worker_processes_from_the_command_line(tmp_path):
+    path = sweep_file(tmp_path, '"policy.landfill_tax_eur_per_t" = [0, 80]', replicates=2)
+    assert main(["sweep", str(path), "--dask-local", "2", "--out", str(tmp_path / "dask"), "--quiet"]) == 0
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(tmp_path / "serial"), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(without_timings(read_runs(tmp_path / "dask")), without_timings(read_runs(tmp_path / "serial")))
+
+
 def test_a_run_repeats_on_its_own_from_its_seed(tmp_path):
     sweep = load_sweep(sweep_file(tmp_path, GRID))
     runs = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
@@ -101,7 +108,7 @@ def test_stopped_sweep_resumes_to_every_planned_run_exactly_once(tmp_path, stop)
     kept, distinct = stored_runs(file)
     assert kept == distinct and 4 <= kept < 40, "stopped mid-way, with no run stored twice"
 
-    assert main(["sweep", str(path), "--workers", "2", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(out), "--resume", "--quiet"]) == 0
     assert stored_runs(file) == (40, 40)
     resumed = read_runs(out)
     clean = run_sweep(load_sweep(path), tmp_path / "clean", workers=1, progress=False)

@@ -213,7 +213,7 @@ def test_fact_6_removing_a_sole_producer_hub_breaks_the_network(hub_runs):
     # The hub's receivers find no other source, and the linked network falls apart.
     assert mean(alone, resupplied) < 0.2
     assert all(m.datacollector.get_model_vars_dataframe().largest_component_share[m.calendar.period_of(HUB_EXIT) - 1] == 1.0 for m in alone)
-    assert mean(alone, component_after_exit) < 0.8
+    assert mean(alone, component_after_exit) < 0.75
 
 
 def test_fact_6_redundant_producers_make_the_network_resilient(hub_runs):

@@ -398,7 +398,7 @@ class SymbiosisModel(mesa.Model):
         book, pol = self.contracts, self.policy_now
         gain_s, gain_r = side_gains(
             book.quantity[active], book.price[active], self.costs.disposal[book.waste[active]],
-            receiver_running_value(self, active), pol.subsidy_eur_per_unit, self.params.contract.transaction_cost_eur_per_month,
+            receiver_running_value(self, active), self.costs.subsidy[book.waste[active]], self.params.contract.transaction_cost_eur_per_month,
         )
         sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
                  (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
@@ -566,7 +566,7 @@ class SymbiosisModel(mesa.Model):
         """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""
         subs = self.subs
         return (self.costs.disposal[subs.waste[k]] + subs.ratio[k] * self.costs.virgin[subs.input[k]]
-                - treatment_unit_cost(self, k) + self.policy_now.subsidy_eur_per_unit)
+                - treatment_unit_cost(self, k) + self.costs.subsidy[subs.waste[k]])
 
     def _recovery_arrays(self):
         """The installed recovery technologies as arrays (streams, substitution, its ratio and share)."""
@@ -674,8 +674,8 @@ class SymbiosisModel(mesa.Model):
         transaction_half = np.full(len(running), self.params.contract.transaction_cost_eur_per_month / 2)
         rec_s, rec_k = recovery["supply"], recovery["substitution"]
         treatment_r = flows.recovery_reused * treatment_unit_cost(self, rec_k)
-        subsidy_c = shipped_c * pol.subsidy_eur_per_unit
-        subsidy_r = flows.recovery_reused * pol.subsidy_eur_per_unit
+        subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
+        subsidy_r = flows.recovery_reused * costs.subsidy[s_mat[rec_s]]
 
         # Carbon costs on inputs are passed on in product prices to the extent the market allows.
         carbon_markup = self.params.market.carbon_pass_through * pol.carbon_price_eur_per_t * self.input_co2

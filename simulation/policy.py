@@ -15,7 +15,7 @@ class PolicyState:
     incineration_tax_eur_per_t: float
     virgin_tax_eur_per_t: float
     carbon_price_eur_per_t: float
-    subsidy_eur_per_unit: float
+    subsidy_eur_per_t: float
     capex_subsidy_share: float
     facilitator_participation: float
     min_contract_months: float

@@ -1,0 +1,199 @@
+"""What a sweep says: regime maps, response curves and sensitivity indices.
+
+Every function takes the sweep's runs table (one row per run, see
+:mod:`simulation.store`) and returns a pandas DataFrame; only finished runs
+(``status == "done"``) count.
+
+**Axes.** A parameter with at most ``MAX_LEVELS`` distinct values (a grid, or
+the explicit points of a sweep) is used value by value. A sampled parameter (Latin
+hypercube, Sobol, Morris) is cut into equal-width bins between its smallest and
+largest value, each shown at its centre; runs are pooled within a bin, and
+therefore *over every other swept parameter*: a map of x and y from a sample is
+the marginal picture, averaged over the rest of the design. Cells with no run are
+left empty rather than interpolated, so the map never shows what was not run.
+
+**Intervals.** Regime shares get Wilson intervals, means a t interval, both over
+the runs in the cell. On a grid with only x (and y) varied, that is over
+replicates; when other parameters vary within a cell the interval also spans
+their effect.
+
+**Sensitivity indices.** SALib's Sobol (first-order S1, total ST) and Morris
+(mu*, sigma) analyses need one output per design point, in the design's order.
+Replicates of a point are averaged first: the indices describe the expected
+response, and replicate noise left in the averages shows up as a small spurious
+share of variance spread over all parameters (it shrinks with more replicates).
+Confidence intervals are SALib's bootstrap (95%, ``RESAMPLES`` resamples, fixed
+seed so the table is reproducible).
+"""
+
+import numpy as np
+import pandas as pd
+
+from simulation.intervals import LEVEL, mean_interval, wilson_bounds
+
+REGIMES = ("none", "formed", "persisted", "collapsed")
+MAX_LEVELS = 12
+RESAMPLES = 1000
+BOOTSTRAP_SEED = 20260101
+MORRIS_LEVELS = 4  # SALib's default, for sweeps that do not record theirs
+
+
+def finished(runs):
+    return runs[runs["status"] == "done"]
+
+
+# -- axes -------------------------------------------------------------------------------
+
+
+def default_bins(n_points, dims):
+    """Bins per axis so that a cell holds about four design points on average, 3 to 10."""
+    return int(np.clip(int((n_points / 4) ** (1 / dims)), 3, 10))
+
+
+def axis_values(values, bins):
+    """The value each run is plotted at: its own (few distinct values) or its bin centre."""
+    values = pd.Series(values, dtype=float)
+    if values.nunique() <= MAX_LEVELS:
+        return values
+    edges = np.linspace(values.min(), values.max(), bins + 1)
+    index = np.clip(np.searchsorted(edges, values.to_numpy(), side="right") - 1, 0, bins - 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return pd.Series(centres[index], index=values.index)
+
+
+def is_binned(runs, parameter):
+    return runs[parameter].nunique() > MAX_LEVELS
+
+
+def _cells(runs, parameters, bins=None):
+    """Runs with each parameter replaced by its axis value."""
+    done = finished(runs)
+    bins = bins or default_bins(done["point"].nunique(), len(parameters))
+    cells = done.copy()
+    for parameter in parameters:
+        cells[parameter] = axis_values(done[parameter], bins)
+    return cells
+
+
+# -- regimes ------------------------------------------------------------------------------
+
+
+def regime_shares(runs, x, y=None, bins=None):
+    """Share of runs in each regime per cell of x (and y), with Wilson intervals.
+
+    Columns: x (and y), ``n``, then ``share_<regime>``, ``share_<regime>_low`` and
+    ``share_<regime>_high`` for none, formed, persisted and collapsed; the four
+    shares of a cell sum to 1.
+    """
+    keys = [x] if y is None else [x, y]
+    cells = _cells(runs, keys, bins)
+    counts = pd.crosstab([cells[k] for k in keys], cells["regime"]).reindex(columns=list(REGIMES), fill_value=0)
+    n = counts.sum(axis=1)
+    table = pd.DataFrame({"n": n})
+    for regime in REGIMES:
+        low, high = wilson_bounds(counts[regime], n)
+        table[f"share_{regime}"] = counts[regime] / n
+        table[f"share_{regime}_low"], table[f"share_{regime}_high"] = low, high
+    return table.reset_index()
+
+
+# -- response curves -------------------------------------------------------------------------
+
+
+def response_curve(runs, measure, x, by=None, bins=None):
+    """Mean of ``measure`` against x (one curve per value of ``by``), with 95% t intervals.
+
+    Columns: x (and ``by``), ``measure``, ``n``, ``mean``, ``ci_low``, ``ci_high``.
+    Runs where the measure is undefined (NaN, e.g. ``formed_month`` of a run that
+    never formed) are left out, so ``n`` may differ between measures.
+    """
+    keys = [x] if by is None else [by, x]
+    cells = _cells(runs, keys, bins)
+    rows = []
+    for key, group in cells.groupby(keys, sort=True):
+        interval = mean_interval(group[measure])
+        rows.append([*np.atleast_1d(key), measure, interval.n, interval.estimate, interval.low, interval.high])
+    return pd.DataFrame(rows, columns=[*keys, "measure", "n", "mean", "ci_low", "ci_high"])
+
+
+# -- sensitivity --------------------------------------------------------------------------------
+
+
+def point_means(runs, measure, names):
+    """Design matrix X (points x parameters, design order) and the replicate mean of ``measure`` per point."""
+    done = finished(runs)
+    n_points = int(runs["point"].max()) + 1
+    means = done.groupby("point")[measure].mean().reindex(range(n_points))
+    missing = np.flatnonzero(means.isna().to_numpy())
+    if len(missing):
+        raise ValueError(f"{measure}: no value at {len(missing)} of {n_points} design points "
+                         f"(first: {missing[:5].tolist()}); the analysis needs every point")
+    design = runs.drop_duplicates("point").set_index("point").sort_index()[list(names)]
+    return design.to_numpy(float), means.to_numpy(float)
+
+
+def sobol_second_order(design):
+    """Whether a Saltelli design (points x parameters) was drawn with second-order terms.
+
+    Its rows come in blocks A, AB_1 .. AB_D, [BA_1 .. BA_D,] B of D + 2 rows
+    without and 2 D + 2 with, where AB_i is A with column i taken from B. The
+    point count alone cannot tell (both can divide it); the first block can.
+    """
+    n, d = design.shape
+    for second, step in ((True, 2 * d + 2), (False, d + 2)):
+        if n % step == 0 and _is_saltelli_block(design[:step]):
+            return second
+    raise ValueError(f"the {n} design points are not a Saltelli sample of {d} parameters")
+
+
+def _is_saltelli_block(block):
+    a, b = block[0], block[-1]
+    for i in range(block.shape[1]):
+        expected = a.copy()
+        expected[i] = b[i]
+        if not np.allclose(block[1 + i], expected, rtol=1e-12, atol=0):
+            return False
+    return True
+
+
+def sensitivity_indices(runs, problem, method, measure, second_order=None, levels=MORRIS_LEVELS):
+    """First-order and total Sobol indices, or Morris mu* and sigma, of ``measure``.
+
+    ``problem`` is SALib's problem dict (names, bounds) of the design. Returns one
+    row per parameter: ``measure``, ``parameter`` and, for Sobol, ``S1``, ``S1_low``,
+    ``S1_high``, ``ST``, ``ST_low``, ``ST_high``; for Morris ``mu``, ``mu_star``,
+    ``mu_star_low``, ``mu_star_high``, ``sigma``.
+    """
+    names = list(problem["names"])
+    X, Y = point_means(runs, measure, names)
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        second = sobol_second_order(X) if second_order is None else second_order
+        result = sobol.analyze(problem, Y, calc_second_order=second, num_resamples=RESAMPLES, conf_level=LEVEL,
+                               seed=BOOTSTRAP_SEED)
+        columns = {"S1": result["S1"], "S1_conf": result["S1_conf"], "ST": result["ST"], "ST_conf": result["ST_conf"]}
+        table = _with_bounds(columns, ("S1", "ST"))
+    elif method == "morris":
+        from SALib.analyze import morris
+
+        result = morris.analyze(problem, X, Y, num_resamples=RESAMPLES, conf_level=LEVEL, num_levels=levels,
+                                seed=BOOTSTRAP_SEED)
+        columns = {"mu": result["mu"], "mu_star": result["mu_star"], "mu_star_conf": result["mu_star_conf"],
+                   "sigma": result["sigma"]}
+        table = _with_bounds(columns, ("mu_star",))
+    else:
+        raise ValueError(f"sensitivity indices need a sobol or morris design, not {method!r}")
+    table.insert(0, "parameter", names)
+    table.insert(0, "measure", measure)
+    return table
+
+
+def _with_bounds(columns, estimates):
+    """Turn SALib's ``<name>_conf`` half-widths into ``<name>_low`` / ``<name>_high`` columns."""
+    table = pd.DataFrame({k: np.asarray(v, float) for k, v in columns.items()})
+    for name in estimates:
+        half = table.pop(f"{name}_conf")
+        table.insert(table.columns.get_loc(name) + 1, f"{name}_low", table[name] - half)
+        table.insert(table.columns.get_loc(name) + 2, f"{name}_high", table[name] + half)
+    return table

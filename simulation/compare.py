@@ -1,0 +1,241 @@
+"""Policy packages against the baseline, with 95% confidence intervals over replicates.
+
+A *policy package* is a named set of scenario overrides (``policy.landfill_tax_eur_per_t=80``
+...). :func:`compare` runs the baseline scenario and every package as the
+design points of one sweep (same replicates, same master seed) and
+:func:`comparison_table` turns the runs into one tidy table, a row per
+(package, quantity):
+
+* totals over the run, mean per run: waste diverted (t), CO2 avoided (t),
+  firms' savings (EUR), government net cost (EUR) — t intervals;
+* the same *relative to the baseline* (``extra_...``): the package's mean minus
+  the baseline's — a t interval on per-replicate differences when replicates
+  are paired (replicate r of every package has the baseline's seed r), Welch's
+  interval otherwise;
+* cost to government per tonne of CO2 avoided and per tonne diverted, defined
+  as extra government net cost / extra CO2 avoided (resp. extra waste diverted),
+  both relative to the baseline: what each additional tonne costs the public
+  purse. A package that avoids less CO2 than the baseline has a negative
+  ratio; when the extra tonnes are not distinguishable from zero the interval is
+  unbounded (Fieller's interval, see :mod:`simulation.intervals`);
+* the share of runs in each regime (none, formed, persisted, collapsed; they
+  sum to 1) — Wilson intervals.
+
+Only finished runs count; ``n`` says how many.
+"""
+
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from simulation.errors import ScenarioError
+from simulation.intervals import (
+    difference_interval,
+    mean_interval,
+    paired_ratio_interval,
+    unpaired_ratio_interval,
+    wilson_interval,
+)
+
+BASELINE = "baseline"
+REGIMES = ("none", "formed", "persisted", "collapsed")
+# quantity -> (run measure, unit, label for people)
+TOTALS = {
+    "waste_diverted_t": ("waste_diverted_t", "t", "waste diverted"),
+    "co2_avoided_t": ("co2_avoided_t", "t", "CO2 avoided"),
+    "savings_eur": ("savings_eur", "EUR", "firms' savings"),
+    "government_net_cost_eur": ("government_net_cost_eur", "EUR", "government net cost"),
+}
+EXTRAS = {
+    "extra_waste_diverted_t": ("waste_diverted_t", "t", "extra waste diverted vs baseline"),
+    "extra_co2_avoided_t": ("co2_avoided_t", "t", "extra CO2 avoided vs baseline"),
+    "extra_government_cost_eur": ("government_net_cost_eur", "EUR", "extra government cost vs baseline"),
+}
+# quantity -> (denominator measure, unit, label): extra government net cost / extra denominator
+RATIOS = {
+    "government_cost_per_t_co2_avoided_eur": ("co2_avoided_t", "EUR/t", "government cost per extra t CO2 avoided"),
+    "government_cost_per_t_diverted_eur": ("waste_diverted_t", "EUR/t", "government cost per extra t diverted"),
+}
+SHARES = {f"share_{regime}": ("share", f"share of runs: {regime}") for regime in REGIMES}
+COST = "government_net_cost_eur"
+COLUMNS = ["package", "quantity", "label", "unit", "estimate", "ci_low", "ci_high", "n", "method"]
+QUANTITIES = [*TOTALS, *EXTRAS, *RATIOS, *SHARES]
+
+
+class Comparison(NamedTuple):
+    table: pd.DataFrame  # tidy: one row per (package, quantity), see COLUMNS
+    runs: pd.DataFrame  # the sweep's runs table
+    folder: Path  # where the store, comparison.csv and comparison.png are
+
+
+# -- policy packages --------------------------------------------------------------
+
+# A comma starts a new assignment only when a dotted path and "=" follow, so list
+# values such as schedules ``[[0, 10], [60, 40]]`` keep their commas.
+_NEXT_ASSIGNMENT = re.compile(r",\s*(?=[A-Za-z_][\w.\-]*\s*=)")
+_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]*$")
+POLICY_SYNTAX = "NAME:PATH=VALUE[,PATH=VALUE...], e.g. tax80:policy.landfill_tax_eur_per_t=80"
+
+
+def parse_policy(text):
+    """``NAME:PATH=VALUE[,PATH=VALUE...]`` -> (name, {path: value text})."""
+    where = f"--policy {text!r}"
+    name, colon, body = text.partition(":")
+    name = name.strip()
+    if not colon or not name:
+        raise ScenarioError(where, "", f"a policy package needs a name before ':' ({POLICY_SYNTAX})")
+    if not _NAME.match(name):
+        raise ScenarioError(where, "", f"package name {name!r} must be letters, digits, '_', '-' or '.' ({POLICY_SYNTAX})")
+    if name == BASELINE:
+        raise ScenarioError(where, "", f"{BASELINE!r} is the scenario as it is; give the package another name")
+    overrides = {}
+    for assignment in _NEXT_ASSIGNMENT.split(body.strip()) if body.strip() else []:
+        path, equals, value = assignment.partition("=")
+        if not equals or not path.strip() or not value.strip():
+            raise ScenarioError(where, path.strip(), f"expected PATH=VALUE, got {assignment!r} ({POLICY_SYNTAX})")
+        if path.strip() in overrides:
+            raise ScenarioError(where, path.strip(), "set twice in one package")
+        overrides[path.strip()] = value.strip()
+    if not overrides:
+        raise ScenarioError(where, "", f"package {name!r} sets nothing ({POLICY_SYNTAX})")
+    return name, overrides
+
+
+def parse_policies(texts):
+    """Several ``--policy`` texts -> {name: {path: value text}}, names unique."""
+    packages = {}
+    for text in texts:
+        name, overrides = parse_policy(text)
+        if name in packages:
+            raise ScenarioError(f"--policy {text!r}", "", f"package name {name!r} is used twice")
+        packages[name] = overrides
+    return packages
+
+
+def override_text(path, value):
+    """``path=value`` as ``--set`` reads it; text is passed through, Python values written as TOML."""
+    return f"{path}={value if isinstance(value, str) else _toml_value(value)}"
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def check_packages(scenario_path, packages, years=None):
+    """Load the scenario with every package applied, so a bad path or value stops us before any run."""
+    from simulation.scenario import load
+
+    load(scenario_path, years=years)  # errors in the scenario itself name the scenario file
+    for name, overrides in packages.items():
+        assignments = [override_text(path, value) for path, value in overrides.items()]
+        try:
+            load(scenario_path, assignments, years=years)
+        except ScenarioError as exc:
+            raise ScenarioError(f"--policy {name}", exc.field, f"{exc.problem} (in {scenario_path})") from None
+
+
+# -- the table ----------------------------------------------------------------------
+
+
+def comparison_table(runs, baseline=BASELINE):
+    """Tidy comparison of every package in ``runs`` (a sweep runs table) with ``baseline``."""
+    done = runs[runs["status"] == "done"]
+    if baseline not in set(runs["label"]):
+        raise ValueError(f"no runs labelled {baseline!r}")
+    base = done[done["label"] == baseline]
+    rows = []
+    for package in _labels_in_order(runs):
+        arm = done[done["label"] == package]
+        rows += _total_rows(package, arm)
+        if package != baseline:
+            rows += _relative_rows(package, arm, base)
+        rows += _share_rows(package, arm)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _labels_in_order(runs):
+    return list(runs.sort_values("point").drop_duplicates("label")["label"])
+
+
+def _row(package, quantity, label, unit, interval, method):
+    return [package, quantity, label, unit, interval.estimate, interval.low, interval.high, interval.n, method]
+
+
+def _total_rows(package, arm):
+    return [_row(package, q, label, unit, mean_interval(arm[measure]), "t") for q, (measure, unit, label) in TOTALS.items()]
+
+
+def _share_rows(package, arm):
+    counts = arm["regime"].value_counts()
+    return [_row(package, q, label, unit, wilson_interval(int(counts.get(q.removeprefix("share_"), 0)), len(arm)), "Wilson")
+            for q, (unit, label) in SHARES.items()]
+
+
+def paired_replicates(arm, base):
+    """Arm and baseline runs matched by replicate, or None unless every matched pair shares its seed."""
+    matched = arm.merge(base, on="replicate", suffixes=("", "_base"))
+    if len(matched) == 0 or not (matched["seed"] == matched["seed_base"]).all():
+        return None
+    return matched
+
+
+def _relative_rows(package, arm, base):
+    matched = paired_replicates(arm, base)
+    rows = []
+    for quantity, (measure, unit, label) in EXTRAS.items():
+        if matched is not None:
+            interval, method = mean_interval(matched[measure] - matched[f"{measure}_base"]), "paired t"
+        else:
+            interval, method = difference_interval(arm[measure], base[measure]), "Welch t"
+        rows.append(_row(package, quantity, label, unit, interval, method))
+    for quantity, (measure, unit, label) in RATIOS.items():
+        if matched is not None:
+            interval = paired_ratio_interval(matched[COST] - matched[f"{COST}_base"], matched[measure] - matched[f"{measure}_base"])
+            method = "Fieller, paired"
+        else:
+            interval = unpaired_ratio_interval((arm[COST], arm[measure]), (base[COST], base[measure]))
+            method = "Fieller, unpaired"
+        rows.append(_row(package, quantity, label, unit, interval, method))
+    return rows
+
+
+# -- printing -------------------------------------------------------------------------
+
+
+def format_table(table):
+    """Quantities down, packages across, each cell ``estimate [low, high]``."""
+    packages = list(dict.fromkeys(table["package"]))
+    quantities = list(dict.fromkeys(table["quantity"]))
+    cells = {(r.package, r.quantity): _cell(r) for r in table.itertuples()}
+    labels = {r.quantity: f"{r.label} ({r.unit})" if r.unit != "share" else r.label for r in table.itertuples()}
+    lines = [["", *packages]]
+    lines += [[labels[q], *(cells.get((p, q), "") for p in packages)] for q in quantities]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(text.ljust(w) if i == 0 else text.rjust(w) for i, (text, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def _cell(row):
+    number = _percent if row.unit == "share" else _number
+    if np.isnan(row.estimate):
+        return "n/a"
+    if np.isinf(row.ci_low) or np.isinf(row.ci_high):
+        return f"{number(row.estimate)} [unbounded]"
+    if np.isnan(row.ci_low):
+        return number(row.estimate)
+    return f"{number(row.estimate)} [{number(row.ci_low)}, {number(row.ci_high)}]"
+
+
+def _percent(value):
+    return f"{value:.0%}"
+
+
+def _number(value):
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"

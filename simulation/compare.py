@@ -212,7 +212,7 @@ def _relative_rows(package, arm, base):
 def format_table(table):
     """Quantities down, packages across, each cell ``estimate [low, high]``."""
     packages = list(dict.fromkeys(table["package"]))
-    quantities = list(dict.fromkeys(table["quantity"]))
+    quantities = [q for q in QUANTITIES if q in set(table["quantity"])]
     cells = {(r.package, r.quantity): _cell(r) for r in table.itertuples()}
     labels = {r.quantity: f"{r.label} ({r.unit})" if r.unit != "share" else r.label for r in table.itertuples()}
     lines = [["", *packages]]

@@ -63,7 +63,10 @@ def wilson_bounds(successes, n, level=LEVEL):
         share = successes / n
         centre = (share + z * z / (2 * n)) / (1 + z * z / n)
         half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # exactly 0 and 1 at the ends, where rounding would leave 1e-17 or 1 - 1e-16
+    low = np.where(successes == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(successes == n, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
 
 
 def fieller_interval(numerator, denominator, variances, covariance, dof, level=LEVEL):

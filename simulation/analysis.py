@@ -26,9 +26,14 @@ Confidence intervals are SALib's bootstrap (95%, ``RESAMPLES`` resamples, fixed
 seed so the table is reproducible).
 """
 
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
+from simulation.atomic import staged_folder
+from simulation.errors import ScenarioError
 from simulation.intervals import LEVEL, mean_interval, wilson_bounds
 
 REGIMES = ("none", "formed", "persisted", "collapsed")
@@ -197,3 +202,141 @@ def _with_bounds(columns, estimates):
         table.insert(table.columns.get_loc(name) + 1, f"{name}_low", table[name] - half)
         table.insert(table.columns.get_loc(name) + 2, f"{name}_high", table[name] + half)
     return table
+
+
+# -- a whole sweep ---------------------------------------------------------------------------------
+
+DEFAULT_MEASURES = ("waste_diverted_share", "mean_active_links", "co2_avoided_t", "government_net_cost_eur")
+MAX_CURVES = 6  # more values of the other parameter than this and the curves are pooled over it
+
+
+class Analysis(NamedTuple):
+    regimes: pd.DataFrame  # regime_shares over x (and y)
+    curves: dict  # swept parameter -> response_curve table of every measure
+    indices: pd.DataFrame | None  # sensitivity_indices of every measure, sobol and morris designs only
+    folder: Path  # where the files were written
+    notes: list  # what was binned, pooled or skipped, and why
+
+
+def analyze(results, x=None, y=None, measures=None):
+    """Regime map, response curves and (Sobol, Morris) indices of a sweep's results.
+
+    ``results`` is the store file or its folder; files go to ``<folder>/analysis/``,
+    replaced as a whole. ``x`` and ``y`` default to the first two swept parameters,
+    ``measures`` to :data:`DEFAULT_MEASURES` (those the sweep kept).
+    """
+    from simulation.store import read_runs, read_sweep, store_file
+
+    store = store_file(results)
+    runs, sweep = read_runs(store), read_sweep(store)
+    parameters = sweep.parameter_names()
+    x, y = _chosen_axes(store, parameters, x, y)
+    measures = _chosen_measures(store, sweep.measures, measures)
+    if finished(runs).empty:
+        raise ScenarioError(store, "", "no finished run to analyse yet")
+    notes = _binning_notes(runs, [p for p in (x, y) if p])
+    regimes = regime_shares(runs, x, y)
+    groups = {p: _curve_groups(runs, other) for p, other in ((x, y), (y, x)) if p}
+    curves = {p: pd.concat([response_curve(runs, m, p, by=by) for m in measures], ignore_index=True)
+              for p, by in groups.items()}
+    indices = _all_indices(runs, sweep, measures, notes) if sweep.design in ("sobol", "morris") else None
+    folder = store.parent / "analysis"
+    with staged_folder(folder) as staging:
+        _write_files(staging, regimes, curves, groups, indices, (x, y), notes)
+    return Analysis(regimes, curves, indices, folder, notes)
+
+
+def _chosen_axes(store, parameters, x, y):
+    for flag, name in (("--x", x), ("--y", y)):
+        if name is not None and name not in parameters:
+            raise ScenarioError(store, flag, f"{name!r} is not a swept parameter (swept: {', '.join(parameters) or 'none'})")
+    if x is None:
+        if not parameters:
+            raise ScenarioError(store, "", "the sweep varies no parameter")
+        x = parameters[0]
+    if y is None:
+        y = next((p for p in parameters if p != x), None) if len(parameters) > 1 else None
+    if x == y:
+        raise ScenarioError(store, "--y", f"must differ from --x ({x})")
+    return x, y
+
+
+def _chosen_measures(store, kept, measures):
+    if measures is None:
+        return [m for m in DEFAULT_MEASURES if m in kept] or list(kept[:3])
+    for name in measures:
+        if name not in kept:
+            raise ScenarioError(store, "--measure", f"{name!r} is not a measure this sweep kept (kept: {', '.join(kept)})")
+    return list(dict.fromkeys(measures))
+
+
+def _curve_groups(runs, other):
+    """Draw one curve per value of the other parameter when it has a few values, else pool over it."""
+    if other is None or finished(runs)[other].nunique() > MAX_CURVES:
+        return None
+    return other
+
+
+def _binning_notes(runs, parameters):
+    done = finished(runs)
+    bins = default_bins(done["point"].nunique(), len(parameters))
+    return [f"{p}: {done[p].nunique()} sampled values cut into {bins} equal-width bins (runs pooled over the other "
+            f"swept parameters)" for p in parameters if is_binned(done, p)]
+
+
+def _all_indices(runs, sweep, measures, notes):
+    tables = []
+    for measure in measures:
+        try:
+            tables.append(sensitivity_indices(runs, sweep.problem(), sweep.design, measure,
+                                              second_order=sweep.second_order if sweep.design == "sobol" else None,
+                                              levels=sweep.levels))
+        except ValueError as exc:  # a point with no finished run, or a measure undefined there
+            notes.append(f"sensitivity indices skipped: {exc}")
+    return pd.concat(tables, ignore_index=True) if tables else None
+
+
+def _write_files(folder, regimes, curves, groups, indices, axes, notes):
+    from simulation.sweep_figures import indices_figure, regime_curve_figure, regime_map_figure, response_figure, save
+
+    x, y = axes
+    note = "; ".join(n for n in notes if "bins" in n)
+    regimes.to_csv(folder / "regime_shares.csv", index=False, float_format="%.6g")
+    if y is None:
+        save(regime_curve_figure(regimes, x, note), folder / "regime_shares.png")
+    else:
+        save(regime_map_figure(regimes, x, y, note), folder / "regime_map.png")
+    for parameter, table in curves.items():
+        stem = f"response_{_file_name(parameter)}"
+        table.to_csv(folder / f"{stem}.csv", index=False, float_format="%.6g")
+        save(response_figure(table, parameter, groups[parameter]), folder / f"{stem}.png")
+    if indices is not None:
+        indices.to_csv(folder / "sensitivity.csv", index=False, float_format="%.6g")
+        save(indices_figure(indices), folder / "sensitivity.png")
+    (folder / "notes.txt").write_text("".join(f"{n}\n" for n in notes))
+
+
+def _file_name(parameter):
+    return parameter.replace(".", "_")
+
+
+def format_analysis(analysis, x, y):
+    """A printed summary: regime shares at the extremes, the indices, the notes and the files."""
+    regimes = analysis.regimes
+    lines = [f"regime shares over {x}" + (f" and {y}" if y else "") + f" ({len(regimes)} cells, "
+             f"{int(regimes['n'].sum())} finished runs):"]
+    for regime in REGIMES:
+        column = regimes[f"share_{regime}"]
+        best = regimes.loc[column.idxmax()]
+        where = ", ".join(f"{k}={best[k]:.4g}" for k in (x, y) if k)
+        lines.append(f"  {regime:<10} mean {column.mean():.0%}, highest {column.max():.0%} at {where}")
+    if analysis.indices is not None:
+        lines += ["sensitivity indices (95% CI):", _indent(analysis.indices.to_string(index=False, float_format="%.3f"))]
+    lines += [f"note: {n}" for n in analysis.notes]
+    files = sorted(p.name for p in analysis.folder.iterdir())
+    lines.append(f"written to {analysis.folder}/: {', '.join(files)}")
+    return "\n".join(lines)
+
+
+def _indent(text):
+    return "\n".join(f"  {line}" for line in text.splitlines())

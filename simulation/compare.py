@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from simulation.atomic import staged_file
 from simulation.errors import ScenarioError
 from simulation.intervals import (
     difference_interval,
@@ -39,6 +40,7 @@ from simulation.intervals import (
     unpaired_ratio_interval,
     wilson_interval,
 )
+from simulation.scenario import _parse_value, load
 
 BASELINE = "baseline"
 REGIMES = ("none", "formed", "persisted", "collapsed")
@@ -81,16 +83,13 @@ POLICY_SYNTAX = "NAME:PATH=VALUE[,PATH=VALUE...], e.g. tax80:policy.landfill_tax
 
 
 def parse_policy(text):
-    """``NAME:PATH=VALUE[,PATH=VALUE...]`` -> (name, {path: value text})."""
+    """``NAME:PATH=VALUE[,PATH=VALUE...]`` -> (name, {path: value}), values read as ``--set`` reads them."""
     where = f"--policy {text!r}"
     name, colon, body = text.partition(":")
     name = name.strip()
     if not colon or not name:
         raise ScenarioError(where, "", f"a policy package needs a name before ':' ({POLICY_SYNTAX})")
-    if not _NAME.match(name):
-        raise ScenarioError(where, "", f"package name {name!r} must be letters, digits, '_', '-' or '.' ({POLICY_SYNTAX})")
-    if name == BASELINE:
-        raise ScenarioError(where, "", f"{BASELINE!r} is the scenario as it is; give the package another name")
+    check_name(name, where)
     overrides = {}
     for assignment in _NEXT_ASSIGNMENT.split(body.strip()) if body.strip() else []:
         path, equals, value = assignment.partition("=")
@@ -98,14 +97,21 @@ def parse_policy(text):
             raise ScenarioError(where, path.strip(), f"expected PATH=VALUE, got {assignment!r} ({POLICY_SYNTAX})")
         if path.strip() in overrides:
             raise ScenarioError(where, path.strip(), "set twice in one package")
-        overrides[path.strip()] = value.strip()
+        overrides[path.strip()] = _parse_value(value.strip())
     if not overrides:
         raise ScenarioError(where, "", f"package {name!r} sets nothing ({POLICY_SYNTAX})")
     return name, overrides
 
 
+def check_name(name, where):
+    if not _NAME.match(name):
+        raise ScenarioError(where, "", f"package name {name!r} must be letters, digits, '_', '-' or '.' ({POLICY_SYNTAX})")
+    if name == BASELINE:
+        raise ScenarioError(where, "", f"{BASELINE!r} is the scenario as it is; give the package another name")
+
+
 def parse_policies(texts):
-    """Several ``--policy`` texts -> {name: {path: value text}}, names unique."""
+    """Several ``--policy`` texts -> {name: {path: value}}, names unique."""
     packages = {}
     for text in texts:
         name, overrides = parse_policy(text)
@@ -115,30 +121,71 @@ def parse_policies(texts):
     return packages
 
 
-def override_text(path, value):
-    """``path=value`` as ``--set`` reads it; text is passed through, Python values written as TOML."""
-    return f"{path}={value if isinstance(value, str) else _toml_value(value)}"
-
-
-def _toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
 def check_packages(scenario_path, packages, years=None):
-    """Load the scenario with every package applied, so a bad path or value stops us before any run."""
-    from simulation.scenario import load
+    """Load the scenario with every package applied, so a bad name, path or value stops us before any run.
 
-    load(scenario_path, years=years)  # errors in the scenario itself name the scenario file
+    Returns the scenario as it is (the baseline).
+    """
+    from simulation.sweep import assignments
+
+    baseline = load(scenario_path, years=years)  # errors in the scenario itself name the scenario file
     for name, overrides in packages.items():
-        assignments = [override_text(path, value) for path, value in overrides.items()]
+        check_name(name, f"policy package {name!r}")
+        if not overrides:
+            raise ScenarioError(f"policy package {name!r}", "", "sets nothing")
         try:
-            load(scenario_path, assignments, years=years)
+            load(scenario_path, assignments(overrides), years=years)
         except ScenarioError as exc:
-            raise ScenarioError(f"--policy {name}", exc.field, f"{exc.problem} (in {scenario_path})") from None
+            raise ScenarioError(f"policy package {name!r}", exc.field, f"{exc.problem} (in {scenario_path})") from None
+    return baseline
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def compare(scenario_path, policies, replicates=10, seed=None, years=None, workers=None, out_dir=None, progress=True):
+    """Run the baseline and every policy package ``replicates`` times and compare them.
+
+    ``policies`` maps a package name to its overrides ``{dotted path: value}``.
+    ``seed`` is the master seed of the replicates (default the scenario's seed).
+    Results go to ``out_dir`` (default ``results/<scenario>_compare/``): the
+    sweep store, ``comparison.csv`` and ``comparison.png``.
+    """
+    from simulation.experiment import run_sweep
+    from simulation.sweep import Sweep
+
+    packages = {name: dict(overrides) for name, overrides in policies.items()}
+    baseline = check_packages(scenario_path, packages, years)
+    seed = baseline.spec.scenario.seed if seed is None else seed
+    sweep = Sweep.from_points(f"{baseline.name}_compare", Path(scenario_path), [(BASELINE, {}), *packages.items()],
+                              replicates, seed, years=years)
+    folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
+    runs = run_sweep(sweep, out_dir=folder, workers=workers, progress=progress)
+    table = comparison_table(runs)
+    write_comparison(table, folder, f"{baseline.name}: policy packages against the baseline, {replicates} replicates")
+    return Comparison(table, runs, folder)
+
+
+def write_comparison(table, folder, title):
+    """``comparison.csv`` and ``comparison.png`` in ``folder``, each replaced atomically."""
+    from simulation.sweep_figures import comparison_figure, save
+
+    with staged_file(Path(folder) / "comparison.csv") as staging:
+        table.to_csv(staging, index=False, float_format="%.6g")
+    with staged_file(Path(folder) / "comparison.png") as staging:
+        save(comparison_figure(table, [*TOTALS, *RATIOS], title, note=FIGURE_NOTE), staging)
+
+
+FIGURE_NOTE = (
+    "Bars: mean over replicates; whiskers: 95% confidence intervals\n"
+    "(t for means, Wilson for shares, Fieller for ratios).\n\n"
+    "Government cost per extra t =\n"
+    "  (package's government net cost - baseline's)\n"
+    "  / (package's t - baseline's t).\n"
+    "Negative: the package earns the government money\n"
+    "per extra tonne, or avoids fewer tonnes.\n"
+    "Net cost = subsidies paid - taxes collected."
+)
 
 
 # -- the table ----------------------------------------------------------------------

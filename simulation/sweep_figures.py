@@ -10,9 +10,16 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from simulation.figures import PNG  # noqa: E402
+
 REGIME_COLOURS = {"none": "0.6", "formed": "tab:blue", "persisted": "tab:green", "collapsed": "tab:red"}
 MAP_REGIMES = ("formed", "persisted", "collapsed")
 CONTOURS = (0.25, 0.5, 0.75)
+
+
+def save(figure, path):
+    figure.savefig(path, format="png", **PNG)
+    plt.close(figure)
 
 
 def _error_bars(estimate, low, high):

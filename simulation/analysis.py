@@ -211,6 +211,8 @@ MAX_CURVES = 6  # more values of the other parameter than this and the curves ar
 
 
 class Analysis(NamedTuple):
+    x: str  # swept parameter across the regime map
+    y: str | None  # swept parameter up the map; None when only one parameter varies
     regimes: pd.DataFrame  # regime_shares over x (and y)
     curves: dict  # swept parameter -> response_curve table of every measure
     indices: pd.DataFrame | None  # sensitivity_indices of every measure, sobol and morris designs only
@@ -243,7 +245,7 @@ def analyze(results, x=None, y=None, measures=None):
     folder = store.parent / "analysis"
     with staged_folder(folder) as staging:
         _write_files(staging, regimes, curves, groups, indices, (x, y), notes)
-    return Analysis(regimes, curves, indices, folder, notes)
+    return Analysis(x, y, regimes, curves, indices, folder, notes)
 
 
 def _chosen_axes(store, parameters, x, y):
@@ -320,9 +322,9 @@ def _file_name(parameter):
     return parameter.replace(".", "_")
 
 
-def format_analysis(analysis, x, y):
+def format_analysis(analysis):
     """A printed summary: regime shares at the extremes, the indices, the notes and the files."""
-    regimes = analysis.regimes
+    regimes, x, y = analysis.regimes, analysis.x, analysis.y
     lines = [f"regime shares over {x}" + (f" and {y}" if y else "") + f" ({len(regimes)} cells, "
              f"{int(regimes['n'].sum())} finished runs):"]
     for regime in REGIMES:

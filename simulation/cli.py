@@ -2,8 +2,18 @@
 
 ``symbiosis run [SCENARIO] [--years N] [--seed S] [--set PATH=VALUE ...] [--out DIR]``
 runs a scenario with a progress bar, prints a summary table and writes results
-to ``results/<scenario>/`` (or ``--out``). Bad input ends with a one-paragraph
-message and exit status 2, before anything is written.
+to ``results/<scenario>/`` (or ``--out``).
+
+``symbiosis sweep SWEEP.toml [--workers N] [--dask ADDRESS | --dask-local N] [--resume] [--out DIR]``
+runs a parameter sweep into ``results/<sweep>/results.sqlite``;
+``symbiosis export RESULTS --format csv|parquet`` writes its tables for other tools.
+
+``symbiosis compare SCENARIO --policy NAME:PATH=VALUE[,PATH=VALUE...] ... [--replicates R]``
+compares policy packages with the baseline (:mod:`simulation.compare`);
+``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
+sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.analysis`).
+
+Bad input ends with a one-paragraph message and exit status 2, before anything is written.
 """
 
 import argparse
@@ -33,9 +43,26 @@ def build_parser():
     run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>)")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_sweep_commands(commands)
     _add_compare(commands)
     _add_analyze(commands)
     return parser
+
+
+def _add_sweep_commands(commands):
+    sweep = commands.add_parser("sweep", help="run a parameter sweep into a results store (see scenarios/sweeps/)")
+    sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file")
+    sweep.add_argument("--workers", type=_positive_int, help="worker processes (default: the usable cores; 1 runs in this process)")
+    cluster = sweep.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", metavar="ADDRESS", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    cluster.add_argument("--dask-local", type=_positive_int, metavar="N", help="run on a local Dask cluster of N workers")
+    sweep.add_argument("--resume", action="store_true", help="finish the runs a stopped sweep left, keeping those done")
+    sweep.add_argument("--out", type=_out_dir, help="output folder (default results/<sweep name>)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    export = commands.add_parser("export", help="write a sweep's runs (and series) as CSV or Parquet")
+    export.add_argument("results", help="results folder of a sweep, or its results.sqlite")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)")
+    export.add_argument("--out", type=_out_dir, help="folder for the files (default: next to the store)")
 
 
 def _add_compare(commands):
@@ -90,8 +117,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
+    command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
     try:
-        return COMMANDS[args.command](args, "symbiosis " + shlex.join(argv))
+        return command(args, "symbiosis " + shlex.join(argv))
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -132,6 +160,41 @@ def _run(args, command):
     return 0
 
 
+def _sweep(args, command):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from simulation.experiment import run_sweep
+    from simulation.store import store_file
+    from simulation.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep_file)
+    out_dir = args.out or Path("results") / sweep.name
+    try:
+        runs = run_sweep(sweep, out_dir, workers=args.workers, dask=args.dask, dask_local=args.dask_local,
+                         resume=args.resume, progress=not args.quiet)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"a worker process died ({exc})"
+        print(f"{why}; every finished run is stored in {store_file(out_dir)}; "
+              f"'symbiosis sweep {args.sweep_file} --resume' runs the rest", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    counts = runs["status"].value_counts()
+    regimes = runs.loc[runs["status"] == "done", "regime"].value_counts()
+    print(f"{sweep.name}: {len(runs)} runs, {counts.get('done', 0)} done, {counts.get('failed', 0)} failed"
+          + (f" (first error: {runs.loc[runs['status'] == 'failed', 'error'].iloc[0]})" if counts.get("failed", 0) else ""))
+    if len(regimes):
+        print("regimes: " + ", ".join(f"{name} {n}" for name, n in regimes.items()))
+    print(f"results in {store_file(out_dir)}")
+    return 0
+
+
+def _export(args, command):
+    from simulation.store import export
+
+    for path in export(args.results, args.format, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def _compare(args, command):
     from simulation.compare import compare, format_table, parse_policies
 
@@ -156,5 +219,3 @@ def _analyze(args, command):
     print(format_analysis(analysis))
     return 0
 
-
-COMMANDS = {"run": _run, "compare": _compare, "analyze": _analyze}

@@ -160,10 +160,32 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
     sweep = Sweep.from_points(f"{baseline.name}_compare", Path(scenario_path), [(BASELINE, {}), *packages.items()],
                               replicates, seed, years=years)
     folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
-    runs = run_sweep(sweep, out_dir=folder, workers=workers, progress=progress)
+    # resume: the same comparison run again reuses its finished runs; a different one into the same folder is refused
+    runs = run_sweep(_paired(sweep), out_dir=folder, workers=workers, resume=True, progress=progress)
     table = comparison_table(runs)
     write_comparison(table, folder, f"{baseline.name}: policy packages against the baseline, {replicates} replicates")
     return Comparison(table, runs, folder)
+
+
+def _paired(sweep):
+    """The sweep on common random numbers: replicate r of every package runs with the same seed.
+
+    The packages then differ only by their policy, not by the park drawn or the
+    demand noise, so the per-replicate differences are much less noisy. The seed of
+    replicate r is child r of ``SeedSequence(seed).spawn(replicates)``. The store
+    keeps each run's seed, so ``--resume`` and ``read_runs`` see the same seeds.
+    """
+    from simulation.sweep import PlannedRun, Sweep
+
+    class PairedSweep(Sweep):
+        def runs(self, points=None):
+            points = self.points() if points is None else points
+            children = np.random.SeedSequence(self.seed).spawn(self.replicates)
+            seeds = [int(child.generate_state(1)[0]) for child in children]
+            return [PlannedRun(p.point * self.replicates + r, p.point, p.label, r, seeds[r], p.overrides)
+                    for p in points for r in range(self.replicates)]
+
+    return PairedSweep(**dict(sweep))
 
 
 def write_comparison(table, folder, title):

@@ -108,7 +108,8 @@ def unpaired_ratio_interval(arm, baseline, level=LEVEL):
 
     ``arm`` and ``baseline`` are (numerator values, denominator values) per run;
     the ratio is ``(mean num_arm - mean num_base) / (mean den_arm - mean den_base)``.
-    Degrees of freedom n_arm + n_base - 2, as for a pooled t test.
+    Degrees of freedom: Welch's, of the denominator's difference, so the ratio is
+    unbounded exactly when Welch's interval of that difference contains 0.
     """
     parts = []
     for num, den in (arm, baseline):
@@ -121,7 +122,8 @@ def unpaired_ratio_interval(arm, baseline, level=LEVEL):
         return Interval(np.nan, np.nan, np.nan, n)
     a, b = xa.mean() - xb.mean(), ya.mean() - yb.mean()
     covariance = np.cov(xa, ya, ddof=1) / len(xa) + np.cov(xb, yb, ddof=1) / len(xb)
-    low, high = fieller_interval(a, b, (covariance[0, 0], covariance[1, 1]), covariance[0, 1], len(xa) + len(xb) - 2, level)
+    dof = welch_dof(ya.var(ddof=1) / len(ya), yb.var(ddof=1) / len(yb), len(ya), len(yb))
+    low, high = fieller_interval(a, b, (covariance[0, 0], covariance[1, 1]), covariance[0, 1], dof, level)
     return Interval(_ratio(a, b), low, high, n)
 
 
@@ -142,6 +144,13 @@ def difference_interval(arm, baseline, level=LEVEL):
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     if va + vb == 0:
         return Interval(estimate, estimate, estimate, n)
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    dof = welch_dof(va, vb, len(a), len(b))
     half = _t_quantile(dof, level) * np.sqrt(va + vb)
     return Interval(estimate, estimate - half, estimate + half, n)
+
+
+def welch_dof(va, vb, na, nb):
+    """Welch-Satterthwaite degrees of freedom of a difference of means with squared standard errors va, vb."""
+    if va + vb == 0:
+        return na + nb - 2
+    return (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))

@@ -185,6 +185,9 @@ def _paired(sweep):
             return [PlannedRun(p.point * self.replicates + r, p.point, p.label, r, seeds[r], p.overrides)
                     for p in points for r in range(self.replicates)]
 
+        def fingerprint(self, base_hash):  # not the same experiment as the sweep with its own seed per run
+            return super().fingerprint(f"{base_hash} paired")
+
     return PairedSweep(**dict(sweep))
 
 

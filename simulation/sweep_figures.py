@@ -87,26 +87,26 @@ def _regime_bars(ax, shares):
 # -- regime maps -------------------------------------------------------------------------------
 
 
-def _edges(centres):
-    """Cell edges halfway between sorted centres, the outer cells as wide as their neighbour."""
-    centres = np.asarray(centres, float)
-    if len(centres) == 1:
-        return np.array([centres[0] - 0.5, centres[0] + 0.5])
-    middle = (centres[:-1] + centres[1:]) / 2
-    return np.concatenate([[2 * centres[0] - middle[0]], middle, [2 * centres[-1] - middle[-1]]])
-
-
 def regime_map_figure(shares, x, y, note=""):
-    """Heatmaps of the share of runs formed, persisted and collapsed over (x, y), with contours."""
+    """Heatmaps of the share of runs formed, persisted and collapsed over (x, y), with contours.
+
+    Cells are equal-sized whatever the spacing of the values (grids are often
+    uneven, e.g. 0.25, 0.5, 1, 2, 3), each labelled with its value; contours
+    interpolate linearly between neighbouring cells.
+    """
     xs, ys = np.sort(shares[x].unique()), np.sort(shares[y].unique())
     fig, axes = plt.subplots(1, len(MAP_REGIMES), figsize=(4.5 * len(MAP_REGIMES) + 1, 4.4), sharey=True,
                              layout="constrained")
     for ax, regime in zip(axes, MAP_REGIMES):
         grid = shares.pivot(index=y, columns=x, values=f"share_{regime}").reindex(index=ys, columns=xs).to_numpy()
-        mesh = ax.pcolormesh(_edges(xs), _edges(ys), np.ma.masked_invalid(grid), vmin=0, vmax=1, cmap="viridis")
+        mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, np.ma.masked_invalid(grid),
+                             vmin=0, vmax=1, cmap="viridis")
         if len(xs) > 1 and len(ys) > 1 and np.isfinite(grid).sum() >= 4:
-            lines = ax.contour(xs, ys, np.ma.masked_invalid(grid), levels=CONTOURS, colors="w", linewidths=1)
+            lines = ax.contour(np.arange(len(xs)), np.arange(len(ys)), np.ma.masked_invalid(grid), levels=CONTOURS,
+                               colors="w", linewidths=1)
             ax.clabel(lines, fmt="%.2f", fontsize=7)
+        ax.set_xticks(range(len(xs)), [_short(v) for v in xs], fontsize=7, rotation=45 if len(xs) > 8 else 0)
+        ax.set_yticks(range(len(ys)), [_short(v) for v in ys], fontsize=7)
         ax.set_title(f"share of runs {regime}")
         ax.set_xlabel(x)
     axes[0].set_ylabel(y)

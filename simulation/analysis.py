@@ -26,6 +26,7 @@ Confidence intervals are SALib's bootstrap (95%, ``RESAMPLES`` resamples, fixed
 seed so the table is reproducible).
 """
 
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -171,6 +172,18 @@ def sensitivity_indices(runs, problem, method, measure, second_order=None, level
     """
     names = list(problem["names"])
     X, Y = point_means(runs, measure, names)
+    if np.ptp(Y) == 0:
+        raise ValueError(f"{measure}: the same value ({Y[0]:.6g}) at every design point, no variance to apportion")
+    with warnings.catch_warnings():
+        # SALib warns when a bootstrap subset is constant; the wide interval already says so
+        warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
+        table = _salib_indices(problem, method, X, Y, second_order, levels)
+    table.insert(0, "parameter", names)
+    table.insert(0, "measure", measure)
+    return table
+
+
+def _salib_indices(problem, method, X, Y, second_order, levels):
     if method == "sobol":
         from SALib.analyze import sobol
 
@@ -178,7 +191,7 @@ def sensitivity_indices(runs, problem, method, measure, second_order=None, level
         result = sobol.analyze(problem, Y, calc_second_order=second, num_resamples=RESAMPLES, conf_level=LEVEL,
                                seed=BOOTSTRAP_SEED)
         columns = {"S1": result["S1"], "S1_conf": result["S1_conf"], "ST": result["ST"], "ST_conf": result["ST_conf"]}
-        table = _with_bounds(columns, ("S1", "ST"))
+        return _with_bounds(columns, ("S1", "ST"))
     elif method == "morris":
         from SALib.analyze import morris
 
@@ -186,12 +199,8 @@ def sensitivity_indices(runs, problem, method, measure, second_order=None, level
                                 seed=BOOTSTRAP_SEED)
         columns = {"mu": result["mu"], "mu_star": result["mu_star"], "mu_star_conf": result["mu_star_conf"],
                    "sigma": result["sigma"]}
-        table = _with_bounds(columns, ("mu_star",))
-    else:
-        raise ValueError(f"sensitivity indices need a sobol or morris design, not {method!r}")
-    table.insert(0, "parameter", names)
-    table.insert(0, "measure", measure)
-    return table
+        return _with_bounds(columns, ("mu_star",))
+    raise ValueError(f"sensitivity indices need a sobol or morris design, not {method!r}")
 
 
 def _with_bounds(columns, estimates):
@@ -213,6 +222,7 @@ MAX_CURVES = 6  # more values of the other parameter than this and the curves ar
 class Analysis(NamedTuple):
     x: str  # swept parameter across the regime map
     y: str | None  # swept parameter up the map; None when only one parameter varies
+    measures: list  # measures of the response curves and the sensitivity chart
     regimes: pd.DataFrame  # regime_shares over x (and y)
     curves: dict  # swept parameter -> response_curve table of every measure
     indices: pd.DataFrame | None  # sensitivity_indices of every measure, sobol and morris designs only
@@ -225,7 +235,9 @@ def analyze(results, x=None, y=None, measures=None):
 
     ``results`` is the store file or its folder; files go to ``<folder>/analysis/``,
     replaced as a whole. ``x`` and ``y`` default to the first two swept parameters,
-    ``measures`` to :data:`DEFAULT_MEASURES` (those the sweep kept).
+    ``measures`` to :data:`DEFAULT_MEASURES` (those the sweep kept); sensitivity
+    indices are tabled for every kept measure unless ``measures`` are given, and
+    charted for ``measures``.
     """
     from simulation.store import read_runs, read_sweep, store_file
 
@@ -233,6 +245,7 @@ def analyze(results, x=None, y=None, measures=None):
     runs, sweep = read_runs(store), read_sweep(store)
     parameters = sweep.parameter_names()
     x, y = _chosen_axes(store, parameters, x, y)
+    chosen = measures
     measures = _chosen_measures(store, sweep.measures, measures)
     if finished(runs).empty:
         raise ScenarioError(store, "", "no finished run to analyse yet")
@@ -241,11 +254,13 @@ def analyze(results, x=None, y=None, measures=None):
     groups = {p: _curve_groups(runs, other) for p, other in ((x, y), (y, x)) if p}
     curves = {p: pd.concat([response_curve(runs, m, p, by=by) for m in measures], ignore_index=True)
               for p, by in groups.items()}
-    indices = _all_indices(runs, sweep, measures, notes) if sweep.design in ("sobol", "morris") else None
+    # the table covers every kept measure unless some were chosen; the chart only the chosen (or default) ones
+    indexed = measures if chosen else sweep.measures
+    indices = _all_indices(runs, sweep, indexed, notes) if sweep.design in ("sobol", "morris") else None
     folder = store.parent / "analysis"
     with staged_folder(folder) as staging:
-        _write_files(staging, regimes, curves, groups, indices, (x, y), notes)
-    return Analysis(x, y, regimes, curves, indices, folder, notes)
+        _write_files(staging, regimes, curves, groups, indices, (x, y), measures, notes)
+    return Analysis(x, y, measures, regimes, curves, indices, folder, notes)
 
 
 def _chosen_axes(store, parameters, x, y):
@@ -298,7 +313,7 @@ def _all_indices(runs, sweep, measures, notes):
     return pd.concat(tables, ignore_index=True) if tables else None
 
 
-def _write_files(folder, regimes, curves, groups, indices, axes, notes):
+def _write_files(folder, regimes, curves, groups, indices, axes, measures, notes):
     from simulation.sweep_figures import indices_figure, regime_curve_figure, regime_map_figure, response_figure, save
 
     x, y = axes
@@ -314,7 +329,9 @@ def _write_files(folder, regimes, curves, groups, indices, axes, notes):
         save(response_figure(table, parameter, groups[parameter]), folder / f"{stem}.png")
     if indices is not None:
         indices.to_csv(folder / "sensitivity.csv", index=False, float_format="%.6g")
-        save(indices_figure(indices), folder / "sensitivity.png")
+        charted = indices[indices["measure"].isin(measures)]
+        if not charted.empty:
+            save(indices_figure(charted), folder / "sensitivity.png")
     (folder / "notes.txt").write_text("".join(f"{n}\n" for n in notes))
 
 
@@ -333,7 +350,9 @@ def format_analysis(analysis):
         where = ", ".join(f"{k}={best[k]:.4g}" for k in (x, y) if k)
         lines.append(f"  {regime:<10} mean {column.mean():.0%}, highest {column.max():.0%} at {where}")
     if analysis.indices is not None:
-        lines += ["sensitivity indices (95% CI):", _indent(analysis.indices.to_string(index=False, float_format="%.3f"))]
+        shown = analysis.indices[analysis.indices["measure"].isin(analysis.measures)]
+        lines += [f"sensitivity indices with 95% CI (all {analysis.indices['measure'].nunique()} measures in sensitivity.csv):",
+                  _indent(shown.to_string(index=False, float_format="%.3f"))]
     lines += [f"note: {n}" for n in analysis.notes]
     files = sorted(p.name for p in analysis.folder.iterdir())
     lines.append(f"written to {analysis.folder}/: {', '.join(files)}")

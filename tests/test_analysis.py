@@ -10,6 +10,7 @@ import pytest
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
+from conftest import DATA
 from simulation.analysis import (
     REGIMES,
     default_bins,
@@ -148,3 +149,121 @@ def test_response_curve_means_and_intervals_per_grid_value():
     inside = (curve["ci_low"] <= curve["policy.tax"] * curve["logistics.cost"]) & (
         curve["policy.tax"] * curve["logistics.cost"] <= curve["ci_high"])
     assert inside.sum() >= 10
+
+
+# -- on real sweeps of the mini park -----------------------------------------------------------------
+
+GRID_SWEEP = """
+[sweep]
+name = "mini_grid"
+base = "{base}"
+design = "grid"
+replicates = 3
+years = 2
+seed = 5
+[parameters]
+"policy.landfill_tax_eur_per_t" = [0, 100]
+"logistics.transport_cost_factor" = [0.5, 30.0, 300.0]
+"""
+
+SOBOL_SWEEP = """
+[sweep]
+name = "mini_sobol"
+base = "{base}"
+design = "sobol"
+samples = 8
+replicates = 1
+years = 1
+seed = 5
+measures = ["waste_diverted_share", "co2_avoided_t", "links_broken"]
+[parameters]
+"policy.landfill_tax_eur_per_t" = {{ range = [0, 150] }}
+"logistics.transport_cost_factor" = {{ range = [0.5, 50.0] }}
+"""
+
+
+def swept(tmp_path_factory, text, name):
+    from simulation.experiment import run_sweep
+    from simulation.sweep import load_sweep
+
+    folder = tmp_path_factory.mktemp(name)
+    (folder / "sweep.toml").write_text(text.format(base=DATA / "mini_park.toml"))
+    run_sweep(load_sweep(folder / "sweep.toml"), folder / "out", workers=1, progress=False)
+    return folder / "out"
+
+
+@pytest.fixture(scope="module")
+def grid_results(tmp_path_factory):
+    return swept(tmp_path_factory, GRID_SWEEP, "grid")
+
+
+def test_analyze_regime_map_matches_a_hand_count_of_the_runs(grid_results):
+    from simulation.analysis import analyze
+    from simulation.store import read_runs
+
+    found = analyze(grid_results)
+    assert (found.x, found.y) == ("policy.landfill_tax_eur_per_t", "logistics.transport_cost_factor")
+    runs = read_runs(grid_results)
+    assert len(found.regimes) == 6 and found.regimes["n"].sum() == len(runs)
+    assert found.regimes[[f"share_{r}" for r in REGIMES]].sum(axis=1).to_numpy() == pytest.approx(1.0)
+    for cell in found.regimes.itertuples(index=False):
+        here = runs[(runs[found.x] == cell[0]) & (runs[found.y] == cell[1])]
+        for regime in REGIMES:
+            assert getattr(cell, f"share_{regime}") == pytest.approx((here["regime"] == regime).sum() / 3)
+    written = pd.read_csv(found.folder / "regime_shares.csv")
+    assert written["n"].tolist() == found.regimes["n"].tolist()
+    assert {"regime_map.png", "response_policy_landfill_tax_eur_per_t.png",
+            "response_logistics_transport_cost_factor.csv"} <= {p.name for p in found.folder.iterdir()}
+
+
+def test_analyze_response_curves_per_swept_value(grid_results):
+    from simulation.analysis import analyze
+    from simulation.store import read_runs
+
+    found = analyze(grid_results, x="logistics.transport_cost_factor", measures=["links_formed"])
+    curve = found.curves["logistics.transport_cost_factor"]
+    runs = read_runs(grid_results)
+    # one curve per landfill tax (two values), three transport costs each, over 3 replicates
+    assert len(curve) == 6 and (curve["n"] == 3).all()
+    for row in curve.itertuples(index=False):
+        here = runs[(runs["logistics.transport_cost_factor"] == row[1]) & (runs["policy.landfill_tax_eur_per_t"] == row[0])]
+        assert row.mean == pytest.approx(here["links_formed"].mean())
+        assert row.ci_low <= row.mean <= row.ci_high
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--x", "policy.nosuch"], "--x: 'policy.nosuch' is not a swept parameter"),
+    (["--y", "policy.landfill_tax_eur_per_t"], "--y: must differ from --x"),
+    (["--measure", "happiness"], "--measure: 'happiness' is not a measure this sweep kept"),
+])
+def test_analyze_bad_choices_exit_2_and_write_nothing(grid_results, args, words, capsys):
+    from simulation.cli import main
+
+    before = sorted(p.name for p in (grid_results / "analysis").iterdir()) if (grid_results / "analysis").exists() else None
+    assert main(["analyze", str(grid_results), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+    after = sorted(p.name for p in (grid_results / "analysis").iterdir()) if (grid_results / "analysis").exists() else None
+    assert after == before
+
+
+def test_analyze_of_a_missing_store_exits_2(tmp_path, capsys):
+    from simulation.cli import main
+
+    assert main(["analyze", str(tmp_path / "nosuch")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_a_sobol_sweep_gives_indices_in_design_order(tmp_path_factory):
+    from simulation.analysis import analyze
+
+    found = analyze(swept(tmp_path_factory, SOBOL_SWEEP, "sobol"))
+    indices = found.indices
+    assert list(indices.columns[:2]) == ["measure", "parameter"]
+    # two measures that vary x two parameters; no link breaks in a year, so nothing to apportion there
+    assert len(indices) == 2 * 2 and set(indices["measure"]) == {"waste_diverted_share", "co2_avoided_t"}
+    assert any("links_broken: the same value (0) at every design point" in note for note in found.notes)
+    assert set(indices["parameter"]) == {"policy.landfill_tax_eur_per_t", "logistics.transport_cost_factor"}
+    assert (indices["S1_low"] <= indices["S1"]).all() and (indices["ST"] <= indices["ST_high"]).all()
+    assert {"sensitivity.csv", "sensitivity.png"} <= {p.name for p in found.folder.iterdir()}

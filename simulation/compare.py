@@ -198,18 +198,14 @@ def write_comparison(table, folder, title):
     with staged_file(Path(folder) / "comparison.csv") as staging:
         table.to_csv(staging, index=False, float_format="%.6g")
     with staged_file(Path(folder) / "comparison.png") as staging:
-        save(comparison_figure(table, [*TOTALS, *RATIOS], title, note=FIGURE_NOTE), staging)
+        save(comparison_figure(table, [*TOTALS, *EXTRAS, *RATIOS], title, note=FIGURE_NOTE), staging)
 
 
 FIGURE_NOTE = (
-    "Bars: mean over replicates; whiskers: 95% confidence intervals\n"
-    "(t for means, Wilson for shares, Fieller for ratios).\n\n"
-    "Government cost per extra t =\n"
-    "  (package's government net cost - baseline's)\n"
-    "  / (package's t - baseline's t).\n"
-    "Negative: the package earns the government money\n"
-    "per extra tonne, or avoids fewer tonnes.\n"
-    "Net cost = subsidies paid - taxes collected."
+    "Bars: mean over replicates; whiskers: 95% confidence intervals (t for means, Wilson for shares, Fieller for ratios). "
+    "Extra = package minus baseline, replicate by replicate (same seeds).\n"
+    "Government cost per extra t = extra government net cost / extra t; negative when the package earns the government "
+    "money or avoids fewer tonnes. Net cost = subsidies paid - taxes collected."
 )
 
 

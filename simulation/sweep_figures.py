@@ -49,21 +49,20 @@ def _bars(ax, labels, rows, colour="tab:blue"):
 def comparison_figure(table, quantities, title, note=""):
     """One panel per quantity (bars per package) and one of regime shares, all with 95% CIs."""
     shares = table[table["quantity"].str.startswith("share_")]
-    fig, axes = plt.subplots(2, (len(quantities) + 2) // 2, figsize=(4 * ((len(quantities) + 2) // 2), 7.5))
+    columns = (len(quantities) + 2) // 2
+    fig, axes = plt.subplots(2, columns, figsize=(3.6 * columns, 8), layout="constrained")
     axes = axes.ravel()
     for ax, quantity in zip(axes, quantities):
         rows = table[table["quantity"] == quantity]
         _bars(ax, list(rows["package"]), rows)
-        label, unit = rows["label"].iloc[0], rows["unit"].iloc[0]
-        ax.set_title(label, fontsize=9)
-        ax.set_ylabel(unit)
+        ax.set_title(rows["label"].iloc[0], fontsize=9)
+        ax.set_ylabel(rows["unit"].iloc[0])
     _regime_bars(axes[len(quantities)], shares)
     for ax in axes[len(quantities) + 1:]:
         ax.axis("off")
-    if note and len(axes) > len(quantities) + 1:
-        axes[-1].text(0, 1, note, va="top", fontsize=8, wrap=True, transform=axes[-1].transAxes)
     fig.suptitle(title)
-    fig.tight_layout()
+    if note:
+        fig.supxlabel(note, fontsize=8, color="0.3")
     return fig
 
 
@@ -81,7 +80,7 @@ def _regime_bars(ax, shares):
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of runs")
     ax.set_title("regime of the network", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="upper left", ncols=2)
 
 
 # -- regime maps -------------------------------------------------------------------------------

@@ -243,6 +243,9 @@ def analyze(results, x=None, y=None, measures=None):
 
     store = store_file(results)
     runs, sweep = read_runs(store), read_sweep(store)
+    if sweep.design == "points":  # labelled override sets have no axes to map or curve along
+        raise ScenarioError(store, "", "holds a points design (labelled override sets, e.g. a policy comparison), "
+                                       "which has no parameter axes; compare its labels with simulation.compare.comparison_table")
     parameters = sweep.parameter_names()
     x, y = _chosen_axes(store, parameters, x, y)
     chosen = measures
@@ -348,7 +351,7 @@ def format_analysis(analysis):
         column = regimes[f"share_{regime}"]
         best = regimes.loc[column.idxmax()]
         where = ", ".join(f"{k}={best[k]:.4g}" for k in (x, y) if k)
-        lines.append(f"  {regime:<10} mean {column.mean():.0%}, highest {column.max():.0%} at {where}")
+        lines.append(f"  {regime:<10} mean over cells {column.mean():.0%}, highest {column.max():.0%}" + (f" at {where}" if column.max() > 0 else ""))
     if analysis.indices is not None:
         shown = analysis.indices[analysis.indices["measure"].isin(analysis.measures)]
         lines += [f"sensitivity indices with 95% CI (all {analysis.indices['measure'].nunique()} measures in sensitivity.csv):",

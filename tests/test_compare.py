@@ -22,7 +22,8 @@ PACKAGES = {
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare") / "out"
-    return compare(DATA / "facts_park.toml", PACKAGES, replicates=REPLICATES, years=4, out_dir=out, progress=False)
+    return compare(DATA / "facts_park.toml", PACKAGES, replicates=REPLICATES, years=4, workers=1, out_dir=out,
+                   progress=False)
 
 
 def rows(table, package):
@@ -74,7 +75,7 @@ def test_files_hold_the_table_and_a_rerun_reuses_the_runs(comparison):
     assert list(written.columns) == COLUMNS and len(written) == len(comparison.table)
     assert written["estimate"].to_numpy() == pytest.approx(comparison.table["estimate"].to_numpy(), rel=1e-5)
     assert (comparison.folder / "comparison.png").stat().st_size > 10_000
-    again = compare(DATA / "facts_park.toml", PACKAGES, replicates=REPLICATES, years=4, out_dir=comparison.folder,
+    again = compare(DATA / "facts_park.toml", PACKAGES, replicates=REPLICATES, years=4, workers=1, out_dir=comparison.folder,
                     progress=False)
     pd.testing.assert_frame_equal(again.runs, comparison.runs)
 
@@ -113,3 +114,9 @@ def test_two_packages_with_one_name_are_refused(tmp_path, monkeypatch, capsys):
     assert main(["compare", str(DATA / "mini_park.toml"), "--policy", policy, "--policy", policy]) == 2
     assert "used twice" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_refuses_a_comparison_store_with_a_pointer_to_the_table(comparison, capsys):
+    assert main(["analyze", str(comparison.folder)]) == 2
+    assert "comparison_table" in capsys.readouterr().err
+    assert not (comparison.folder / "analysis").exists()

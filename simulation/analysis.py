@@ -36,8 +36,8 @@ import pandas as pd
 from simulation.atomic import staged_folder
 from simulation.errors import ScenarioError
 from simulation.intervals import LEVEL, mean_interval, wilson_bounds
+from simulation.outcome import REGIMES
 
-REGIMES = ("none", "formed", "persisted", "collapsed")
 MAX_LEVELS = 12
 RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260101
@@ -270,12 +270,12 @@ def _chosen_axes(store, parameters, x, y):
     for flag, name in (("--x", x), ("--y", y)):
         if name is not None and name not in parameters:
             raise ScenarioError(store, flag, f"{name!r} is not a swept parameter (swept: {', '.join(parameters) or 'none'})")
+    if not parameters:
+        raise ScenarioError(store, "", "the sweep varies no parameter")
     if x is None:
-        if not parameters:
-            raise ScenarioError(store, "", "the sweep varies no parameter")
-        x = parameters[0]
+        x = next((p for p in parameters if p != y), parameters[0])
     if y is None:
-        y = next((p for p in parameters if p != x), None) if len(parameters) > 1 else None
+        y = next((p for p in parameters if p != x), None)
     if x == y:
         raise ScenarioError(store, "--y", f"must differ from --x ({x})")
     return x, y

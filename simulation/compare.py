@@ -33,6 +33,7 @@ import pandas as pd
 
 from simulation.atomic import staged_file
 from simulation.errors import ScenarioError
+from simulation.experiment import run_sweep
 from simulation.intervals import (
     difference_interval,
     mean_interval,
@@ -40,10 +41,11 @@ from simulation.intervals import (
     unpaired_ratio_interval,
     wilson_interval,
 )
+from simulation.outcome import REGIMES
 from simulation.scenario import _parse_value, load
+from simulation.sweep import PlannedRun, Sweep, assignments
 
 BASELINE = "baseline"
-REGIMES = ("none", "formed", "persisted", "collapsed")
 # quantity -> (run measure, unit, label for people)
 TOTALS = {
     "waste_diverted_t": ("waste_diverted_t", "t", "waste diverted"),
@@ -126,8 +128,6 @@ def check_packages(scenario_path, packages, years=None):
 
     Returns the scenario as it is (the baseline).
     """
-    from simulation.sweep import assignments
-
     baseline = load(scenario_path, years=years)  # errors in the scenario itself name the scenario file
     for name, overrides in packages.items():
         check_name(name, f"policy package {name!r}")
@@ -143,6 +143,27 @@ def check_packages(scenario_path, packages, years=None):
 # -- running ----------------------------------------------------------------------------
 
 
+class PairedSweep(Sweep):
+    """A sweep on common random numbers: replicate r of every design point runs with the same seed.
+
+    Policy packages then differ only by their policy, not by the park drawn or
+    the demand noise, so per-replicate differences are far less noisy than
+    differences of means. The seed of replicate r comes from child r of
+    ``SeedSequence(seed).spawn(replicates)``; the store keeps each run's seed,
+    so resuming and reading see the same seeds.
+    """
+
+    def runs(self, points=None):
+        points = self.points() if points is None else points
+        children = np.random.SeedSequence(self.seed).spawn(self.replicates)
+        seeds = [int(child.generate_state(1)[0]) for child in children]
+        return [PlannedRun(p.point * self.replicates + r, p.point, p.label, r, seeds[r], p.overrides)
+                for p in points for r in range(self.replicates)]
+
+    def fingerprint(self, base_hash):  # not the same experiment as the sweep with a seed per run
+        return super().fingerprint(f"{base_hash} paired")
+
+
 def compare(scenario_path, policies, replicates=10, seed=None, years=None, workers=None, out_dir=None, progress=True):
     """Run the baseline and every policy package ``replicates`` times and compare them.
 
@@ -151,9 +172,6 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
     Results go to ``out_dir`` (default ``results/<scenario>_compare/``): the
     sweep store, ``comparison.csv`` and ``comparison.png``.
     """
-    from simulation.experiment import run_sweep
-    from simulation.sweep import Sweep
-
     packages = {name: dict(overrides) for name, overrides in policies.items()}
     baseline = check_packages(scenario_path, packages, years)
     seed = baseline.spec.scenario.seed if seed is None else seed
@@ -161,34 +179,10 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
                               replicates, seed, years=years)
     folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
     # resume: the same comparison run again reuses its finished runs; a different one into the same folder is refused
-    runs = run_sweep(_paired(sweep), out_dir=folder, workers=workers, resume=True, progress=progress)
+    runs = run_sweep(PairedSweep(**dict(sweep)), out_dir=folder, workers=workers, resume=True, progress=progress)
     table = comparison_table(runs)
     write_comparison(table, folder, f"{baseline.name}: policy packages against the baseline, {replicates} replicates")
     return Comparison(table, runs, folder)
-
-
-def _paired(sweep):
-    """The sweep on common random numbers: replicate r of every package runs with the same seed.
-
-    The packages then differ only by their policy, not by the park drawn or the
-    demand noise, so the per-replicate differences are much less noisy. The seed of
-    replicate r is child r of ``SeedSequence(seed).spawn(replicates)``. The store
-    keeps each run's seed, so ``--resume`` and ``read_runs`` see the same seeds.
-    """
-    from simulation.sweep import PlannedRun, Sweep
-
-    class PairedSweep(Sweep):
-        def runs(self, points=None):
-            points = self.points() if points is None else points
-            children = np.random.SeedSequence(self.seed).spawn(self.replicates)
-            seeds = [int(child.generate_state(1)[0]) for child in children]
-            return [PlannedRun(p.point * self.replicates + r, p.point, p.label, r, seeds[r], p.overrides)
-                    for p in points for r in range(self.replicates)]
-
-        def fingerprint(self, base_hash):  # not the same experiment as the sweep with its own seed per run
-            return super().fingerprint(f"{base_hash} paired")
-
-    return PairedSweep(**dict(sweep))
 
 
 def write_comparison(table, folder, title):

@@ -233,7 +233,7 @@ def test_analyze_response_curves_per_swept_value(grid_results):
 
 @pytest.mark.parametrize("args, words", [
     (["--x", "policy.nosuch"], "--x: 'policy.nosuch' is not a swept parameter"),
-    (["--y", "policy.landfill_tax_eur_per_t"], "--y: must differ from --x"),
+    (["--x", "policy.landfill_tax_eur_per_t", "--y", "policy.landfill_tax_eur_per_t"], "--y: must differ from --x"),
     (["--measure", "happiness"], "--measure: 'happiness' is not a measure this sweep kept"),
 ])
 def test_analyze_bad_choices_exit_2_and_write_nothing(grid_results, args, words, capsys):

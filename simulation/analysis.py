@@ -41,7 +41,7 @@ from simulation.outcome import REGIMES
 MAX_LEVELS = 12
 RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260101
-MORRIS_LEVELS = 4  # SALib's default, for sweeps that do not record theirs
+MORRIS_LEVELS = 4  # SALib's default; analyze passes the sweep's own
 
 
 def finished(runs):
@@ -252,7 +252,7 @@ def analyze(results, x=None, y=None, measures=None):
     measures = _chosen_measures(store, sweep.measures, measures)
     if finished(runs).empty:
         raise ScenarioError(store, "", "no finished run to analyse yet")
-    notes = _binning_notes(runs, [p for p in (x, y) if p])
+    notes = _unfinished_notes(runs) + _binning_notes(runs, [p for p in (x, y) if p])
     regimes = regime_shares(runs, x, y)
     groups = {p: _curve_groups(runs, other) for p, other in ((x, y), (y, x)) if p}
     curves = {p: pd.concat([response_curve(runs, m, p, by=by) for m in measures], ignore_index=True)
@@ -295,6 +295,15 @@ def _curve_groups(runs, other):
     if other is None or finished(runs)[other].nunique() > MAX_CURVES:
         return None
     return other
+
+
+def _unfinished_notes(runs):
+    counts = runs["status"].value_counts()
+    missing = len(runs) - int(counts.get("done", 0))
+    if not missing:
+        return []
+    return [f"{missing} of {len(runs)} planned runs are not in the analysis ({int(counts.get('failed', 0))} failed, "
+            f"{int(counts.get('pending', 0))} pending)"]
 
 
 def _binning_notes(runs, parameters):

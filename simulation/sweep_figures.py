@@ -142,12 +142,12 @@ def response_figure(curves, x, by=None):
         rows = curves[curves["measure"] == measure]
         groups = rows.groupby(by, sort=True) if by else [(None, rows)]
         for key, group in groups:
-            line, = ax.plot(group[x], group["mean"], marker="o", ms=3, label=None if by is None else f"{by} = {_short(key)}")
+            line, = ax.plot(group[x], group["mean"], marker="o", ms=3, label=None if by is None else _short(key))
             ax.fill_between(group[x], group["ci_low"], group["ci_high"], color=line.get_color(), alpha=0.2)
         ax.set_xlabel(x)
         ax.set_title(measure, fontsize=9)
-        if by:
-            ax.legend(fontsize=7)
+    if by:
+        axes[0][0].legend(fontsize=7, title=by, title_fontsize=7)
     fig.tight_layout()
     return fig
 

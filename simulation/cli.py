@@ -123,6 +123,9 @@ def main(argv=None):
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head` and the like: the results are written, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
+        return 0
 
 
 def _check_writable(out_dir):
@@ -139,7 +142,7 @@ def _check_writable(out_dir):
 def _run(args, command):
     from simulation.model import SymbiosisModel
     from simulation.outcome import classify
-    from simulation.report import format_summary, summary, write_results
+    from simulation.report import format_summary, format_timeline, link_table, summary, write_results
     from simulation.scenario import load
 
     scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
@@ -156,6 +159,9 @@ def _run(args, command):
         raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
     print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
     print(format_summary(summary(model, outcome)))
+    if scenario.spec.report.print_timeline:
+        print("timeline of links:")
+        print(format_timeline(link_table(model), scenario.calendar.label(model.period - 1)))
     print(f"results written to {out_dir}/")
     return 0
 

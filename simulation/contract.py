@@ -43,7 +43,9 @@ _FIELDS = {
     "link": np.int64, "renewal_of": np.int64, "end": np.int64, "reason": np.int8,
     "surplus_eur": float, "supplier_gain_eur": float, "receiver_gain_eur": float,
     "supplier_hurdle_eur": float, "receiver_hurdle_eur": float, "capex_eur": float,
-    "trust_in_supplier": float, "trust_in_receiver": float,
+    "supplier_avoided_eur": float, "receiver_avoided_eur": float,
+    "trust_in_supplier": float, "trust_in_receiver": float,  # updated monthly while the contract runs
+    "signing_trust_in_supplier": float, "signing_trust_in_receiver": float,  # as priced, for the log
     "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
     "promised_total": float, "delivered_total": float,
 }
@@ -101,6 +103,10 @@ class ContractBook(Columns):
                 "ended": calendar.label(int(self.end[c])) if self.end[c] >= 0 else "",
                 "end_reason": END_REASONS[self.reason[c]],
                 "surplus_eur_per_month": float(self.surplus_eur[c]),
+                "supplier_avoided_eur_per_month": float(self.supplier_avoided_eur[c]),
+                "receiver_avoided_eur_per_month": float(self.receiver_avoided_eur[c]),
+                "receiver_trust_in_supplier_at_signing": float(self.signing_trust_in_supplier[c]),
+                "supplier_trust_in_receiver_at_signing": float(self.signing_trust_in_receiver[c]),
                 "supplier_gain_eur_per_month": float(self.supplier_gain_eur[c]),
                 "receiver_gain_eur_per_month": float(self.receiver_gain_eur[c]),
                 "supplier_hurdle_eur_per_month": float(self.supplier_hurdle_eur[c]),

@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 
 from simulation.contract import ACTIVE  # noqa: E402
@@ -13,46 +14,108 @@ PNG = {"dpi": 120, "metadata": {"Software": None}}
 ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments
 
 
-def draw_all(model, folder):
+TIMELINE_UP_TO = 150  # links; a longer timeline is unreadable and is not drawn
+
+
+def draw_all(model, folder, links=None, yearly=None):
+    """Write every figure of a run into ``folder``.
+
+    ``links`` and ``yearly`` are the run's link table and yearly benefits (report.link_table, report.yearly_table).
+    """
     network_figure(model).savefig(folder / "network.png", **PNG)
     timeseries_figure(model).savefig(folder / "timeseries.png", **PNG)
+    if yearly is not None and len(yearly) > 1:
+        benefits_figure(model, yearly).savefig(folder / "benefits.png", **PNG)
+    if links is not None and 0 < len(links) <= TIMELINE_UP_TO:
+        timeline_figure(model, links).savefig(folder / "timeline.png", **PNG)
+    for year in model.config.spec.report.network_years:
+        period = model.calendar.period_of(f"{year}-01")
+        if 0 <= period < model.period:
+            network_at(model, period).savefig(folder / f"network_{year}.png", **PNG)
+        plt.close("all")
     plt.close("all")
 
 
-def network_figure(model, contracts=None, title=None):
-    """Firms at their locations (km); edges coloured by material, width by monthly flow."""
+def network_at(model, period):
+    """The network as it delivered in month ``period`` (needs the exchange log)."""
+    contracts, shipped = model.recorder.delivered_in(period)
+    present = np.flatnonzero((model.entry <= period) & ((model.left < 0) | (model.left > period)))
+    title = f"{model.config.name}: exchanges in {model.calendar.label(period)}"
+    return network_figure(model, contracts, title, flows=shipped, present=present)
+
+
+CORE_KM = 6.0  # a park whose far members dwarf its core gets a second panel: the firms this close to its centre
+
+
+def network_figure(model, contracts=None, title=None, flows=None, present=None):
+    """Firms at their locations (km); edges coloured by material, width by monthly flow.
+
+    Widths compare flows of the same material (units differ between materials).
+    By default: the firms and contracts active at the end, sized by promised quantity.
+    """
     book = model.contracts
     contracts = book.where(ACTIVE) if contracts is None else contracts
-    fig, ax = plt.subplots(figsize=(8, 7))
-    present = np.flatnonzero(model.active)
-    ax.scatter(model.x[present], model.y[present], s=_marker_size(len(present)), c="0.35", zorder=3)
-    if len(present) <= 40:
-        for i in present.tolist():
-            ax.annotate(model.firm_ids[i], (model.x[i], model.y[i]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    present = np.flatnonzero(model.active) if present is None else present
+    flows = book.quantity[contracts] if flows is None else flows
     wastes = sorted({int(w) for w in book.waste[contracts]})
     colours = plt.colormaps["tab10"] if len(wastes) <= 10 else plt.colormaps["tab20"]
-    flows = book.quantity[contracts]
-    widest = flows.max() if len(flows) else 1.0
-    a, b = book.supplier[contracts], book.receiver[contracts]
-    colour = [colours(wastes.index(int(w)) % colours.N) for w in book.waste[contracts]]
-    width = 0.8 + 4.0 * flows / widest
-    if len(contracts) <= ARROWS_UP_TO:
-        for i in range(len(contracts)):
+    waste = book.waste[contracts]
+    colour = [colours(wastes.index(int(w)) % colours.N) for w in waste]
+    widest = np.array([flows[waste == w].max() for w in waste]) if len(flows) else np.ones(0)
+    width = 0.8 + 4.0 * np.divide(flows, widest, out=np.zeros(len(flows)), where=widest > 0)
+    edges = (book.supplier[contracts], book.receiver[contracts], colour, width)
+    core = _core(model, present)
+    if core is None:
+        fig, ax = plt.subplots(figsize=(8, 7))
+    else:
+        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14, 7), width_ratios=(1, 1))
+        _draw_network(model, zoom, core, edges, labels=True)
+        half = CORE_KM / 2 + 0.5
+        centre_x, centre_y = np.median(model.x[core]), np.median(model.y[core])
+        zoom.set_aspect("equal", adjustable="box")  # fixed limits: the box, not the data range, adapts
+        zoom.set_xlim(centre_x - half, centre_x + half)
+        zoom.set_ylim(centre_y - half, centre_y + half)
+        zoom.set_title(f"the core, {2 * half:.0f} km across")
+        zoom.set_xlabel("x (km)")
+    _draw_network(model, ax, present, edges, labels=len(present) <= 40)
+    for i, w in enumerate(wastes):
+        ax.plot([], [], color=colours(i % colours.N), lw=3, label=f"{model.materials.ids[w]} ({model.materials.unit[w]})")
+    if wastes:
+        ax.legend(loc="best", fontsize=7, title="material (width: flow)", title_fontsize=7)
+    ax.set_xlabel("x (km)")
+    ax.set_ylabel("y (km)")
+    title = title or f"{model.config.name}: exchanges active in {model.calendar.label(max(model.period - 1, 0))}"
+    (fig.suptitle if core is not None else ax.set_title)(title)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_network(model, ax, present, edges, labels, fontsize=8):
+    a, b, colour, width = edges
+    ax.scatter(model.x[present], model.y[present], s=_marker_size(len(present)), c="0.35", zorder=3)
+    if labels:
+        for i in present.tolist():
+            ax.annotate(model.firm_ids[i], (model.x[i], model.y[i]), fontsize=fontsize, xytext=(3, 3), textcoords="offset points")
+    if len(a) <= ARROWS_UP_TO:
+        for i in range(len(a)):
             ax.annotate("", xy=(model.x[b[i]], model.y[b[i]]), xytext=(model.x[a[i]], model.y[a[i]]),
                         arrowprops={"arrowstyle": "-|>", "color": colour[i], "lw": width[i], "alpha": 0.8})
     else:  # thousands of arrows would take minutes to draw; plain segments do not
         segments = np.stack([np.column_stack([model.x[a], model.y[a]]), np.column_stack([model.x[b], model.y[b]])], axis=1)
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=width / 4, alpha=0.5))
-    for i, w in enumerate(wastes):
-        ax.plot([], [], color=colours(i % colours.N), lw=3, label=f"{model.materials.ids[w]} ({model.materials.unit[w]})")
-    if wastes:
-        ax.legend(loc="best", fontsize=8, title="material (width: monthly flow)")
-    ax.set_xlabel("x (km)")
-    ax.set_ylabel("y (km)")
     ax.set_aspect("equal", adjustable="datalim")
-    ax.set_title(title or f"{model.config.name}: exchanges active in {model.calendar.label(max(model.period - 1, 0))}")
-    fig.tight_layout()
-    return fig
+
+
+def _core(model, present):
+    """Firms within CORE_KM of the median firm, when the whole map is over ten times wider; else None."""
+    if len(present) < 3:
+        return None
+    x, y = model.x[present], model.y[present]
+    near = np.hypot(x - np.median(x), y - np.median(y)) <= CORE_KM
+    extent = max(np.ptp(x), np.ptp(y))
+    if near.sum() < 3 or extent < 10 * CORE_KM or len(present) > 40:
+        return None
+    return present[near]
 
 
 def _marker_size(n):
@@ -75,5 +138,63 @@ def timeseries_figure(model):
     bottom.set_ylabel("t per month")
     bottom.set_xlabel("year")
     bottom.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(model, links):
+    """One row per link, a bar from its first delivery (or signing) to its end, coloured by material."""
+    links = links.sort_values(["signed", "link"]).reset_index(drop=True)
+    end_year = model.calendar.date_of(model.period)
+    materials = sorted(set(links["material"]))
+    colours = plt.colormaps["tab10"] if len(materials) <= 10 else plt.colormaps["tab20"]
+    fig, ax = plt.subplots(figsize=(11, 1.5 + 0.22 * len(links)))
+    for row in links.itertuples():
+        start = _year(row.delivering_from or row.signed)
+        stop = _year(row.ended) if row.ended else end_year
+        colour = colours(materials.index(row.material) % colours.N)
+        ax.barh(row.Index, max(stop - start, 1 / 12), left=start, color=colour, height=0.7,
+                hatch="//" if not row.delivering_from else None)
+        if row.end_reason:
+            ax.annotate(row.end_reason, (stop, row.Index), fontsize=6, xytext=(3, -2), textcoords="offset points")
+    ax.set_yticks(range(len(links)), [f"{r.supplier} -> {r.receiver}" for r in links.itertuples()], fontsize=7)
+    ax.invert_yaxis()
+    handles = [Patch(color=colours(i % colours.N), label=m) for i, m in enumerate(materials)]
+    ax.legend(handles=handles, fontsize=7, title="material", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_xlim(model.calendar.date_of(0), end_year + 6)  # room for the end reasons
+    ax.set_xlabel("year")
+    ax.set_title(f"{model.config.name}: links from first delivery to end (hatched: pipeline never finished)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _year(label):
+    year, month = label.split("-")
+    return int(year) + (int(month) - 1) / 12
+
+
+def benefits_figure(model, yearly):
+    """Yearly benefits of the exchanges: CO2, water, materials, money."""
+    panels = (
+        ("CO2 avoided (kt)", [("co2_avoided_t", "CO2 avoided", 1e-3)]),
+        ("energy exchanged (GWh)", [("energy_exchanged_mwh", "heat, steam and fuel gas", 1e-3)]),
+        ("water saved (million m3)", [("water_saved_m3", "water replaced by exchanges", 1e-6)]),
+        ("materials (kt)", [("virgin_materials_saved_t", "virgin materials saved", 1e-3),
+                            ("waste_diverted_t", "waste diverted", 1e-3)]),
+        ("money (million EUR)", [("firms_savings_eur", "firms' savings", 1e-6),
+                                 ("government_net_fiscal_effect_eur", "government's net fiscal effect", 1e-6)]),
+        ("links", [("active_links_end_of_year", "active at the year's end", 1.0)]),
+    )
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
+    for ax, (title, series) in zip(axes.flat, panels):
+        for column, label, scale in series:
+            ax.plot(yearly["year"], yearly[column] * scale, label=label, drawstyle="steps-mid")
+        ax.set_title(title, fontsize=10)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("year")
+    fig.suptitle(f"{model.config.name}: yearly benefits of the exchanges")
     fig.tight_layout()
     return fig

@@ -32,6 +32,7 @@ MEASURES = {
     "co2_avoided_t": "CO2 avoided net of transport and treatment, t",
     "savings_eur": "firms' savings against no exchange at all, EUR",
     "government_net_cost_eur": "subsidies paid minus taxes collected, EUR",
+    "fiscal_effect_eur": "government's net revenue against no exchange at all (negative: exchanges cost it), EUR",
     "waste_tax_eur": "landfill and incineration tax collected, EUR",
     "subsidies_eur": "subsidies paid (per unit and capex), EUR",
     "searches": "partner searches made",
@@ -53,9 +54,19 @@ class PeriodRecorder:
         self.exchanges = []  # (period, contract ids, promised, shipped, received) a month
         self.start_period()
 
+    def delivered_in(self, period):
+        """Contracts that shipped in month ``period`` and what they shipped (needs the exchange log)."""
+        if not self.record_exchanges:
+            raise ValueError("the exchange log was not kept (record_exchanges=False)")
+        for logged, ids, _, shipped, _ in self.exchanges:
+            if logged == period:
+                moving = shipped > 0
+                return ids[moving], shipped[moving]
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+
     def start_period(self):
         self.born = self.ended = self.searches = self.investments = self.exits = 0
-        self.savings = self.co2_avoided = 0.0
+        self.savings = self.co2_avoided = self.fiscal_effect = 0.0
 
     def record(self, flows, running):
         m = self.model
@@ -108,6 +119,7 @@ class PeriodRecorder:
             "water_exchanged_m3": float(by_material(d_mat, flows.received_in)[np.array(mats.unit) == "m3"].sum()),
             "co2_avoided_t": self.co2_avoided,
             "savings_eur": self.savings,
+            "fiscal_effect_eur": self.fiscal_effect,
             "government_net_cost_eur": ledger.net_cost,
             "waste_tax_eur": ledger.waste_tax,
             "subsidies_eur": ledger.subsidies + ledger.capex_subsidies,

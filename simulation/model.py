@@ -115,6 +115,7 @@ class SymbiosisModel(mesa.Model):
         self.next_search = np.zeros(n, dtype=np.int64)  # first period a firm may search again
         # Uniform draw at entry; a firm is on the platform while its draw is below the participation rate.
         self.platform_draw = np.full(n, np.inf)
+        self.left = np.full(n, -1, dtype=np.int64)  # month each firm left, -1 while it has not
         self.social = self._social_network(n)
 
     def _social_network(self, n):
@@ -161,6 +162,7 @@ class SymbiosisModel(mesa.Model):
         self.margin[index] = process.margin_eur
         self.input_co2[index] = sum(c * self.materials.co2_virgin[self.materials.index[m]] for m, c in process.inputs.items())
         expected = self.capacity[index] * self.params.demand.mean_utilisation
+        kept_any = False
         for table, recipe, reason in ((self.supply, process.outputs, "supply stopped"), (self.demand, process.inputs, "demand stopped")):
             kept = {}
             for stream in table.of_firm(index).tolist():
@@ -170,10 +172,13 @@ class SymbiosisModel(mesa.Model):
                     kept[material] = stream
                 else:
                     self._end_stream(table, stream, reason)
+            kept_any = kept_any or bool(kept)
             new = table.add(index, {m: c for m, c in recipe.items() if m not in kept}, self.materials.index, expected)
             if table is self.supply:
                 storable = self.materials.storable[table.material[new]]
                 self.logistics.storage.grow(np.where(storable, self.params.firm_defaults.storage_months * table.expected[new], 0.0))
+        if kept_any:
+            self._rescale_streams(index)
 
     def _end_stream(self, table, stream, reason):
         book = self.contracts
@@ -206,6 +211,7 @@ class SymbiosisModel(mesa.Model):
             for stream in table.of_firm(index).tolist():
                 self._end_stream(table, stream, reason)
         self.active[index] = False
+        self.left[index] = self.period
         self.firm_list[index].remove()
 
     def _apply_events(self, period):
@@ -216,11 +222,31 @@ class SymbiosisModel(mesa.Model):
             index = self.firm_ids.index(event.firm) if event.firm else None
             if event.leave and self.active[index]:
                 self._leave(index)
+            for key, value in event.set.items():
+                self._set_value(key, value)
             if event.switch_process and self.active[index]:
                 self._install_process(index, event.switch_process)
-            for key, value in event.set.items():
-                _, material, field = key.split(".")
-                self.materials.set_value(material, field, value)
+
+    def _set_value(self, key, value):
+        """A scheduled new price (``materials.<id>.<field>``) or firm attribute (``firms.<id>.<field>``)."""
+        kind, _, rest = key.partition(".")
+        name, _, field = rest.rpartition(".")
+        if kind == "materials":
+            self.materials.set_value(name, field, value)
+            return
+        index = self.firm_ids.index(name)
+        if field == "capacity":
+            self.capacity[index] = value
+            self._rescale_streams(index)
+        else:
+            self.firm_attrs[field][index] = value
+
+    def _rescale_streams(self, index):
+        """A firm that changes size or recipe expects its streams' new flows from the next month on."""
+        expected = self.capacity[index] * self.params.demand.mean_utilisation
+        for table in (self.supply, self.demand):
+            streams = table.of_firm(index)
+            table.expected[streams] = expected * table.coef[streams]
 
     # -- contracts ---------------------------------------------------------------
     def _pair_context(self, s, d, k):
@@ -291,6 +317,7 @@ class SymbiosisModel(mesa.Model):
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         firms = self.firm_list
         pairs = list(zip(supplier.tolist(), receiver.tolist()))
+        trust_in_supplier, trust_in_receiver = self.trust_between(receiver, supplier), self.trust_between(supplier, receiver)
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
@@ -299,8 +326,9 @@ class SymbiosisModel(mesa.Model):
             status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
             receiver_gain_eur=deal.receiver_gain, supplier_hurdle_eur=deal.supplier_hurdle,
             receiver_hurdle_eur=deal.receiver_hurdle, capex_eur=capex,
-            trust_in_supplier=self.trust_between(receiver, supplier),
-            trust_in_receiver=self.trust_between(supplier, receiver),
+            supplier_avoided_eur=deal.supplier_avoided, receiver_avoided_eur=deal.receiver_avoided,
+            trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
+            signing_trust_in_supplier=trust_in_supplier, signing_trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
         )
         if links is None:
@@ -676,6 +704,10 @@ class SymbiosisModel(mesa.Model):
         actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
                   + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
         self.recorder.savings = float(counterfactual - actual)
+        # What the treasury would have collected had every waste been disposed of and every input bought virgin.
+        revenue_without = (total(flows.generated - stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
+                           + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
+        self.recorder.fiscal_effect = float(-ledger.net_cost - revenue_without)
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         self.recorder.co2_avoided = float(avoided - truck_co2.sum() - treatment_co2.sum() - treatment_co2_r.sum())

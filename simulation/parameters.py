@@ -116,6 +116,13 @@ class Outcome(Section):
     collapse_drop: float = Field(0.5, gt=0, le=1, description="share of the peak lost that counts as a collapse")
 
 
+class Report(Section):
+    """What a run prints and draws beyond the standard outputs."""
+
+    print_timeline: bool = Field(False, description="print the timeline of links after the summary")
+    network_years: list[int] = Field([], description="years (January) at which to draw the network, besides the end")
+
+
 class SyntheticPark(Section):
     """A generated park: N firms from a sector mix at random places in a disc."""
 
@@ -185,6 +192,7 @@ class ScenarioSpec(Section):
     outages: Outages = Outages()
     policy: Policy = Policy()
     outcome: Outcome = Outcome()
+    report: Report = Report()
     park: SyntheticPark | None = None
     firms: list[FirmSpec] = []
     events: list[Event] = []

@@ -6,7 +6,6 @@ failed run never leaves a half-written result. Files contain no timestamps or
 timings, so the same scenario and seed give byte-identical files.
 """
 
-import csv
 import json
 import platform
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 
 from simulation import __version__
 from simulation.atomic import staged_folder
+from simulation.contract import END_REASONS, MODES
 from simulation.measures import FLOW_COLUMNS, MEASURES
 
 
@@ -51,6 +51,86 @@ def exchange_table(model):
 def contract_table(model):
     rows = model.contracts.log_rows(model.firm_ids, model.materials.ids, model.calendar)
     return pd.DataFrame(rows)
+
+
+def link_table(model):
+    """One row per link (supplier + receiver + waste + input, across renewals): the timeline of the network.
+
+    ``delivering_from`` is the first month it delivered (empty if its pipeline was
+    never finished); ``ended`` and ``end_reason`` are its last contract's, empty
+    while it still runs at the end.
+    """
+    book = model.contracts
+    label = model.calendar.label
+    rows = []
+    for link in range(book.n_links):
+        ids = np.flatnonzero(book.link == link)
+        first, last = int(ids[0]), int(ids[-1])
+        still_running = book.end[last] < 0 or END_REASONS[book.reason[last]] == "run ended"
+        start = int(model.links.start[link])
+        rows.append({
+            "link": link,
+            "material": model.materials.ids[book.waste[first]],
+            "replaces": model.materials.ids[book.input[first]],
+            "supplier": model.firm_ids[book.supplier[first]],
+            "receiver": model.firm_ids[book.receiver[first]],
+            "mode": MODES[book.mode[first]],
+            "distance_km": round(float(book.distance_km[first]), 3),
+            "signed": label(int(book.start[first])),
+            "delivering_from": label(start) if start >= 0 else "",
+            "ended": "" if still_running else label(int(book.end[last])),
+            "end_reason": "" if still_running else END_REASONS[book.reason[last]],
+            "contracts": len(ids),
+            "delivered_total": float(book.delivered_total[ids].sum()),
+            "unit": model.materials.unit[book.waste[first]],
+        })
+    return pd.DataFrame(rows, columns=LINK_COLUMNS)
+
+
+LINK_COLUMNS = ["link", "material", "replaces", "supplier", "receiver", "mode", "distance_km", "signed",
+                "delivering_from", "ended", "end_reason", "contracts", "delivered_total", "unit"]
+
+YEARLY = {  # yearly benefit -> monthly measure summed over the year
+    "co2_avoided_t": "co2_avoided_t",
+    "water_saved_m3": "water_exchanged_m3",
+    "energy_exchanged_mwh": "energy_exchanged_mwh",
+    "virgin_materials_saved_t": "virgin_avoided_t",
+    "waste_exchanged_t": "waste_exchanged_t",
+    "waste_reused_t": "waste_reused_t",
+    "waste_landfilled_t": "waste_landfilled_t",
+    "firms_savings_eur": "savings_eur",
+    "government_net_fiscal_effect_eur": "fiscal_effect_eur",
+}
+
+
+def yearly_table(model):
+    """Benefits by calendar year: sums of the monthly measures, and links active at the year's end.
+
+    Waste diverted is what was exchanged or reused instead of disposed of; the
+    government's net fiscal effect is what the exchanges changed in its net
+    revenue (taxes forgone and subsidies paid: negative).
+    """
+    frame = period_table(model)
+    frame["year"] = frame["month"].str.slice(0, 4).astype(int)
+    grouped = frame.groupby("year")
+    table = pd.DataFrame({name: grouped[measure].sum() for name, measure in YEARLY.items()})
+    table.insert(6, "waste_diverted_t", table["waste_exchanged_t"] + table["waste_reused_t"])
+    table["active_links_end_of_year"] = grouped["active_links"].last()
+    table["months"] = grouped.size()
+    return table.reset_index()
+
+
+def format_timeline(links, calendar_end):
+    """The link timeline as printed text: one line per link, oldest first."""
+    if links.empty:
+        return "  no link formed"
+    lines = [f"  {'material':<22} {'supplier':<16} -> {'receiver':<16} {'formed':<7} {'ended':<7} why it ended"]
+    for row in links.sort_values(["signed", "link"]).itertuples():
+        formed = (row.delivering_from or row.signed)[:4]
+        ended = row.ended[:4] if row.ended else "-"
+        reason = row.end_reason or f"running in {calendar_end}"
+        lines.append(f"  {row.material:<22} {row.supplier:<16} -> {row.receiver:<16} {formed:<7} {ended:<7} {reason}")
+    return "\n".join(lines)
 
 
 def metadata(model, command, outcome):
@@ -103,18 +183,26 @@ def format_summary(rows):
     return "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
 
 
+TABLES = {
+    "periods.csv": period_table,
+    "contracts.csv": contract_table,
+    "exchanges.csv": exchange_table,
+    "flows.csv": flow_table,
+    "links.csv": link_table,
+    "yearly.csv": yearly_table,
+}
+
+
 def write_results(model, out_dir, command, outcome, figures=True):
     """Write every output file of a run into ``out_dir`` atomically."""
     with staged_folder(out_dir) as staging:
-        period_table(model).to_csv(staging / "periods.csv", index=False, float_format="%.6g")
-        contract_table(model).to_csv(staging / "contracts.csv", index=False, float_format="%.6g", quoting=csv.QUOTE_MINIMAL)
-        exchange_table(model).to_csv(staging / "exchanges.csv", index=False, float_format="%.6g")
-        flow_table(model).to_csv(staging / "flows.csv", index=False, float_format="%.6g")
+        for name, table in TABLES.items():
+            table(model).to_csv(staging / name, index=False, float_format="%.6g")
         with open(staging / "metadata.json", "w") as handle:
             json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True)
             handle.write("\n")
         if figures:
             from simulation.figures import draw_all
 
-            draw_all(model, staging)
+            draw_all(model, staging, links=link_table(model), yearly=yearly_table(model))
     return Path(out_dir)

@@ -25,6 +25,7 @@ RUN_MEASURES = {
     "co2_avoided_t": "CO2 avoided net of transport and treatment, t",
     "savings_eur": "firms' savings against no exchange at all, EUR",
     "government_net_cost_eur": "subsidies paid minus taxes collected, EUR",
+    "fiscal_effect_eur": "government's net revenue against no exchange at all (negative: exchanges cost it), EUR",
     "subsidies_eur": "subsidies paid (per unit and capex), EUR",
     "waste_tax_eur": "landfill and incineration tax collected, EUR",
     "mean_link_life_months": "mean months from first delivery to end (or run end) of links that delivered; NaN if none",
@@ -34,7 +35,7 @@ RUN_MEASURES = {
 }
 
 SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
-          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "subsidies_eur", "waste_tax_eur")
+          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
 BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
 
 

@@ -25,6 +25,7 @@ from simulation.parameters import ScenarioSpec
 from simulation.timeline import Calendar, Schedule, parse_date
 
 SETTABLE_MATERIAL_FIELDS = ("virgin_price_eur", "gate_fee_eur")
+SETTABLE_FIRM_FIELDS = ("capacity", "hurdle_rate", "risk_aversion")
 CATALOGUE_SECTIONS = {"materials": Material, "sectors": Sector, "processes": Process}
 # An entry of the merged catalogue, as its validator names it: "processes.cement" or "substitutions[3]".
 CATALOGUE_ENTRY = re.compile(r"^(substitutions\[\d+\]|[a-z]+\.[^.]+)(.*)$")
@@ -347,13 +348,23 @@ def _check_event(event, sectors, catalogue, calendar, path, where):
     if event.switch_process:  # a firm stays in its sector, as when it is declared
         _check_process(catalogue, sectors[event.firm], event.switch_process, path, f"{where}.switch_process")
     for key, value in event.set.items():
-        parts = key.split(".")
-        if len(parts) != 3 or parts[0] != "materials" or parts[2] not in SETTABLE_MATERIAL_FIELDS:
-            raise ScenarioError(path, f"{where}.set.{key}", f"events may set materials.<id>.{{{', '.join(SETTABLE_MATERIAL_FIELDS)}}}")
-        if parts[1] not in catalogue.materials:
-            raise ScenarioError(path, f"{where}.set.{key}", f"unknown material {parts[1]!r}")
-        if value < 0:
-            raise ScenarioError(path, f"{where}.set.{key}", f"a price must not be negative, got {value}")
+        _check_event_setting(key, value, sectors, catalogue, path, f"{where}.set.{key}")
+
+
+def _check_event_setting(key, value, sectors, catalogue, path, where):
+    """``materials.<id>.<price field>`` or ``firms.<id>.<attribute>``, with a valid value."""
+    kind, _, rest = key.partition(".")
+    name, _, field = rest.rpartition(".")
+    settable = {"materials": SETTABLE_MATERIAL_FIELDS, "firms": SETTABLE_FIRM_FIELDS}
+    if kind not in settable or not name or field not in settable[kind]:
+        raise ScenarioError(path, where, f"events may set materials.<id>.{{{', '.join(SETTABLE_MATERIAL_FIELDS)}}} "
+                                         f"or firms.<id>.{{{', '.join(SETTABLE_FIRM_FIELDS)}}}")
+    known = catalogue.materials if kind == "materials" else sectors
+    if name not in known:
+        raise ScenarioError(path, where, f"unknown {kind[:-1]} {name!r}")
+    if value < 0 or (field == "capacity" and value == 0):
+        rule = "must be positive" if field == "capacity" else "must not be negative"
+        raise ScenarioError(path, where, f"{'a price' if kind == 'materials' else field} {rule}, got {value}")
 
 
 def _period(calendar, when, path, where):

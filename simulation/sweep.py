@@ -266,7 +266,10 @@ def _flatten(table, path, prefix=""):
 
 
 def _checked(raw, path, base, files):
-    spec = _validate(SweepFile, raw, path, "")
+    try:
+        spec = _validate(SweepFile, raw, path, "")
+    except ScenarioError as exc:  # the scenario checker points at the parameter list; sweep fields are described here
+        raise ScenarioError(path, exc.field, exc.problem.replace("docs/odd.md", "the sweep file format in simulation/sweep.py")) from None
     settings = spec.sweep
     _check_design(spec, path)
     measures = settings.measures if settings.measures is not None else list(RUN_MEASURES)

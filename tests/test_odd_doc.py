@@ -15,7 +15,7 @@ TEXT = ODD.read_text(encoding="utf-8")
 
 # Scenario sections that are tables of fields (the firms and events lists are described as FirmSpec.* and Event.*).
 SECTIONS = ("scenario", "demand", "market", "firm_defaults", "search", "contract", "trust",
-            "logistics", "outages", "policy", "outcome", "park")
+            "logistics", "outages", "policy", "outcome", "report", "park")
 # Sections whose every field must be named in the document; the run section and the park generator may be prose.
 REQUIRED_SECTIONS = tuple(s for s in SECTIONS if s not in ("scenario", "park"))
 CLASSES = {

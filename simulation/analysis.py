@@ -41,6 +41,7 @@ from simulation.outcome import REGIMES
 MAX_LEVELS = 12
 RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260101
+NOISY = 0.25  # replicate noise share above which the indices are flagged
 MORRIS_LEVELS = 4  # SALib's default; analyze passes the sweep's own
 
 
@@ -168,7 +169,8 @@ def sensitivity_indices(runs, problem, method, measure, second_order=None, level
     ``problem`` is SALib's problem dict (names, bounds) of the design. Returns one
     row per parameter: ``measure``, ``parameter`` and, for Sobol, ``S1``, ``S1_low``,
     ``S1_high``, ``ST``, ``ST_low``, ``ST_high``; for Morris ``mu``, ``mu_star``,
-    ``mu_star_low``, ``mu_star_high``, ``sigma``.
+    ``mu_star_low``, ``mu_star_high``, ``sigma``; then ``noise_share``
+    (:func:`replicate_noise_share`).
     """
     names = list(problem["names"])
     X, Y = point_means(runs, measure, names)
@@ -180,7 +182,22 @@ def sensitivity_indices(runs, problem, method, measure, second_order=None, level
         table = _salib_indices(problem, method, X, Y, second_order, levels)
     table.insert(0, "parameter", names)
     table.insert(0, "measure", measure)
+    table["noise_share"] = replicate_noise_share(runs, measure)
     return table
+
+
+def replicate_noise_share(runs, measure):
+    """Share of the variance between design points that replicate noise alone would give.
+
+    A point's mean carries its replicates' variance divided by their number; this
+    is the average of that over points, divided by the variance of the point
+    means. Near 0 the design explains the spread; near 1 (or above) the indices
+    mostly apportion noise. NaN without replicates.
+    """
+    groups = finished(runs).groupby("point")[measure]
+    noise = (groups.var(ddof=1) / groups.count()).mean()
+    spread = groups.mean().var(ddof=1)
+    return float(noise / spread) if np.isfinite(noise) and spread > 0 else np.nan
 
 
 def _salib_indices(problem, method, X, Y, second_order, levels):
@@ -317,12 +334,23 @@ def _all_indices(runs, sweep, measures, notes):
     tables = []
     for measure in measures:
         try:
-            tables.append(sensitivity_indices(runs, sweep.problem(), sweep.design, measure,
-                                              second_order=sweep.second_order if sweep.design == "sobol" else None,
-                                              levels=sweep.levels))
+            table = sensitivity_indices(runs, sweep.problem(), sweep.design, measure,
+                                        second_order=sweep.second_order if sweep.design == "sobol" else None,
+                                        levels=sweep.levels)
         except ValueError as exc:  # a point with no finished run, or a measure undefined there
             notes.append(f"sensitivity indices skipped: {exc}")
-    return pd.concat(tables, ignore_index=True) if tables else None
+            continue
+        tables.append(table)
+    if not tables:
+        return None
+    indices = pd.concat(tables, ignore_index=True)
+    noisy = indices.drop_duplicates("measure").query("noise_share > @NOISY")
+    if len(noisy):
+        listed = ", ".join(f"{r.measure} {r.noise_share:.0%}" for r in noisy.itertuples())
+        notes.append(f"replicate noise alone would give this share of the variance between design points: {listed}; "
+                     f"above {NOISY:.0%} the indices largely apportion noise (add replicates, or fix what the seed "
+                     f"redraws, e.g. park.layout_seed)")
+    return indices
 
 
 def _write_files(folder, regimes, curves, groups, indices, axes, measures, notes):

@@ -267,3 +267,12 @@ def test_analyze_a_sobol_sweep_gives_indices_in_design_order(tmp_path_factory):
     assert set(indices["parameter"]) == {"policy.landfill_tax_eur_per_t", "logistics.transport_cost_factor"}
     assert (indices["S1_low"] <= indices["S1"]).all() and (indices["ST"] <= indices["ST_high"]).all()
     assert {"sensitivity.csv", "sensitivity.png"} <= {p.name for p in found.folder.iterdir()}
+
+
+def test_noise_share_tells_a_design_effect_from_replicate_noise():
+    design = sobol_sample.sample(ISHIGAMI, 64, calc_second_order=False, seed=7)
+    clear = runs_table(design, ISHIGAMI["names"], ishigami, replicates=3, noise=0.1)
+    noisy = runs_table(design, ISHIGAMI["names"], lambda x: np.zeros(len(x)), replicates=3, noise=1.0)
+    assert sensitivity_indices(clear, ISHIGAMI, "sobol", "y")["noise_share"].iloc[0] < 0.01
+    # pure noise: the spread between points is what the noise gives, a share near 1
+    assert 0.8 < sensitivity_indices(noisy, ISHIGAMI, "sobol", "y")["noise_share"].iloc[0] < 1.25

@@ -164,8 +164,8 @@ def indices_figure(indices):
     measures = list(dict.fromkeys(indices["measure"]))
     sobol = "S1" in indices.columns
     pairs = (("S1", "first order S1"), ("ST", "total ST")) if sobol else (("mu_star", "mu*"), ("sigma", "sigma"))
-    fig, axes = plt.subplots(1, len(measures), figsize=(5 * len(measures), 1.2 + 0.5 * indices["parameter"].nunique()),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(measures), figsize=(5 * len(measures) + 2, 1.2 + 0.5 * indices["parameter"].nunique()),
+                             squeeze=False, sharey=True, layout="constrained")
     for ax, measure in zip(axes[0], measures):
         rows = indices[indices["measure"] == measure]
         positions = np.arange(len(rows))
@@ -177,9 +177,9 @@ def indices_figure(indices):
                 errors = None
             ax.barh(positions + offset, rows[column], 0.4, xerr=errors, capsize=3, label=label)
         ax.set_yticks(positions, rows["parameter"], fontsize=8)
-        ax.invert_yaxis()
         ax.axvline(0, color="0.5", lw=0.6)
-        ax.set_title(measure, fontsize=9)
+        noise = rows["noise_share"].iloc[0] if "noise_share" in rows else np.nan
+        ax.set_title(measure + (f" (replicate noise {noise:.0%})" if np.isfinite(noise) else ""), fontsize=9)
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    axes[0][0].invert_yaxis()  # once: the panels share it; first parameter on top
     return fig

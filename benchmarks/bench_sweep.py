@@ -25,6 +25,7 @@ Usage::
 import argparse
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,8 +121,9 @@ def run_case(task, runs, workers):
     out = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     command = [sys.executable, str(Path(__file__).resolve()), "--child", task, json.dumps({"runs": runs, "workers": workers, "out": str(out / "store")})]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watched, peak = psutil.Process(process.pid), 0
+    watched, peak, loads = psutil.Process(process.pid), 0, []
     while process.poll() is None:
+        loads.append(os.getloadavg()[0])
         try:
             tree = [watched, *watched.children(recursive=True)]
             peak = max(peak, sum(_memory(p) for p in tree))
@@ -133,7 +135,8 @@ def run_case(task, runs, workers):
     if process.returncode != 0:
         return {"ok": False, "error": stderr.strip().splitlines()[-1:] or [f"exit {process.returncode}"]}
     result = json.loads(stdout.strip().splitlines()[-1])
-    result.update(ok=True, peak_bytes=peak)
+    # The machine's 1-minute load average during the case: above the core count, other work shared the cores.
+    result.update(ok=True, peak_bytes=peak, load=sum(loads) / max(1, len(loads)))
     return result
 
 
@@ -172,15 +175,17 @@ def bench_sweeps(runs):
         name = f"{'symbiosis sweep' if task == 'sweep' else 'mesa.batch_run'}, {workers} process{'es' if workers > 1 else ''}, {n} runs"
         print(f"  running {name} ...", end="", flush=True)
         results[(task, n, workers)] = r = run_case(task, n, workers)
-        print(f" {r['wall_s']:.1f} s" if r["ok"] else f" FAILED: {r['error']}")
+        print(f" {r['wall_s']:.1f} s, {r['runs'] / r['wall_s']:.2f} runs/s, peak {r['peak_bytes'] / MIB:,.0f} MiB, "
+              f"load average {r['load']:.1f}" if r["ok"] else f" FAILED: {r['error']}", flush=True)
     print()
     rows = []
     for (task, n, workers), r in results.items():
         if r["ok"]:
             overhead = f"{r['wall_s'] / r['model_s'] - 1:+.1%}" if r.get("model_s") else "-"
-            rows.append([task, workers, n, f"{r['wall_s']:.1f}", f"{r['runs'] / r['wall_s']:.2f}", overhead, f"{r['peak_bytes'] / MIB:,.0f}"])
-    print_table(["machinery", "processes", "runs", "wall s", "runs/s", "overhead vs model", "peak memory MiB (PSS, incl. children)"], rows,
-                ["<", ">", ">", ">", ">", ">", ">"])
+            rows.append([task, workers, n, f"{r['wall_s']:.1f}", f"{r['runs'] / r['wall_s']:.2f}", overhead,
+                         f"{r['peak_bytes'] / MIB:,.0f}", f"{r['load']:.1f}"])
+    print_table(["machinery", "processes", "runs", "wall s", "runs/s", "overhead vs model", "peak memory MiB (PSS, incl. children)",
+                 "load average"], rows, ["<", ">", ">", ">", ">", ">", ">", ">"])
     print()
     _verdicts(results, runs, small)
     return list(results.values())

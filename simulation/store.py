@@ -198,11 +198,10 @@ def read_series(path, runs=None):
 
 def export(path, fmt, out_dir=None):
     """Write the runs table (and the series, if kept) as ``runs.csv`` / ``runs.parquet`` ...; returns the files."""
-    file = store_file(path)
-    out_dir = Path(out_dir) if out_dir is not None else file.parent
-    tables = {"runs": read_runs(file)}
-    if json.loads(_meta(file, "keep_series")):
-        tables["series"] = read_series(file)
+    out_dir = Path(out_dir) if out_dir is not None else store_file(path).parent
+    tables = {"runs": read_runs(path)}
+    if json.loads(_meta(path, "keep_series")):
+        tables["series"] = read_series(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in tables.items():
@@ -218,8 +217,8 @@ def export(path, fmt, out_dir=None):
     return written
 
 
-def _meta(file, key):
-    db = _open_for_reading(file)
+def _meta(path, key):
+    db = _open_for_reading(path)
     try:
         return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
     finally:

@@ -96,7 +96,7 @@ class PointSpec(_Strict):
 
 
 class Settings(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(pattern=r"^[\w.-]+$", description="names the results folder: letters, digits, _ . -")
     description: str = ""
     base: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
     set: list[str] = []

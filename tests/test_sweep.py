@@ -235,6 +235,12 @@ def test_export_round_trip(tmp_path, fmt):
     pd.testing.assert_frame_equal(series, read_series(out), check_dtype=False)
 
 
+def test_export_of_a_folder_without_results_is_bad_input(tmp_path, capsys):
+    assert main(["export", str(tmp_path), "--format", "csv"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: no sweep results here")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_shipped_sweeps_load():
     for path in sorted((ROOT / "scenarios" / "sweeps").glob("*.toml")):
         sweep = load_sweep(path)

@@ -175,7 +175,8 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
     packages = {name: dict(overrides) for name, overrides in policies.items()}
     baseline = check_packages(scenario_path, packages, years)
     seed = baseline.spec.scenario.seed if seed is None else seed
-    sweep = Sweep.from_points(f"{baseline.name}_compare", Path(scenario_path), [(BASELINE, {}), *packages.items()],
+    name = re.sub(r"[^\w.-]", "_", baseline.name) + "_compare"  # a folder name, whatever the scenario's name
+    sweep = Sweep.from_points(name, Path(scenario_path), [(BASELINE, {}), *packages.items()],
                               replicates, seed, years=years)
     folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
     # resume: the same comparison run again reuses its finished runs; a different one into the same folder is refused

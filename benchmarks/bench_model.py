@@ -8,6 +8,9 @@ Sections (each a function called from :func:`main`):
 * Kalundborg: the full 1959-2025 history (804 months) of ``scenarios/kalundborg.toml``
   with the exchange log kept, as ``symbiosis run`` does (target < 5 s), and the whole
   command including the output files and figures.
+* sweeps: 200 runs of the 50-firm park through ``symbiosis sweep`` (serial and 2
+  workers) and ``mesa.batch_run``; see ``benchmarks/bench_sweep.py``, which also
+  runs on its own (``make bench-sweep``). ``--quick`` makes it 40 runs.
 
 Every run happens in a fresh subprocess of this script (``--child``), so the peak
 memory reported (``ru_maxrss`` of the child) belongs to that run alone. The child
@@ -21,6 +24,7 @@ Usage::
     python benchmarks/bench_model.py --sizes 50,10000 --repeat 5
     python benchmarks/bench_model.py --sizes 10000 --profile   # cProfile of the run phase -> results/bench/
     python benchmarks/bench_model.py --sections kalundborg --repeat 3
+    python benchmarks/bench_model.py --sections sweep --quick
 """
 
 import argparse
@@ -371,7 +375,7 @@ def parse_sizes(text):
     return sizes
 
 
-SECTIONS = ("model", "kalundborg")
+SECTIONS = ("model", "kalundborg", "sweep")
 
 
 def parse_sections(text):
@@ -415,6 +419,10 @@ def main(argv=None):
     if "kalundborg" in args.sections:
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
         results += bench_kalundborg(args.repeat, args.timeout)
+    if "sweep" in args.sections:
+        from bench_sweep import QUICK_RUNS, RUNS, bench_sweeps
+
+        results += bench_sweeps(QUICK_RUNS if args.quick else RUNS)
     return 0 if all(r.get("ok") for r in results) else 1
 
 

@@ -2,8 +2,18 @@
 
 ``symbiosis run [SCENARIO] [--years N] [--seed S] [--set PATH=VALUE ...] [--out DIR]``
 runs a scenario with a progress bar, prints a summary table and writes results
-to ``results/<scenario>/`` (or ``--out``). Bad input ends with a one-paragraph
-message and exit status 2, before anything is written.
+to ``results/<scenario>/`` (or ``--out``).
+
+``symbiosis sweep SWEEP.toml [--workers N] [--dask ADDRESS | --dask-local N] [--resume] [--out DIR]``
+runs a parameter sweep into ``results/<sweep>/results.sqlite``;
+``symbiosis export RESULTS --format csv|parquet`` writes its tables for other tools.
+
+``symbiosis compare SCENARIO --policy NAME:PATH=VALUE[,PATH=VALUE...] ... [--replicates R]``
+compares policy packages with the baseline (:mod:`simulation.compare`);
+``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
+sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.analysis`).
+
+Bad input ends with a one-paragraph message and exit status 2, before anything is written.
 """
 
 import argparse
@@ -33,7 +43,48 @@ def build_parser():
     run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>)")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_sweep_commands(commands)
+    _add_compare(commands)
+    _add_analyze(commands)
     return parser
+
+
+def _add_sweep_commands(commands):
+    sweep = commands.add_parser("sweep", help="run a parameter sweep into a results store (see scenarios/sweeps/)")
+    sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file")
+    sweep.add_argument("--workers", type=_positive_int, help="worker processes (default: the usable cores; 1 runs in this process)")
+    cluster = sweep.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", metavar="ADDRESS", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
+    cluster.add_argument("--dask-local", type=_positive_int, metavar="N", help="run on a local Dask cluster of N workers")
+    sweep.add_argument("--resume", action="store_true", help="finish the runs a stopped sweep left, keeping those done")
+    sweep.add_argument("--out", type=_out_dir, help="output folder (default results/<sweep name>)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    export = commands.add_parser("export", help="write a sweep's runs (and series) as CSV or Parquet")
+    export.add_argument("results", help="results folder of a sweep, or its results.sqlite")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)")
+    export.add_argument("--out", type=_out_dir, help="folder for the files (default: next to the store)")
+
+
+def _add_compare(commands):
+    compare = commands.add_parser("compare", help="compare policy packages against the baseline, with 95%% CIs over replicates")
+    compare.add_argument("scenario", help="scenario TOML file (the baseline)")
+    compare.add_argument("--policy", dest="policies", action="append", required=True, metavar="NAME:PATH=VALUE[,PATH=VALUE...]",
+                         help="a policy package: a name and the overrides it applies, e.g. tax80:policy.landfill_tax_eur_per_t=80 (repeat for more)")
+    compare.add_argument("--replicates", type=_positive_int, default=10, help="runs per package (default 10)")
+    compare.add_argument("--seed", type=_seed, help="master seed of the replicates (default the scenario's seed)")
+    compare.add_argument("--years", type=_positive_float, help="override the scenario's length in years")
+    compare.add_argument("--workers", type=_positive_int, help="worker processes (default: the available cores)")
+    compare.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>_compare)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_analyze(commands):
+    analyze = commands.add_parser("analyze", help="regime maps, response curves and sensitivity indices of a sweep's results")
+    analyze.add_argument("results", help="a sweep's results folder or its results.sqlite")
+    analyze.add_argument("--x", help="swept parameter (dotted path) across (default the first)")
+    analyze.add_argument("--y", help="swept parameter (dotted path) up (default the second)")
+    analyze.add_argument("--measure", dest="measures", action="extend", nargs="+", metavar="NAME",
+                         help="run measures for response curves and indices (default diversion, links, CO2, government cost)")
 
 
 def _checked(convert, expected, ok, rule):
@@ -52,6 +103,7 @@ def _checked(convert, expected, ok, rule):
 # float() also reads "nan" and "inf", hence the finiteness check.
 _positive_float = _checked(float, "a number", lambda v: math.isfinite(v) and v > 0, "a positive number")
 _seed = _checked(int, "a whole number", lambda v: v >= 0, ">= 0")
+_positive_int = _checked(int, "a whole number", lambda v: v >= 1, ">= 1")
 
 
 def _out_dir(text):
@@ -65,8 +117,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
+    command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
     try:
-        return _run(args, "symbiosis " + shlex.join(argv))
+        return command(args, "symbiosis " + shlex.join(argv))
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -111,3 +164,64 @@ def _run(args, command):
         print(format_timeline(link_table(model), scenario.calendar.label(model.period - 1)))
     print(f"results written to {out_dir}/")
     return 0
+
+
+def _sweep(args, command):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from simulation.experiment import run_sweep
+    from simulation.store import store_file
+    from simulation.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep_file)
+    out_dir = args.out or Path("results") / sweep.name
+    try:
+        runs = run_sweep(sweep, out_dir, workers=args.workers, dask=args.dask, dask_local=args.dask_local,
+                         resume=args.resume, progress=not args.quiet)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"a worker process died ({exc})"
+        print(f"{why}; every finished run is stored in {store_file(out_dir)}; "
+              f"'symbiosis sweep {args.sweep_file} --resume' runs the rest", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    counts = runs["status"].value_counts()
+    regimes = runs.loc[runs["status"] == "done", "regime"].value_counts()
+    print(f"{sweep.name}: {len(runs)} runs, {counts.get('done', 0)} done, {counts.get('failed', 0)} failed"
+          + (f" (first error: {runs.loc[runs['status'] == 'failed', 'error'].iloc[0]})" if counts.get("failed", 0) else ""))
+    if len(regimes):
+        print("regimes: " + ", ".join(f"{name} {n}" for name, n in regimes.items()))
+    print(f"results in {store_file(out_dir)}")
+    return 0
+
+
+def _export(args, command):
+    from simulation.store import export
+
+    for path in export(args.results, args.format, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _compare(args, command):
+    from simulation.compare import compare, format_table, parse_policies
+
+    packages = parse_policies(args.policies)
+    if args.out is not None:
+        _check_writable(args.out)
+    result = compare(args.scenario, packages, replicates=args.replicates, seed=args.seed, years=args.years,
+                     workers=args.workers, out_dir=args.out, progress=not args.quiet)
+    failed = int((result.runs["status"] == "failed").sum())
+    print(format_table(result.table))
+    print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
+    if failed:
+        print(f"warning: {failed} runs failed and are left out (see {result.folder}/results.sqlite)", file=sys.stderr)
+    print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")
+    return 0
+
+
+def _analyze(args, command):
+    from simulation.analysis import analyze, format_analysis
+
+    analysis = analyze(args.results, args.x, args.y, args.measures)
+    print(format_analysis(analysis))
+    return 0
+

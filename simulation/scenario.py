@@ -7,9 +7,11 @@ raises :class:`~simulation.errors.ScenarioError` naming the file, the field and
 the problem; nothing is run or written before validation passes.
 """
 
+import copy
 import hashlib
 import json
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -53,10 +55,15 @@ class Scenario:
         return self.calendar.period_of(self.spec.events[index].at)
 
 
-def load(path, overrides=(), seed=None, years=None):
-    """Load, override and validate a scenario; the only door into the model."""
+def load(path, overrides=(), seed=None, years=None, files=None):
+    """Load, override and validate a scenario; the only door into the model.
+
+    ``files`` (a :class:`TomlFiles`) reuses files already parsed: a sweep loads
+    the same scenario and catalogue thousands of times with other overrides.
+    """
     path = Path(path)
-    raw = _read_toml(path)
+    read = files.read if files is not None else _read_toml
+    raw = read(path)
     for assignment in overrides:
         apply_override(raw, assignment, path)
     if seed is not None:
@@ -65,7 +72,7 @@ def load(path, overrides=(), seed=None, years=None):
         raw.setdefault("scenario", {})["years"] = years
     _check_finite(raw, path, "")
     spec = _validate(ScenarioSpec, raw, path, "")
-    catalogue, catalogue_raw = _load_catalogue(path, spec.scenario.catalogue)
+    catalogue, catalogue_raw = _load_catalogue(path, spec.scenario.catalogue, read)
     calendar = _calendar(spec, path)
     policy = _policy_schedules(spec, calendar, path)
     _check_references(spec, catalogue, calendar, path)
@@ -96,6 +103,28 @@ def _read_toml(path):
         raise ScenarioError(path, "", f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(path, "", "not a text file (expected UTF-8 TOML)") from None
+
+
+class TomlFiles:
+    """Parsed TOML files kept for reuse, each re-read when it changes on disk.
+
+    Parsing is most of the time of :func:`load` (the catalogue is large);
+    callers get a deep copy because overrides edit the parsed dict in place.
+    """
+
+    def __init__(self):
+        self._parsed = {}  # resolved path -> ((mtime ns, size), dict)
+
+    def read(self, path):
+        try:
+            stat = os.stat(path)
+            key, version = Path(path).resolve(), (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            return _read_toml(path)  # let the reader name the problem
+        cached = self._parsed.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._parsed[key] = (version, _read_toml(path))
+        return copy.deepcopy(cached[1])
 
 
 def apply_override(raw, assignment, path=None):
@@ -198,14 +227,15 @@ def _problem(error):
     return f"{message} (got {error.get('input')!r})" if error["type"] != "value_error" else message
 
 
-def _load_catalogue(scenario_path, files):
+def _load_catalogue(scenario_path, files, read=None):
+    read = read or _read_toml
     merged = {"materials": {}, "sectors": {}, "processes": {}, "substitutions": []}
     origin = {}  # merged entry name -> (file, name in that file), to point errors at the right file
     for n, name in enumerate(files):
         path = scenario_path.parent / name
         if not path.exists():  # name the scenario field that points at the missing file
             raise ScenarioError(scenario_path, f"scenario.catalogue[{n}]", f"catalogue file {path} not found")
-        raw = _read_toml(path)
+        raw = read(path)
         _check_finite(raw, path, "")
         for section, entries in raw.items():
             if section == "substitutions":

@@ -1,0 +1,80 @@
+"""What one run of a sweep adds up to: its outcome measures.
+
+Totals are sums over the run's months of the monthly measures of
+:mod:`simulation.measures`; waste in t counts mass streams only, as there.
+"""
+
+import numpy as np
+
+from simulation.contract import ENDED, REASON
+from simulation.keyed import first_occurrences
+
+RUN_MEASURES = {
+    "links_formed": "links formed over the run (renewals excluded)",
+    "active_links_end": "links delivering in the last month",
+    "mean_active_links": "mean links delivering per month",
+    "peak_links": "peak of the smoothed link count (outcome rule)",
+    "firms_linked_end": "firms with at least one active link in the last month",
+    "waste_generated_t": "waste and by-products generated, t",
+    "waste_diverted_t": "waste exchanged or reused, t",
+    "waste_diverted_share": "diverted / generated, mass streams (NaN if none generated)",
+    "waste_landfilled_t": "waste sent to landfill, t",
+    "virgin_avoided_t": "virgin input replaced by waste, t",
+    "energy_exchanged_mwh": "energy delivered through exchanges, MWh",
+    "water_exchanged_m3": "water delivered through exchanges, m3",
+    "co2_avoided_t": "CO2 avoided net of transport and treatment, t",
+    "savings_eur": "firms' savings against no exchange at all, EUR",
+    "government_net_cost_eur": "subsidies paid minus taxes collected, EUR",
+    "fiscal_effect_eur": "government's net revenue against no exchange at all (negative: exchanges cost it), EUR",
+    "subsidies_eur": "subsidies paid (per unit and capex), EUR",
+    "waste_tax_eur": "landfill and incineration tax collected, EUR",
+    "mean_link_life_months": "mean months from first delivery to end (or run end) of links that delivered; NaN if none",
+    "links_broken": "contracts ended by a breach",
+    "formed_month": "period the network formed (NaN if never)",
+    "collapsed_month": "period the network collapsed (NaN if not)",
+}
+
+SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
+          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
+BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
+
+
+def run_measures(model, outcome):
+    """Every measure of :data:`RUN_MEASURES` for a finished run, as floats."""
+    frame = model.datacollector.get_model_vars_dataframe()
+    totals = {name: float(frame[name].sum()) for name in SUMMED}
+    diverted = float(frame["waste_exchanged_t"].sum() + frame["waste_reused_t"].sum())
+    generated = totals["waste_generated_t"]
+    book = model.contracts
+    return {
+        "links_formed": float(book.n_links),
+        "active_links_end": float(frame["active_links"].iloc[-1]),
+        "mean_active_links": float(frame["active_links"].mean()),
+        "peak_links": float(outcome.peak_links),
+        "firms_linked_end": float(frame["firms_linked"].iloc[-1]),
+        **totals,
+        "waste_diverted_t": diverted,
+        "waste_diverted_share": diverted / generated if generated > 0 else float("nan"),
+        "mean_link_life_months": mean_link_life(model),
+        "links_broken": float(np.isin(book.reason[book.status == ENDED], BREACHES).sum()),
+        "formed_month": _month(outcome.formed_period),
+        "collapsed_month": _month(outcome.collapsed_period),
+    }
+
+
+def mean_link_life(model):
+    """Mean months from a link's first delivery to its end, counting links still running up to the run's end."""
+    book, start = model.contracts, model.links.start
+    if book.size == 0:
+        return float("nan")
+    # The latest contract of a link (its last renewal) says whether and when the link ended.
+    last = book.size - 1 - first_occurrences(book.link[::-1])
+    links = book.link[last]
+    delivered = start[links] >= 0
+    end = np.where(book.status[last] == ENDED, book.end[last], model.period)
+    life = (end - start[links])[delivered]
+    return float(life.mean()) if len(life) else float("nan")
+
+
+def _month(period):
+    return float("nan") if period is None else float(period)

@@ -1,0 +1,338 @@
+"""Sweep files: which runs an experiment makes.
+
+A sweep file (see ``scenarios/sweeps/``) names a base scenario, the parameters
+to vary by their dotted paths (the paths of ``--set``), the design that picks
+the combinations, the replicates per combination and a master seed::
+
+    [sweep]
+    name = "landfill_tax_x_transport"
+    base = "../synthetic_park.toml"     # relative to this file
+    set = ["park.n_firms=30"]           # overrides applied to every run (optional)
+    years = 10                          # optional; else the base scenario's
+    design = "grid"                     # grid | lhs | sobol | morris | points
+    replicates = 10
+    seed = 2026
+    measures = ["links_formed", "waste_diverted_share"]   # optional; default all
+    keep_series = false                 # keep every run's monthly measures
+
+    [parameters]
+    "policy.landfill_tax_eur_per_t" = [0, 30, 60, 90]                     # values
+    "logistics.transport_cost_factor" = { range = [0.5, 2.0], steps = 4 } # a grid axis
+
+Grid designs take every combination (the first parameter varies slowest);
+``lhs``, ``sobol`` and ``morris`` sample ``samples`` base points from ranges
+through SALib (add ``integer = true`` to a range to sample whole numbers);
+``points`` lists labelled override sets as ``[[points]]`` tables with ``label``
+and ``set = { "path" = value }``.
+
+Run ``r`` of design point ``p`` uses child ``p * replicates + r`` of
+``numpy.random.SeedSequence(seed).spawn(points * replicates)``, so any run can
+be repeated on its own from its seed.
+"""
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulation.errors import ScenarioError
+from simulation.run_measures import RUN_MEASURES
+from simulation.scenario import TomlFiles, _read_toml, _validate, load
+
+DESIGNS = ("grid", "lhs", "sobol", "morris", "points")
+SAMPLED = ("lhs", "sobol", "morris")
+SPEC_KEYS = {"values", "range", "steps", "integer"}  # a table with these keys is one parameter, not a section
+Value = float | int | str | bool | list
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Strict):
+    """How one parameter varies: listed ``values``, or a ``range`` [low, high]."""
+
+    values: list[Value] | None = None
+    range: tuple[float, float] | None = None
+    steps: int | None = Field(None, ge=2, description="grid values spread evenly over the range")
+    integer: bool = Field(False, description="round sampled values to whole numbers")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give either a list of values or range = [low, high]")
+        if self.values is not None and not self.values:
+            raise ValueError("empty list of values: give at least one")
+        if self.range is not None and not (math.isfinite(self.range[0]) and math.isfinite(self.range[1]) and self.range[0] < self.range[1]):
+            raise ValueError(f"empty range {list(self.range)}: low must be below high")
+        return self
+
+    def grid_values(self):
+        if self.values is not None:
+            return list(self.values)
+        values = np.linspace(*self.range, self.steps).tolist()
+        return sorted({round(v) for v in values}) if self.integer else values
+
+    def checked_values(self):
+        """Values to try against the base scenario before any run: all listed ones, or both ends and the middle."""
+        if self.values is not None:
+            return self.values
+        low, high = self.range
+        return [self.cast(low), self.cast(high), self.cast((low + high) / 2)]
+
+    def cast(self, value):
+        return int(round(value)) if self.integer else float(value)
+
+
+class PointSpec(_Strict):
+    label: str = Field(min_length=1)
+    set: dict[str, Value] = {}
+
+
+class Settings(_Strict):
+    name: str = Field(pattern=r"^[\w.-]+$", description="names the results folder: letters, digits, _ . -")
+    description: str = ""
+    base: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
+    set: list[str] = []
+    years: float | None = Field(None, gt=0)
+    design: str = "grid"
+    samples: int | None = Field(None, ge=1, description="base samples of an lhs, sobol or morris design")
+    second_order: bool = False
+    levels: int = Field(4, ge=2, description="grid levels of a morris design")
+    replicates: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    measures: list[str] | None = None
+    keep_series: bool = False
+
+
+class SweepFile(_Strict):
+    sweep: Settings
+    parameters: dict[str, Parameter] = {}
+    points: list[PointSpec] = []
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    point: int  # row of the design matrix, in SALib's order
+    label: str
+    overrides: dict[str, Any]  # dotted path -> value
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run: int
+    point: int
+    label: str
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]
+
+
+class Sweep(BaseModel):
+    """A validated sweep: what to vary, how, how often, and what to keep."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    base: Path
+    base_overrides: list[str] = []
+    design: Literal["grid", "lhs", "sobol", "morris", "points"]
+    parameters: dict[str, Parameter] = {}
+    point_sets: list[PointSpec] = []
+    samples: int = 0
+    second_order: bool = False
+    levels: int = 4
+    replicates: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    measures: list[str] = Field(default_factory=lambda: list(RUN_MEASURES))
+    keep_series: bool = False
+    years: float | None = None
+    description: str = ""
+
+    @classmethod
+    def from_points(cls, name, base, points, replicates, seed, measures=None, keep_series=False, base_overrides=(), years=None):
+        """A sweep over labelled override sets, e.g. ``[("baseline", {}), ("tax", {"policy.landfill_tax_eur_per_t": 80})]``."""
+        raw = {
+            "sweep": {"name": name, "base": str(base), "set": list(base_overrides), "years": years, "design": "points",
+                      "replicates": replicates, "seed": seed, "measures": measures, "keep_series": keep_series},
+            "points": [{"label": label, "set": dict(overrides)} for label, overrides in points],
+        }
+        return _checked(raw, f"sweep {name!r}", Path(base), TomlFiles())
+
+    # -- the design ------------------------------------------------------------------
+    def parameter_names(self):
+        """Dotted paths of the varied parameters, in design order."""
+        if self.design != "points":
+            return list(self.parameters)
+        return list(dict.fromkeys(path for p in self.point_sets for path in p.set))
+
+    def problem(self):
+        """The SALib problem (names = dotted paths, bounds) of an lhs, sobol or morris design, else None."""
+        if self.design not in SAMPLED:
+            return None
+        return {"num_vars": len(self.parameters), "names": list(self.parameters),
+                "bounds": [list(p.range) for p in self.parameters.values()]}
+
+    def points(self):
+        """Every design point, in order."""
+        if self.design == "points":
+            return [DesignPoint(i, p.label, dict(p.set)) for i, p in enumerate(self.point_sets)]
+        names = list(self.parameters)
+        if self.design == "grid":
+            rows = itertools.product(*(p.grid_values() for p in self.parameters.values()))
+        else:
+            specs = list(self.parameters.values())
+            rows = ([spec.cast(v) for spec, v in zip(specs, row)] for row in self._sample().tolist())
+        return [DesignPoint(i, _label(names, row), dict(zip(names, row))) for i, row in enumerate(rows)]
+
+    def _sample(self):
+        from SALib.sample import latin, morris, sobol
+
+        problem = self.problem()
+        if self.design == "lhs":
+            return latin.sample(problem, self.samples, seed=self.seed)
+        if self.design == "sobol":
+            return sobol.sample(problem, self.samples, calc_second_order=self.second_order, seed=self.seed)
+        return morris.sample(problem, self.samples, num_levels=self.levels, seed=self.seed)
+
+    def runs(self, points=None):
+        """Every planned run: each design point ``replicates`` times, each with its own seed."""
+        points = self.points() if points is None else points
+        children = np.random.SeedSequence(self.seed).spawn(len(points) * self.replicates)
+        return [
+            PlannedRun(p.point * self.replicates + r, p.point, p.label, r,
+                       int(children[p.point * self.replicates + r].generate_state(1)[0]), p.overrides)
+            for p in points for r in range(self.replicates)
+        ]
+
+    def fingerprint(self, base_hash):
+        """Identity of the experiment: every setting, and the base scenario's content (not its path)."""
+        content = self.model_dump(mode="json", exclude={"base"})
+        return hashlib.sha256(json.dumps([content, base_hash], sort_keys=True).encode()).hexdigest()
+
+    def load_base(self, files=None, overrides=()):
+        return load(self.base, [*self.base_overrides, *overrides], years=self.years, files=files)
+
+
+def assignments(overrides):
+    """``--set`` strings for a dict of dotted path -> value (JSON is valid TOML for these values)."""
+    return [f"{path}={json.dumps(value)}" for path, value in overrides.items()]
+
+
+def _label(names, row):
+    return ", ".join(f"{name.rsplit('.', 1)[-1]}={_short(value)}" for name, value in zip(names, row))
+
+
+def _short(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# -- reading and checking a sweep file ---------------------------------------------------
+
+def load_sweep(path):
+    """Read and check a sweep file; raises ScenarioError naming the file and the field."""
+    path = Path(path)
+    raw = _read_toml(path)
+    sweep_table = raw.get("sweep")
+    if isinstance(sweep_table, dict) and isinstance(sweep_table.get("base"), str):
+        base = path.parent / sweep_table["base"]
+    else:
+        base = None  # validation below names the missing or malformed field
+    if isinstance(raw.get("parameters"), dict):
+        raw["parameters"] = _flatten(raw["parameters"], path)
+    return _checked(raw, path, base, TomlFiles())
+
+
+def _flatten(table, path, prefix=""):
+    """Parameters by dotted path, whether written as quoted keys or as nested tables."""
+    flat = {}
+    for key, value in table.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and not (value.keys() & SPEC_KEYS):
+            flat.update(_flatten(value, path, dotted))
+        elif isinstance(value, list):
+            flat[dotted] = {"values": value}
+        elif isinstance(value, dict):
+            flat[dotted] = value
+        else:
+            raise ScenarioError(path, f"parameters.{dotted}", f"expected a list of values or {{ range = [low, high] }}, got {value!r}")
+    return flat
+
+
+def _checked(raw, path, base, files):
+    try:
+        spec = _validate(SweepFile, raw, path, "")
+    except ScenarioError as exc:  # the scenario checker points at the parameter list; sweep fields are described here
+        raise ScenarioError(path, exc.field, exc.problem.replace("docs/odd.md", "the sweep file format in simulation/sweep.py")) from None
+    settings = spec.sweep
+    _check_design(spec, path)
+    measures = settings.measures if settings.measures is not None else list(RUN_MEASURES)
+    for i, name in enumerate(measures):
+        if name not in RUN_MEASURES:
+            raise ScenarioError(path, f"sweep.measures[{i}]", f"unknown measure {name!r} (known: {', '.join(RUN_MEASURES)})")
+    if not base.is_file():
+        raise ScenarioError(path, "sweep.base", f"base scenario {base} not found")
+    sweep = Sweep(name=settings.name, base=base, base_overrides=settings.set, design=settings.design,
+                  parameters=spec.parameters, point_sets=spec.points, samples=settings.samples or 0,
+                  second_order=settings.second_order, levels=settings.levels, replicates=settings.replicates,
+                  seed=settings.seed, measures=measures, keep_series=settings.keep_series, years=settings.years,
+                  description=settings.description)
+    _check_base(sweep, path, files)
+    return sweep
+
+
+def _check_design(spec, path):
+    settings = spec.sweep
+    design = settings.design
+    if design not in DESIGNS:
+        raise ScenarioError(path, "sweep.design", f"unknown design {design!r} (known: {', '.join(DESIGNS)})")
+    if design == "points":
+        if not spec.points:
+            raise ScenarioError(path, "points", "a points design needs at least one [[points]] table with a label")
+        if spec.parameters:
+            raise ScenarioError(path, "parameters", "a points design lists its values in [[points]]; remove [parameters]")
+        labels = [p.label for p in spec.points]
+        for i, label in enumerate(labels):
+            if label in labels[:i]:
+                raise ScenarioError(path, f"points[{i}].label", f"duplicate label {label!r}")
+        return
+    if spec.points:
+        raise ScenarioError(path, "points", f"[[points]] belong to a points design, not {design!r}")
+    if not spec.parameters:
+        raise ScenarioError(path, "parameters", "no parameter to vary: add [parameters] with at least one dotted path")
+    for name, parameter in spec.parameters.items():
+        where = f"parameters.{name}"
+        if design == "grid" and parameter.range is not None and parameter.steps is None:
+            raise ScenarioError(path, where, "a grid over a range needs steps = N (values spread evenly from low to high)")
+        if design in SAMPLED and parameter.range is None:
+            raise ScenarioError(path, where, f"a {design} design samples from ranges: give range = [low, high]")
+        if design in SAMPLED and parameter.steps is not None:
+            raise ScenarioError(path, f"{where}.steps", f"steps is for grid designs; a {design} design draws {settings.samples or 'samples'} values")
+    if design in SAMPLED:
+        if settings.samples is None:
+            raise ScenarioError(path, "sweep.samples", f"a {design} design needs samples = N")
+        if design == "sobol" and settings.samples & (settings.samples - 1):
+            raise ScenarioError(path, "sweep.samples", f"a sobol design needs a power of 2, got {settings.samples}")
+    elif settings.samples is not None:
+        raise ScenarioError(path, "sweep.samples", f"samples is for lhs, sobol and morris designs, not {design!r}")
+
+
+def _check_base(sweep, path, files):
+    """Load the base scenario, and each parameter value on its own, before any run."""
+    base = sweep.load_base(files)  # its own errors name the base file
+    checks = [(f"parameters.{name}", {name: value}) for name, p in sweep.parameters.items() for value in p.checked_values()]
+    checks += [(f"points[{i}].set", p.set) for i, p in enumerate(sweep.point_sets)]
+    for where, overrides in checks:
+        try:
+            sweep.load_base(files, assignments(overrides))
+        except ScenarioError as exc:
+            hint = " (add integer = true to the range)" if "integer" in exc.problem else ""
+            field = f"{exc.field}: " if exc.field else ""
+            raise ScenarioError(path, where, f"in base scenario {exc.file}, {field}{exc.problem}{hint}") from None
+    return base

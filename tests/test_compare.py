@@ -15,7 +15,7 @@ from simulation.compare import COLUMNS, QUANTITIES, RATIOS, SHARES, TOTALS, comp
 REPLICATES = 4
 PACKAGES = {
     "tax200": {"policy.landfill_tax_eur_per_t": 200},
-    "subsidy": {"policy.subsidy_eur_per_unit": 5.0, "policy.capex_subsidy_share": 0.3},
+    "subsidy": {"policy.subsidy_eur_per_t": 5.0, "policy.capex_subsidy_share": 0.3},
 }
 
 
@@ -81,9 +81,9 @@ def test_files_hold_the_table_and_a_rerun_reuses_the_runs(comparison):
 
 
 def test_a_policy_value_may_be_a_schedule_with_commas():
-    name, overrides = parse_policy("ramp:policy.landfill_tax_eur_per_t=[[0, 10], [24, 80]],policy.subsidy_eur_per_unit=2")
+    name, overrides = parse_policy("ramp:policy.landfill_tax_eur_per_t=[[0, 10], [24, 80]],policy.subsidy_eur_per_t=2")
     assert name == "ramp"
-    assert overrides == {"policy.landfill_tax_eur_per_t": [[0, 10], [24, 80]], "policy.subsidy_eur_per_unit": 2}
+    assert overrides == {"policy.landfill_tax_eur_per_t": [[0, 10], [24, 80]], "policy.subsidy_eur_per_t": 2}
 
 
 @pytest.mark.parametrize("policy, words", [

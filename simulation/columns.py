@@ -43,9 +43,9 @@ class Columns:
                 grown = np.zeros(new_capacity, dtype=column.dtype)
                 grown[: self.size] = column[: self.size]
                 self._columns[name] = grown
-        rows = slice(self.size, need)
+        start, fill, exposed = self.size, self._fill, self.__dict__
         for name, column in self._columns.items():
-            column[rows] = values.get(name, self._fill.get(name, 0))
+            column[start:need] = values[name] if name in values else fill.get(name, 0)
+            exposed[name] = column[:need]
         self.size = need
-        self._expose()
-        return np.arange(rows.start, rows.stop)
+        return np.arange(start, need)

@@ -31,12 +31,12 @@ class KeyedValues:
         """Values of an int64 array of keys (the default where unset)."""
         self._merge()
         keys = np.asarray(keys, dtype=np.int64)
-        at = np.searchsorted(self._keys, keys)
-        found = at < len(self._keys)
-        found[found] = self._keys[at[found]] == keys[found]
-        out = np.full(len(keys), self.default, dtype=float)
-        out[found] = self._values[at[found]]
-        return out
+        n = len(self._keys)
+        if n == 0:
+            return np.full(len(keys), self.default, dtype=float)
+        # Clipped to the last key, a key past the end is then simply not found.
+        at = np.minimum(np.searchsorted(self._keys, keys), n - 1)
+        return np.where(self._keys[at] == keys, self._values[at], float(self.default))
 
     def _merge(self):
         if not self._pending:
@@ -85,7 +85,13 @@ def unique_inverse(values):
     return ordered[starts], inverse
 
 
+def run_starts(ordered):
+    """Indices where a run of equal values begins in ``ordered``."""
+    return _starts(ordered).nonzero()[0]
+
+
 def _starts(ordered):
-    starts = np.ones(len(ordered), dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     return starts

@@ -119,7 +119,7 @@ class Logistics:
     # -- outages ---------------------------------------------------------------
     def start_outages(self, running, rate, mean_repair_days, rng):
         """Draw this period's failures among ``running`` plants and start their processes."""
-        candidates = np.flatnonzero(running & np.isnan(self.down_since))
+        candidates = (running & np.isnan(self.down_since)).nonzero()[0]
         fails = candidates[rng.random(len(candidates)) < rate]
         offsets = rng.random(len(fails)) * DAYS_PER_MONTH
         repairs = rng.exponential(mean_repair_days, len(fails))

@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
-from simulation.keyed import contains, unique_ints
+from simulation.keyed import contains, run_starts, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -78,9 +78,12 @@ class Market:
             self.platform_index = {side: _index(table, m.x, m.y, table.alive & members[table.firm])
                                    for side, table in (("supply", m.supply), ("demand", m.demand))}
 
-    def candidate_pairs(self, searchers):
+    def candidate_pairs(self, searchers, open_s, open_d, known):
         """Candidate pairs for a round of searching firms, as arrays.
 
+        ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
+        supply and demand streams); ``known`` holds the searchers' acquaintances
+        (:class:`simulation.firm.AcquaintanceLists`).
         Returns ``(searcher, s, d, k, dist)``: the searching firm, the supply
         stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
@@ -88,23 +91,19 @@ class Market:
         """
         self._refresh()
         m = self.model
-        share, min_q = m.params.contract.quantity_share, m.params.search.min_quantity
         searching = np.zeros(len(m.active), dtype=bool)
         searching[searchers] = True
-        own_s = np.flatnonzero(searching[m.supply.firm] & (m.supply.free(share) >= min_q))
-        own_d = np.flatnonzero(searching[m.demand.firm] & (m.demand.free(share) > 0))
+        own_s = (searching[m.supply.firm] & open_s).nonzero()[0]
+        own_d = (searching[m.demand.firm] & open_d).nonzero()[0]
         # Each own stream once per substitution it takes part in.
         own_s, k_s = _expand(own_s, m.supply.material[own_s], self.by_waste)
         own_d, k_d = _expand(own_d, m.demand.material[own_d], self.by_input)
-        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s])
-        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d])
-        s = np.concatenate([own_s[row_s], partner_s])
-        d = np.concatenate([partner_d, own_d[row_d]])
-        k = np.concatenate([k_s[row_s], k_d[row_d]])
-        searched_as_receiver = np.r_[np.zeros(len(row_s), dtype=np.int64), np.ones(len(row_d), dtype=np.int64)]
-        # One int64 key per (stream pair, substitution, which side searched): dropping repeats
-        # is then a single unique(), and the pair is read back from the key.
-        key = unique_ints((((s << 24) | d) << 11) | (k << 1) | searched_as_receiver)
+        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s], known)
+        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d], known)
+        # One int64 key per (stream pair, substitution, which side searched, 1 for the receiver):
+        # dropping repeats is then a single unique(), and the pair is read back from the key.
+        key = unique_ints(np.concatenate([(((own_s[row_s] << 24) | partner_d) << 11) | (k_s[row_s] << 1),
+                                          (((partner_s << 24) | own_d[row_d]) << 11) | (k_d[row_d] << 1) | 1]))
         s, d, k = key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023
         supplier, receiver = m.supply.firm[s], m.demand.firm[d]
         searcher = np.where(key & 1, receiver, supplier)
@@ -116,8 +115,11 @@ class Market:
         keep &= ~contains(stream_pair_key(s, d), stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def _reachable(self, side, table, firms, materials):
-        """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays."""
+    def _reachable(self, side, table, firms, materials, known):
+        """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.
+
+        ``known`` holds the acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
+        """
         m, p = self.model, self.model.params.search
         x, y = m.x[firms], m.y[firms]
         found = [self.index[side].nearest(x, y, materials, p.candidates, p.max_distance_km)]
@@ -125,8 +127,8 @@ class Market:
             rows = np.flatnonzero(m.platform_members()[firms])
             near_rows, streams = self.platform_index[side].nearest(x[rows], y[rows], materials[rows], p.candidates, p.max_distance_km)
             found.append((rows[near_rows], streams))
-        rows, known = m.acquaintance_pairs(firms)
-        streams = table.lookup[known, materials[rows]]
+        rows, acquaintance = known.pairs(firms)
+        streams = table.lookup[acquaintance, materials[rows]]
         found.append((rows[streams >= 0], streams[streams >= 0]))
         return tuple(np.concatenate(part) for part in zip(*found))
 
@@ -165,7 +167,7 @@ def grouped_sample(rng, groups, weight, n):
     largest keys are a weighted sample without replacement. Returned in group
     order, best key first within a group.
     """
-    positive = np.flatnonzero(weight > 0)
+    positive = (weight > 0).nonzero()[0]
     if len(positive) == 0:
         return positive
     keys = np.log(rng.random(len(positive))) / weight[positive]
@@ -176,7 +178,7 @@ def _top_per_group(groups, values, n):
     """Indices of the ``n`` largest values in each group (earlier first on ties), in group order."""
     order = np.lexsort((-values, groups))
     g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    starts = run_starts(g)
     rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
     return order[rank < n]
 

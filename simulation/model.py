@@ -21,9 +21,9 @@ from simulation.bargaining import side_gains
 from simulation.columns import Columns
 from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
-from simulation.firm import Firm
+from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
-from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
+from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints
 from simulation.logistics import Logistics
 from simulation.market import (Market, contract_term, contract_transport_unit, conversion, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
@@ -132,7 +132,7 @@ class SymbiosisModel(mesa.Model):
 
     # -- firms entering, leaving, switching ----------------------------------------
     def _enter_due(self, period):
-        for index in np.flatnonzero(self.entry == period).tolist():
+        for index in (self.entry == period).nonzero()[0].tolist():
             if self.firm_list[index] is None:
                 self._enter(index)
 
@@ -216,7 +216,7 @@ class SymbiosisModel(mesa.Model):
 
     def _apply_events(self, period):
         self._enter_due(period)
-        for index in np.flatnonzero((self.exit == period) & self.active).tolist():
+        for index in ((self.exit == period) & self.active).nonzero()[0].tolist():
             self._leave(index)
         for event in self.events.get(period, ()):
             index = self.firm_ids.index(event.firm) if event.firm else None
@@ -286,9 +286,9 @@ class SymbiosisModel(mesa.Model):
             deal = terms.select(batch)
             clash = used_s[s[batch]] | used_d[d[batch]]
             if clash.any():
-                j = batch[clash]
-                resized = deal.select(np.flatnonzero(clash)).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
-                deal = deal.replace(np.flatnonzero(clash), resized)
+                j, at = batch[clash], clash.nonzero()[0]
+                resized = deal.select(at).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
+                deal = deal.replace(at, resized)
             take = deal.acceptable & (deal.quantity >= min_q)
             batch, quantity = batch[take], deal.quantity[take]
             np.add.at(self.supply.committed, s[batch], quantity)
@@ -426,7 +426,7 @@ class SymbiosisModel(mesa.Model):
                                 links=book.link[expiring], renewals=expiring)
         lapsed = np.ones(len(expiring), dtype=bool)
         lapsed[renewed] = False
-        lapsed = np.flatnonzero(lapsed)
+        lapsed = lapsed.nonzero()[0]
         book.reason[expiring[renewed]] = REASON["renewed"]
         # With flow left to trade but no surplus the deal has stopped paying; otherwise a side declined.
         unprofitable = (terms.surplus[lapsed] <= 0) & (terms.quantity[lapsed] >= self.params.search.min_quantity)
@@ -446,7 +446,8 @@ class SymbiosisModel(mesa.Model):
         ``search.retry_months`` before searching again.
         """
         p = self.params.search
-        candidates = self._firms_with_unmatched_flows()
+        open_s, open_d = self._open_streams()
+        candidates = self._firms_with_unmatched_flows(open_s, open_d)
         candidates = candidates[self.next_search[candidates] <= self.period]
         searching = candidates[self.rng.random(len(candidates)) < p.rate_per_month]
         if len(searching) == 0:
@@ -459,9 +460,11 @@ class SymbiosisModel(mesa.Model):
         self.spend["search"] += p.cost_eur * len(searching)
         self.recorder.searches += len(searching)
 
-        searcher, s, d, k, dist = self.market.candidate_pairs(searching)
+        # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
+        known = AcquaintanceLists(self.firm_list, searching, rank)
+        searcher, s, d, k, dist = self.market.candidate_pairs(searching, open_s, open_d, known)
         partner = np.where(self.supply.firm[s] == searcher, self.demand.firm[d], self.supply.firm[s])
-        seen = self._sees(searcher, partner, dist)
+        seen = self._sees(searcher, partner, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
@@ -474,14 +477,13 @@ class SymbiosisModel(mesa.Model):
         invested = self._invest_in_recovery(idle)
         self.next_search[idle[~contains(idle, invested)]] = self.period + p.retry_months
 
-    def _sees(self, searcher, partner, dist):
-        """Which partners each searcher knows of: neighbours, acquaintances, platform peers."""
+    def _sees(self, searcher, partner, dist, known):
+        """Which partners each searcher knows of: neighbours, acquaintances (``known``), platform peers."""
         seen = dist <= self.params.search.neighbourhood_km
         platform = self.platform_members()
         seen |= platform[searcher] & platform[partner]
-        firms = unique_ints(searcher)
-        rows, known = self.acquaintance_pairs(firms)
-        seen |= contains(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
+        rows, acquaintance = known.pairs(known.firms)
+        seen |= contains(self._pair_key(searcher, partner), self._pair_key(known.firms[rows], acquaintance))
         return seen
 
     def _pair_key(self, a, b):
@@ -489,7 +491,7 @@ class SymbiosisModel(mesa.Model):
 
     def _discover(self, searcher, partner, dist, seen):
         """Each searcher learns of up to ``search.discoveries`` unseen partners, near ones likelier."""
-        unseen = np.flatnonzero(~seen)
+        unseen = (~seen).nonzero()[0]
         if len(unseen) == 0:
             return np.zeros(len(seen), dtype=bool)
         first = first_occurrences(self._pair_key(searcher[unseen], partner[unseen]))
@@ -500,35 +502,24 @@ class SymbiosisModel(mesa.Model):
             self.firm_list[a].meet([b])
         return contains(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
 
-    def _firms_with_unmatched_flows(self):
-        share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
-        matchable_waste = self._is_waste_used[self.supply.material]
-        matchable_input = self._is_input_replaced[self.demand.material]
-        free_s = (self.supply.free(share) >= min_q) & matchable_waste
-        free_d = (self.demand.free(share) > 0) & matchable_input
+    def _open_streams(self):
+        """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks)."""
+        share = self.params.contract.quantity_share
+        return self.supply.free(share) >= self.params.search.min_quantity, self.demand.free(share) > 0
+
+    def _firms_with_unmatched_flows(self, open_s, open_d):
+        free_s = open_s & self._is_waste_used[self.supply.material]
+        free_d = open_d & self._is_input_replaced[self.demand.material]
         flagged = np.zeros(len(self.specs), dtype=bool)
         flagged[self.supply.firm[free_s]] = True
         flagged[self.demand.firm[free_d]] = True
-        return np.flatnonzero(flagged & self.active)
+        return (flagged & self.active).nonzero()[0]
 
     def _links_per_firm(self):
         book = self.contracts
         running = book.running()
         n = len(self.specs)
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
-
-    def acquaintance_pairs(self, firms):
-        """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
-        unique, row_of = unique_inverse(firms)
-        known = [self.firm_list[f].acquaintance_array() for f in unique.tolist()]
-        counts = np.fromiter((len(a) for a in known), np.int64, len(known))
-        if counts.sum() == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        flat, starts = np.concatenate(known), np.cumsum(counts) - counts
-        per_row = counts[row_of]
-        rows = np.repeat(np.arange(len(firms)), per_row)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        return rows, flat[starts[row_of][rows] + within]
 
     def platform_members(self):
         """Active firms on the facilitator's platform this month."""
@@ -721,12 +712,14 @@ class SymbiosisModel(mesa.Model):
         # the supplier judges how much of its offer the receiver took.
         kept = _share(flows.contract_offered, flows.contract_promised)
         took = _share(np.minimum(flows.contract_accepted, flows.contract_offered), flows.contract_offered)
-        book.trust_in_supplier[running] += np.where(np.isnan(kept), 0.0, rate * (np.nan_to_num(kept) - book.trust_in_supplier[running]))
-        book.trust_in_receiver[running] += np.where(np.isnan(took), 0.0, rate * (np.nan_to_num(took) - book.trust_in_receiver[running]))
+        for trust, share in ((book.trust_in_supplier, kept), (book.trust_in_receiver, took)):
+            judged = ~np.isnan(share)  # nothing was at stake otherwise
+            at = running[judged]
+            trust[at] += rate * (share[judged] - trust[at])
 
     def _insolvency(self):
         self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)
-        for index in np.flatnonzero(self.loss_months >= self.params.firm_defaults.exit_after_months).tolist():
+        for index in (self.loss_months >= self.params.firm_defaults.exit_after_months).nonzero()[0].tolist():
             self.recorder.exits += 1
             self._leave(index, "partner left")
 

@@ -21,6 +21,8 @@ to ``exp(-d / search.distance_decay_km)``. All pairs are then priced at once
 with numpy (:func:`price_pairs`).
 """
 
+import math
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -48,9 +50,8 @@ class StreamIndex:
         points = np.column_stack([x, y, material * MATERIAL_SEPARATION_KM])
         _, idx = self.tree.query(points, k=k, distance_upper_bound=max_km)
         idx = idx.reshape(len(x), k)
-        found = idx < len(self.streams)
-        rows = np.broadcast_to(np.arange(len(x))[:, None], idx.shape)
-        return rows[found], self.streams[idx[found]]
+        rows, column = (idx < len(self.streams)).nonzero()
+        return rows, self.streams[idx[rows, column]]
 
 
 class Market:
@@ -264,10 +265,14 @@ def treatment_unit_cost(model, k):
 
 
 def contract_term(model, mode):
-    """Months a new contract runs: longer where a pipeline must be paid off, never below the legal minimum."""
-    c, pol = model.params.contract, model.policy_now
-    months = np.where(mode == PIPELINE, c.pipeline_duration_months, c.duration_months)
-    return np.maximum(months, np.ceil(pol.min_contract_months)).astype(np.int64)
+    """Months a new contract runs by ``mode`` (array)."""
+    return np.where(mode == PIPELINE, term_months(model, PIPELINE), term_months(model, TRUCK)).astype(np.int64)
+
+
+def term_months(model, mode):
+    """Months a new contract by ``mode`` runs: longer where a pipeline must be paid off, never below the legal minimum."""
+    c = model.params.contract
+    return max(c.pipeline_duration_months if mode == PIPELINE else c.duration_months, math.ceil(model.policy_now.min_contract_months))
 
 
 def choose_mode(model, waste, dist, quantity, existing_pipe):
@@ -278,7 +283,7 @@ def choose_mode(model, waste, dist, quantity, existing_pipe):
     p, pol = model.params.logistics, model.policy_now
     truck_unit, pipe_unit = transport_unit_costs(model, waste, dist)
     pipe_capex = np.where(existing_pipe, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
-    term = contract_term(model, np.full(len(waste), PIPELINE))
+    term = term_months(model, PIPELINE)
     per_unit_capex = pipe_capex * (1.0 - pol.capex_subsidy_share) / (term * np.maximum(quantity, 1e-9))
     use_pipe = ~np.isnan(pipe_unit) & (np.isnan(truck_unit) | (pipe_unit + per_unit_capex < truck_unit))
     mode = np.where(use_pipe, PIPELINE, TRUCK)

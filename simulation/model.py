@@ -64,6 +64,7 @@ class SymbiosisModel(mesa.Model):
         self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
         self.links = Columns({"start": np.int64}, fill={"start": -1})  # month each link first delivered
         self.recovery = {"supply": [], "demand": [], "substitution": []}
+        self._recovery_cache = None  # _recovery_arrays() until an installation is added or removed
         self._setup_firms()
         self.supply = StreamTable(len(self.specs), len(self.materials))
         self.demand = StreamTable(len(self.specs), len(self.materials))
@@ -192,6 +193,7 @@ class SymbiosisModel(mesa.Model):
         keep = [j for j, st in enumerate(self.recovery[side]) if st != stream]
         for key in self.recovery:
             self.recovery[key] = [self.recovery[key][j] for j in keep]
+        self._recovery_cache = None
 
     def _grant_recovery(self, index, waste):
         """Install, without capex, the recovery technology a scenario says the firm owns."""
@@ -253,11 +255,16 @@ class SymbiosisModel(mesa.Model):
         """Trust both ways and existing pipelines for candidate pairs."""
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         pipes = self.pipelines.get(self._pipe_key(supplier, receiver, self.subs.waste[k])) > 0
-        return self.trust_between(supplier, receiver), self.trust_between(receiver, supplier), pipes
+        return *self._trust_both_ways(supplier, receiver), pipes
 
     def trust_between(self, truster, trusted):
         """Trust of firms ``truster`` in firms ``trusted`` (index arrays)."""
         return self.trust.get(self._pair_key(truster, trusted))
+
+    def _trust_both_ways(self, a, b):
+        """Trust of firms ``a`` in firms ``b`` and of ``b`` in ``a`` (index arrays), in one look-up."""
+        both = self.trust.get(np.concatenate([self._pair_key(a, b), self._pair_key(b, a)]))
+        return both[:len(a)], both[len(a):]
 
     def _pipe_key(self, supplier, receiver, waste):
         return self._pair_key(supplier, receiver) * len(self.materials) + waste
@@ -274,6 +281,8 @@ class SymbiosisModel(mesa.Model):
         round takes every pair that comes first on both its streams among the
         pairs left, and such pairs share no stream. Returns the indices signed.
         """
+        if len(rank) == 0:
+            return np.zeros(0, dtype=np.int64)
         min_q = self.params.search.min_quantity
         converts = conversion(self, s, k, dist)
         pending = np.asarray(rank, dtype=np.int64)
@@ -297,13 +306,14 @@ class SymbiosisModel(mesa.Model):
             used_d[d[batch]] = True
             signed.append(batch)
             sized.append(quantity)
-        if not signed:
-            return np.zeros(0, dtype=np.int64)
-        position = np.empty(len(s), dtype=np.int64)
-        position[rank] = np.arange(len(rank))
-        chosen = np.concatenate(signed)
-        order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
-        chosen, quantity = chosen[order], np.concatenate(sized)[order]
+        if len(signed) == 1:  # one round keeps the order of ``rank``
+            chosen, quantity = signed[0], sized[0]
+        else:
+            position = np.empty(len(s), dtype=np.int64)
+            position[rank] = np.arange(len(rank))
+            chosen = np.concatenate(signed)
+            order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
+            chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
             deal = terms.select(chosen).with_quantity(quantity)
             self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], converts[chosen],
@@ -317,7 +327,7 @@ class SymbiosisModel(mesa.Model):
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         firms = self.firm_list
         pairs = list(zip(supplier.tolist(), receiver.tolist()))
-        trust_in_supplier, trust_in_receiver = self.trust_between(receiver, supplier), self.trust_between(supplier, receiver)
+        trust_in_supplier, trust_in_receiver = self._trust_both_ways(receiver, supplier)
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
@@ -403,10 +413,13 @@ class SymbiosisModel(mesa.Model):
         sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
                  (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
         for gain, counter, reason, breaker, victim, trust_in_breaker in sides:
-            counter[active] = np.where(gain < 0, counter[active] + 1, 0)
+            losing = np.where(gain < 0, counter[active] + 1, 0)
+            counter[active] = losing
+            breaks = losing >= self.params.contract.review_months
+            if not breaks.any():  # the usual month: the rest need not be looked at
+                continue
             remaining = book.start[active] + book.term[active] - self.period
-            breaks = (counter[active] >= self.params.contract.review_months) & (-gain * remaining > book.penalty_eur[active])
-            breaks &= book.status[active] == ACTIVE
+            breaks &= (-gain * remaining > book.penalty_eur[active]) & (book.status[active] == ACTIVE)
             for c in active[breaks].tolist():
                 self.cash_flow[breaker[c]] -= book.penalty_eur[c]
                 self.cash_flow[victim[c]] += book.penalty_eur[c]
@@ -533,6 +546,8 @@ class SymbiosisModel(mesa.Model):
         hurdle rate on top, and its cash covers the capex. Returns the firms
         that invested.
         """
+        if len(firms) == 0:
+            return firms
         subs, pol = self.subs, self.policy_now
         firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0))
         if len(firm) == 0:
@@ -560,16 +575,19 @@ class SymbiosisModel(mesa.Model):
                 - treatment_unit_cost(self, k) + self.policy_now.subsidy_eur_per_unit)
 
     def _recovery_arrays(self):
-        """The installed recovery technologies as arrays (streams, substitution, its ratio and share)."""
-        k = np.array(self.recovery["substitution"], dtype=np.int64)
-        return {"supply": np.array(self.recovery["supply"], dtype=np.int64),
-                "demand": np.array(self.recovery["demand"], dtype=np.int64),
-                "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
+        """The installed recovery technologies as arrays (streams, substitution, its ratio and share); read only."""
+        if self._recovery_cache is None:
+            k = np.array(self.recovery["substitution"], dtype=np.int64)
+            self._recovery_cache = {"supply": np.array(self.recovery["supply"], dtype=np.int64),
+                                    "demand": np.array(self.recovery["demand"], dtype=np.int64),
+                                    "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
+        return self._recovery_cache
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
         self.recovery["demand"].append(d)
         self.recovery["substitution"].append(k)
+        self._recovery_cache = None
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.subs.ratio[k]
         if capex > 0:
@@ -654,8 +672,9 @@ class SymbiosisModel(mesa.Model):
         def per_firm(firms, values):
             return np.bincount(firms, weights=values, minlength=n)
 
-        disposal_cost = flows.disposed * costs.disposal[s_mat]
-        virgin_cost = flows.virgin * costs.virgin[d_mat]
+        disposal_unit, virgin_unit = costs.disposal[s_mat], costs.virgin[d_mat]
+        disposal_cost = flows.disposed * disposal_unit
+        virgin_cost = flows.virgin * virgin_unit
         c_supplier, c_receiver = book.supplier[running], book.receiver[running]
         shipped_c = flows.contract_shipped
         payment = shipped_c * book.price[running]
@@ -663,10 +682,8 @@ class SymbiosisModel(mesa.Model):
         k_c = book.substitution[running]
         treatment_c = shipped_c * treatment_unit_cost(self, k_c)
         transaction_half = np.full(len(running), self.params.contract.transaction_cost_eur_per_month / 2)
-        rec_s, rec_k = recovery["supply"], recovery["substitution"]
-        treatment_r = flows.recovery_reused * treatment_unit_cost(self, rec_k)
         subsidy_c = shipped_c * pol.subsidy_eur_per_unit
-        subsidy_r = flows.recovery_reused * pol.subsidy_eur_per_unit
+        gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(flows, recovery, per_firm)
 
         # Carbon costs on inputs are passed on in product prices to the extent the market allows.
         carbon_markup = self.params.market.carbon_pass_through * pol.carbon_price_eur_per_t * self.input_co2
@@ -675,35 +692,46 @@ class SymbiosisModel(mesa.Model):
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, payment + subsidy_c - transaction_half)
             - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
-            + per_firm(s_firm[rec_s], subsidy_r - treatment_r)
+            + gain_r
         )
         self.cash += self.cash_flow
 
-        truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0)
-        treatment_co2 = shipped_c * self.subs.treatment_co2[k_c]
-        treatment_co2_r = flows.recovery_reused * self.subs.treatment_co2[rec_k]
+        truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0).sum()
+        treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
+        subsidy_c = subsidy_c.sum()
         ledger = self.ledger
         ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
         ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
         ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
-                                       + pol.carbon_price_eur_per_t * (truck_co2.sum() + treatment_co2.sum() + treatment_co2_r.sum()))
-        ledger.subsidies += float(subsidy_c.sum() + subsidy_r.sum())
+                                       + pol.carbon_price_eur_per_t * (truck_co2 + treatment_co2 + treatment_co2_r))
+        ledger.subsidies += float(subsidy_c + subsidy_r)
 
         # Waste put into storage has no fate yet, so it counts in neither case.
-        stored = flows.stock_after - flows.stock_before
-        counterfactual = total(flows.generated - stored, costs.disposal[s_mat]) + total(flows.need, costs.virgin[d_mat])
-        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
-                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
+        not_stored = flows.generated - (flows.stock_after - flows.stock_before)
+        counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
+        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r
+                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c - subsidy_r)
         self.recorder.savings = float(counterfactual - actual)
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
-        revenue_without = (total(flows.generated - stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
+        revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
                            + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
         self.recorder.fiscal_effect = float(-ledger.net_cost - revenue_without)
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
-        self.recorder.co2_avoided = float(avoided - truck_co2.sum() - treatment_co2.sum() - treatment_co2_r.sum())
+        self.recorder.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
+
+    def _recovery_accounts(self, flows, recovery, per_firm):
+        """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via
+        ``per_firm``), total treatment cost and subsidy (EUR) and treatment CO2 (t); zeros without any."""
+        if len(recovery["supply"]) == 0:
+            return 0.0, 0.0, 0.0, 0.0
+        reused, k = flows.recovery_reused, recovery["substitution"]
+        treatment = reused * treatment_unit_cost(self, k)
+        subsidy = reused * self.policy_now.subsidy_eur_per_unit
+        return (per_firm(self.supply.firm[recovery["supply"]], subsidy - treatment), treatment.sum(), subsidy.sum(),
+                (reused * self.subs.treatment_co2[k]).sum())
 
     def _update_trust(self, flows, running):
         """Each side's trust moves toward the share of the promise the other kept this month."""

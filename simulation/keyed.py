@@ -24,7 +24,9 @@ class KeyedValues:
     def set(self, keys, values):
         """Set int64 ``keys`` to ``values`` (arrays or scalars broadcast to them)."""
         keys = np.atleast_1d(np.asarray(keys, dtype=np.int64))
-        values = np.broadcast_to(np.asarray(values, dtype=float), keys.shape)
+        values = np.asarray(values, dtype=float)
+        if values.shape != keys.shape:
+            values = np.broadcast_to(values, keys.shape)
         self._pending.update(zip(keys.tolist(), values.tolist()))
 
     def get(self, keys):
@@ -50,8 +52,19 @@ class KeyedValues:
         self._values[at[present]] = values[present]
         new = ~present
         order = np.argsort(keys[new], kind="stable")
-        self._keys = np.insert(self._keys, at[new][order], keys[new][order])
-        self._values = np.insert(self._values, at[new][order], values[new][order])
+        # New keys go in before the old key at their search position, as np.insert would put them.
+        slots = at[new][order] + np.arange(len(order))
+        old = np.ones(len(self._keys) + len(order), dtype=bool)
+        old[slots] = False
+        self._keys = _interleave(self._keys, old, slots, keys[new][order])
+        self._values = _interleave(self._values, old, slots, values[new][order])
+
+
+def _interleave(kept, kept_at, slots, added):
+    out = np.empty(len(kept_at), dtype=kept.dtype)
+    out[kept_at] = kept
+    out[slots] = added
+    return out
 
 
 def contains(queries, reference):

@@ -45,7 +45,11 @@ class Columns:
                 self._columns[name] = grown
         start, fill, exposed = self.size, self._fill, self.__dict__
         for name, column in self._columns.items():
-            column[start:need] = values[name] if name in values else fill.get(name, 0)
+            # Rows past the end are never written, so they still hold the zeros they were allocated with.
+            if name in values:
+                column[start:need] = values[name]
+            elif name in fill:
+                column[start:need] = fill[name]
             exposed[name] = column[:need]
         self.size = need
         return np.arange(start, need)

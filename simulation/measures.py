@@ -112,8 +112,8 @@ class PeriodRecorder:
             "firms_linked": len(linked),
             "links_born": self.born,
             "links_ended": self.ended,
-            "mean_link_age_months": float(ages.mean()) if len(ages) else 0.0,
-            "network_density": _density(supplier, receiver, n_active),
+            "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
+            "network_density": _density(supplier, receiver, n_active, len(m.active)),
             "largest_component_share": _largest_component_share(m.active, n_active, supplier, receiver),
             "waste_generated_t": float(generated),
             "waste_exchanged_t": float(exchanged),
@@ -137,10 +137,10 @@ class PeriodRecorder:
         }
 
 
-def _density(a, b, n_firms):
+def _density(a, b, n_firms, n_firms_ever):
     if n_firms < 2 or len(a) == 0:
         return 0.0
-    n = max(int(a.max()), int(b.max())) + 1
+    n = n_firms_ever  # any bound above the firm indices makes one key per pair
     keys = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
     pairs = 1 + np.count_nonzero(keys[1:] != keys[:-1])
     return pairs / (n_firms * (n_firms - 1) / 2)

@@ -60,6 +60,7 @@ class Market:
         self._version = None
         self._platform_key = None
         self.index = {}
+        self.roles = {}
         self.platform_index = {}
         subs = model.subs
         self.by_waste = _csr(subs.waste, len(model.materials))
@@ -72,6 +73,9 @@ class Market:
             self._version = version
             self._platform_key = None
             self.index = {side: _index(table, m.x, m.y, table.alive) for side, table in (("supply", m.supply), ("demand", m.demand))}
+            # Every stream once per substitution it takes part in: (streams, substitution) arrays.
+            self.roles = {"supply": _expand(np.arange(len(m.supply)), m.supply.material, self.by_waste),
+                          "demand": _expand(np.arange(len(m.demand)), m.demand.material, self.by_input)}
         key = (version, m.policy_now.facilitator_participation)
         if key != self._platform_key and m.policy_now.facilitator_participation > 0:
             self._platform_key = key
@@ -94,11 +98,8 @@ class Market:
         m = self.model
         searching = np.zeros(len(m.active), dtype=bool)
         searching[searchers] = True
-        own_s = (searching[m.supply.firm] & open_s).nonzero()[0]
-        own_d = (searching[m.demand.firm] & open_d).nonzero()[0]
-        # Each own stream once per substitution it takes part in.
-        own_s, k_s = _expand(own_s, m.supply.material[own_s], self.by_waste)
-        own_d, k_d = _expand(own_d, m.demand.material[own_d], self.by_input)
+        own_s, k_s = _select_roles(self.roles["supply"], searching[m.supply.firm] & open_s)
+        own_d, k_d = _select_roles(self.roles["demand"], searching[m.demand.firm] & open_d)
         row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s], known)
         row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d], known)
         # One int64 key per (stream pair, substitution, which side searched, 1 for the receiver):
@@ -153,6 +154,13 @@ def _expand(streams, materials, grouped):
     rows = np.repeat(np.arange(len(streams)), counts)
     within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     return streams[rows], flat[offsets[materials[rows]] + within]
+
+
+def _select_roles(roles, include):
+    """The (stream, substitution) pairs of ``roles`` whose stream is in the mask ``include``."""
+    streams, k = roles
+    keep = include[streams]
+    return streams[keep], k[keep]
 
 
 def _index(table, x, y, include):

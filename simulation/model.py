@@ -738,12 +738,13 @@ class SymbiosisModel(mesa.Model):
         book, rate = self.contracts, self.params.trust.learning_rate
         # The receiver judges what the supplier had to offer against its promise;
         # the supplier judges how much of its offer the receiver took.
-        kept = _share(flows.contract_offered, flows.contract_promised)
-        took = _share(np.minimum(flows.contract_accepted, flows.contract_offered), flows.contract_offered)
-        for trust, share in ((book.trust_in_supplier, kept), (book.trust_in_receiver, took)):
-            judged = ~np.isnan(share)  # nothing was at stake otherwise
+        offered = flows.contract_offered
+        judgements = ((book.trust_in_supplier, offered, flows.contract_promised),
+                      (book.trust_in_receiver, np.minimum(flows.contract_accepted, offered), offered))
+        for trust, part, whole in judgements:
+            judged = (whole > 0).nonzero()[0]  # trust stays where nothing was at stake
             at = running[judged]
-            trust[at] += rate * (share[judged] - trust[at])
+            trust[at] += rate * (np.clip(part[judged] / whole[judged], 0.0, 1.0) - trust[at])
 
     def _insolvency(self):
         self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)
@@ -774,11 +775,6 @@ def _first_on_both(s, d):
     first_s[first_occurrences(s)] = True
     first_d[first_occurrences(d)] = True
     return first_s & first_d
-
-
-def _share(part, whole):
-    """part / whole clipped to [0, 1]; nan where nothing was at stake."""
-    return np.clip(np.divide(part, whole, out=np.full_like(whole, np.nan), where=whole > 0), 0.0, 1.0)
 
 
 def total(quantities, unit_values):

@@ -79,31 +79,27 @@ def contains(queries, reference):
 def unique_ints(values):
     """Sorted distinct values of an int64 array."""
     ordered = np.sort(values)
-    return ordered[_starts(ordered)]
+    return ordered[run_start_mask(ordered)]
 
 
 def first_occurrences(values):
     """Index of the first occurrence of each distinct value, ordered by value (as ``np.unique(return_index=True)``)."""
     order = np.argsort(values, kind="stable")
-    return order[_starts(values[order])]
+    return order[run_start_mask(values[order])]
 
 
 def unique_inverse(values):
     """Distinct values and, for each entry, the index of its value among them."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
-    starts = _starts(ordered)
+    starts = run_start_mask(ordered)
     inverse = np.empty(len(values), dtype=np.int64)
     inverse[order] = np.cumsum(starts) - 1
     return ordered[starts], inverse
 
 
-def run_starts(ordered):
-    """Indices where a run of equal values begins in ``ordered``."""
-    return _starts(ordered).nonzero()[0]
-
-
-def _starts(ordered):
+def run_start_mask(ordered):
+    """Mask of the entries of ``ordered`` that begin a run of equal values."""
     starts = np.empty(len(ordered), dtype=bool)
     starts[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
-from simulation.keyed import contains, run_starts, unique_ints
+from simulation.keyed import contains, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -186,9 +186,9 @@ def grouped_sample(rng, groups, weight, n):
 def _top_per_group(groups, values, n):
     """Indices of the ``n`` largest values in each group (earlier first on ties), in group order."""
     order = np.lexsort((-values, groups))
-    g = groups[order]
-    starts = run_starts(g)
-    rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
+    position = np.arange(len(order))
+    # Rank within the group: distance from the position where the group's run begins.
+    rank = position - np.maximum.accumulate(np.where(run_start_mask(groups[order]), position, 0))
     return order[rank < n]
 
 

@@ -286,24 +286,29 @@ class SymbiosisModel(mesa.Model):
         min_q = self.params.search.min_quantity
         converts = conversion(self, s, k, dist)
         pending = np.asarray(rank, dtype=np.int64)
-        used_s = np.zeros(len(self.supply), dtype=bool)
-        used_d = np.zeros(len(self.demand), dtype=bool)
-        signed, sized = [], []
+        used_s = used_d = None  # streams signed in earlier rounds, once there is a later round
+        signed, sized, any_resized = [], [], False
         while len(pending):
             ready = _first_on_both(s[pending], d[pending])
             batch, pending = pending[ready], pending[~ready]
             deal = terms.select(batch)
-            clash = used_s[s[batch]] | used_d[d[batch]]
-            if clash.any():
-                j, at = batch[clash], clash.nonzero()[0]
-                resized = deal.select(at).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
-                deal = deal.replace(at, resized)
+            if used_s is not None:
+                clash = used_s[s[batch]] | used_d[d[batch]]
+                if clash.any():
+                    j, at = batch[clash], clash.nonzero()[0]
+                    resized = deal.select(at).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
+                    deal = deal.replace(at, resized)
+                    any_resized = True
             take = deal.acceptable & (deal.quantity >= min_q)
             batch, quantity = batch[take], deal.quantity[take]
-            np.add.at(self.supply.committed, s[batch], quantity)
-            np.add.at(self.demand.committed, d[batch], quantity * converts[batch])
-            used_s[s[batch]] = True
-            used_d[d[batch]] = True
+            # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
+            self.supply.committed[s[batch]] += quantity
+            self.demand.committed[d[batch]] += quantity * converts[batch]
+            if len(pending):
+                if used_s is None:
+                    used_s, used_d = np.zeros(len(self.supply), dtype=bool), np.zeros(len(self.demand), dtype=bool)
+                used_s[s[batch]] = True
+                used_d[d[batch]] = True
             signed.append(batch)
             sized.append(quantity)
         if len(signed) == 1:  # one round keeps the order of ``rank``
@@ -315,7 +320,9 @@ class SymbiosisModel(mesa.Model):
             order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
             chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
-            deal = terms.select(chosen).with_quantity(quantity)
+            deal = terms.select(chosen)
+            if any_resized:
+                deal = deal.with_quantity(quantity)  # otherwise ``quantity`` is the priced one and the terms hold as they are
             self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], converts[chosen],
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
@@ -771,6 +778,8 @@ class SymbiosisModel(mesa.Model):
 
 def _first_on_both(s, d):
     """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
+    if len(s) < 2:
+        return np.ones(len(s), dtype=bool)
     first_s, first_d = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
     first_s[first_occurrences(s)] = True
     first_d[first_occurrences(d)] = True

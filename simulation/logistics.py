@@ -121,6 +121,8 @@ class Logistics:
         """Draw this period's failures among ``running`` plants and start their processes."""
         candidates = (running & np.isnan(self.down_since)).nonzero()[0]
         fails = candidates[rng.random(len(candidates)) < rate]
+        if len(fails) == 0:  # the usual month; drawing nothing would leave the generator as it is anyway
+            return
         offsets = rng.random(len(fails)) * DAYS_PER_MONTH
         repairs = rng.exponential(mean_repair_days, len(fails))
         for firm, offset, repair in zip(fails.tolist(), offsets.tolist(), repairs.tolist()):

@@ -658,7 +658,8 @@ class SymbiosisModel(mesa.Model):
         storage.level = flows.stock_after
         # Stock emptied by a firm leaving or switching is disposed of this month.
         forced = np.zeros(len(generated))
-        forced[list(self.forced_disposal)] = list(self.forced_disposal.values())
+        if self.forced_disposal:
+            forced[list(self.forced_disposal)] = list(self.forced_disposal.values())
         flows.disposed = flows.disposed + forced
         flows.stock_before = flows.stock_before + forced
         self.supply.learn(generated)

@@ -94,7 +94,7 @@ class PeriodRecorder:
             self.exchanges.append((m.period, running.copy(), flows.contract_promised.copy(),
                                    flows.contract_shipped.copy(), flows.contract_received.copy()))
         mass = mats.is_mass
-        # Each column of the mass rows is summed as a contiguous copy of it would be.
+        # A column view of the mass rows sums in the same order as a copy of that column would.
         in_t = table[mass]
         generated, reused, exchanged = in_t[:, 0].sum(), in_t[:, 1].sum(), in_t[:, 2].sum()
         received = by_material(d_mat, flows.received_in)

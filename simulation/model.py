@@ -704,21 +704,22 @@ class SymbiosisModel(mesa.Model):
         )
         self.cash += self.cash_flow
 
+        # Totals of the month (t CO2)
         truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0).sum()
         treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
-        subsidy_c = subsidy_c.sum()
+        subsidy_c_total = subsidy_c.sum()
         ledger = self.ledger
         ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
         ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
         ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
                                        + pol.carbon_price_eur_per_t * (truck_co2 + treatment_co2 + treatment_co2_r))
-        ledger.subsidies += float(subsidy_c + subsidy_r)
+        ledger.subsidies += float(subsidy_c_total + subsidy_r)
 
         # Waste put into storage has no fate yet, so it counts in neither case.
         not_stored = flows.generated - (flows.stock_after - flows.stock_before)
         counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
         actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r
-                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c - subsidy_r)
+                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c_total - subsidy_r)
         self.recorder.savings = float(counterfactual - actual)
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
         revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])

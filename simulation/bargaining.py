@@ -30,7 +30,8 @@ transaction and set-up costs (``shared``). By construction no accepted side gets
 Everything here works on numpy arrays, one element per candidate pair.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -50,16 +51,16 @@ class Terms:
     receiver_hurdle: np.ndarray
     beta: float
 
-    @property
+    # Derived values are cached: a Terms is never changed in place (replace, select and
+    # with_quantity make new ones) and the search reads them several times.
+    @cached_property
     def joint_cost(self):
         return self.quantity * self.running_unit + self.fixed_cost
 
     def replace(self, index, other):
         """A copy with the pairs at ``index`` replaced by the pairs of ``other``."""
         values = {}
-        for name in self.__dataclass_fields__:
-            if name == "beta":
-                continue
+        for name in _COLUMNS:
             column = getattr(self, name).copy()
             column[index] = getattr(other, name)
             values[name] = column
@@ -84,35 +85,38 @@ class Terms:
     def select(self, index):
         """The terms of the pairs at ``index`` (an int gives a one-pair Terms)."""
         index = np.atleast_1d(index)
-        values = {name: getattr(self, name)[index] for name in self.__dataclass_fields__ if name != "beta"}
+        values = {name: getattr(self, name)[index] for name in _COLUMNS}
         return Terms(beta=self.beta, **values)
 
-    @property
+    @cached_property
     def surplus(self):
         return self.supplier_avoided + self.receiver_avoided + self.subsidy - self.joint_cost
 
-    @property
+    @cached_property
     def space(self):
         """Space of cooperation: surplus left after both hurdles."""
         return self.surplus - self.supplier_hurdle - self.receiver_hurdle
 
-    @property
+    @cached_property
     def acceptable(self):
         return (self.space >= 0) & (self.surplus > 0) & (self.quantity > 0)
 
-    @property
+    @cached_property
     def supplier_gain(self):
         return self.supplier_hurdle + self.beta * self.space
 
-    @property
+    @cached_property
     def receiver_gain(self):
         return self.receiver_hurdle + (1 - self.beta) * self.space
 
-    @property
+    @cached_property
     def price(self):
         """EUR per unit of waste paid by the receiver to the supplier."""
         q = np.where(self.quantity > 0, self.quantity, 1.0)
         return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.shared / 2) / q
+
+
+_COLUMNS = tuple(f.name for f in fields(Terms) if f.name != "beta")
 
 
 def hurdle(rate, risk_aversion, trust, at_stake):

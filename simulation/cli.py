@@ -8,6 +8,11 @@ to ``results/<scenario>/`` (or ``--out``).
 runs a parameter sweep into ``results/<sweep>/results.sqlite``;
 ``symbiosis export RESULTS --format csv|parquet`` writes its tables for other tools.
 
+``symbiosis compare SCENARIO --policy NAME:PATH=VALUE[,PATH=VALUE...] ... [--replicates R]``
+compares policy packages with the baseline (:mod:`simulation.compare`);
+``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
+sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.analysis`).
+
 Bad input ends with a one-paragraph message and exit status 2, before anything is written.
 """
 
@@ -39,6 +44,8 @@ def build_parser():
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sweep_commands(commands)
+    _add_compare(commands)
+    _add_analyze(commands)
     return parser
 
 
@@ -56,6 +63,28 @@ def _add_sweep_commands(commands):
     export.add_argument("results", help="results folder of a sweep, or its results.sqlite")
     export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)")
     export.add_argument("--out", type=_out_dir, help="folder for the files (default: next to the store)")
+
+
+def _add_compare(commands):
+    compare = commands.add_parser("compare", help="compare policy packages against the baseline, with 95%% CIs over replicates")
+    compare.add_argument("scenario", help="scenario TOML file (the baseline)")
+    compare.add_argument("--policy", dest="policies", action="append", required=True, metavar="NAME:PATH=VALUE[,PATH=VALUE...]",
+                         help="a policy package: a name and the overrides it applies, e.g. tax80:policy.landfill_tax_eur_per_t=80 (repeat for more)")
+    compare.add_argument("--replicates", type=_positive_int, default=10, help="runs per package (default 10)")
+    compare.add_argument("--seed", type=_seed, help="master seed of the replicates (default the scenario's seed)")
+    compare.add_argument("--years", type=_positive_float, help="override the scenario's length in years")
+    compare.add_argument("--workers", type=_positive_int, help="worker processes (default: the available cores)")
+    compare.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>_compare)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_analyze(commands):
+    analyze = commands.add_parser("analyze", help="regime maps, response curves and sensitivity indices of a sweep's results")
+    analyze.add_argument("results", help="a sweep's results folder or its results.sqlite")
+    analyze.add_argument("--x", help="swept parameter (dotted path) across (default the first)")
+    analyze.add_argument("--y", help="swept parameter (dotted path) up (default the second)")
+    analyze.add_argument("--measure", dest="measures", action="extend", nargs="+", metavar="NAME",
+                         help="run measures for response curves and indices (default diversion, links, CO2, government cost)")
 
 
 def _checked(convert, expected, ok, rule):
@@ -88,7 +117,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
-    command = {"run": _run, "sweep": _sweep, "export": _export}[args.command]
+    command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
     try:
         return command(args, "symbiosis " + shlex.join(argv))
     except ScenarioError as exc:
@@ -170,3 +199,29 @@ def _export(args, command):
     for path in export(args.results, args.format, args.out):
         print(f"wrote {path}")
     return 0
+
+
+def _compare(args, command):
+    from simulation.compare import compare, format_table, parse_policies
+
+    packages = parse_policies(args.policies)
+    if args.out is not None:
+        _check_writable(args.out)
+    result = compare(args.scenario, packages, replicates=args.replicates, seed=args.seed, years=args.years,
+                     workers=args.workers, out_dir=args.out, progress=not args.quiet)
+    failed = int((result.runs["status"] == "failed").sum())
+    print(format_table(result.table))
+    print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
+    if failed:
+        print(f"warning: {failed} runs failed and are left out (see {result.folder}/results.sqlite)", file=sys.stderr)
+    print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")
+    return 0
+
+
+def _analyze(args, command):
+    from simulation.analysis import analyze, format_analysis
+
+    analysis = analyze(args.results, args.x, args.y, args.measures)
+    print(format_analysis(analysis))
+    return 0
+

@@ -43,9 +43,13 @@ class Columns:
                 grown = np.zeros(new_capacity, dtype=column.dtype)
                 grown[: self.size] = column[: self.size]
                 self._columns[name] = grown
-        rows = slice(self.size, need)
+        start, fill, exposed = self.size, self._fill, self.__dict__
         for name, column in self._columns.items():
-            column[rows] = values.get(name, self._fill.get(name, 0))
+            # Rows past the end are never written, so they still hold the zeros they were allocated with.
+            if name in values:
+                column[start:need] = values[name]
+            elif name in fill:
+                column[start:need] = fill[name]
+            exposed[name] = column[:need]
         self.size = need
-        self._expose()
-        return np.arange(rows.start, rows.stop)
+        return np.arange(start, need)

@@ -70,11 +70,11 @@ class ContractBook(Columns):
         return self.append(n, link=link, **values)
 
     def where(self, status):
-        return np.flatnonzero(self.status == status)
+        return (self.status == status).nonzero()[0]
 
     def running(self):
         """Ids of contracts pending or active."""
-        return np.flatnonzero(self.status != ENDED)
+        return (self.status != ENDED).nonzero()[0]
 
     def close(self, ids, period, reason):
         ids = np.atleast_1d(ids)

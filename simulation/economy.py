@@ -7,6 +7,7 @@ decide on (all EUR per unit of the material):
 * ``disposal_cost = gate_fee - resale + waste tax of the route (landfill or
   incineration, t only) + carbon_price * co2_disposal``
 * ``virgin_cost = price * multiplier + virgin_tax (t only) + carbon_price * co2_virgin``
+* ``subsidy = subsidy_eur_per_t`` for mass wastes (t), 0 for energy and water
 
 The carbon price on virgin production is passed through in the price, so it
 reaches the government as tax revenue like the other instruments.
@@ -67,6 +68,7 @@ class MaterialTable:
             price=self.base_price * self.price_multiplier,
             carbon_disposal=policy.carbon_price_eur_per_t * self.co2_disposal,
             carbon_virgin=policy.carbon_price_eur_per_t * self.co2_virgin,
+            subsidy=np.where(self.is_mass, policy.subsidy_eur_per_t, 0.0),
         )
 
 
@@ -80,6 +82,7 @@ class UnitCosts:
     price: np.ndarray
     carbon_disposal: np.ndarray
     carbon_virgin: np.ndarray
+    subsidy: np.ndarray  # paid per t of mass waste exchanged or reused (energy and water get none)
 
     def __post_init__(self):
         # Read many times a month, so computed once.

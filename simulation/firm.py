@@ -50,3 +50,28 @@ class Firm(mesa.Agent):
         if self._acquaintance_array is None:
             self._acquaintance_array = np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
         return self._acquaintance_array
+
+
+class AcquaintanceLists:
+    """Whom each of some firms knows, as flat arrays: a snapshot, blind to later meetings.
+
+    ``firms`` are distinct firm indices and ``slot[firms[j]] == j``.
+    """
+
+    def __init__(self, firm_list, firms, slot):
+        self.firms = firms
+        self.slot = slot
+        known = [firm_list[f].acquaintance_array() for f in firms.tolist()]
+        self.counts = np.fromiter((len(a) for a in known), np.int64, len(known))
+        self.flat = np.concatenate(known) if known else np.zeros(0, dtype=np.int64)
+        self.starts = np.cumsum(self.counts) - self.counts
+
+    def pairs(self, firms):
+        """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
+        if len(self.flat) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        row_of = self.slot[firms]
+        per_row = self.counts[row_of]
+        rows = np.repeat(np.arange(len(firms)), per_row)
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        return rows, self.flat[self.starts[row_of][rows] + within]

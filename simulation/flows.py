@@ -19,8 +19,8 @@ def allocate(requests, group, available):
         return requests
     total = np.bincount(group, weights=requests, minlength=len(available))
     available = np.maximum(available, 0.0)  # rounding can leave -1e-13 of a need
-    scale = np.divide(available, total, out=np.ones_like(total), where=total > available)
-    return requests * np.clip(scale, 0.0, 1.0)[group]
+    scale = np.divide(available, total, out=np.ones_like(total), where=total > available)  # in [0, 1]
+    return requests * scale[group]
 
 
 @dataclass
@@ -54,12 +54,10 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
     returns the share of each contract's planned quantity that logistics moves.
     """
     n_supply, n_demand = len(generated), len(need)
-    ratio = np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
-    usable = np.minimum(generated[recovery["supply"]], recovery["max_share"] * need[recovery["demand"]] / ratio)
-    rec_offer = allocate(usable, recovery["supply"], generated)
-    rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / ratio
-    reused = np.bincount(recovery["supply"], weights=rec_used, minlength=n_supply)
-    reused_in = np.bincount(recovery["demand"], weights=rec_used * recovery["ratio"], minlength=n_demand)
+    if len(recovery["supply"]):
+        rec_used, reused, reused_in = _internal_reuse(generated, need, recovery)
+    else:
+        rec_used, reused, reused_in = np.zeros(0), np.zeros(n_supply), np.zeros(n_demand)
 
     available = stock + generated - reused
     offered = allocate(contracts["promised"], contracts["supply"], available)
@@ -91,3 +89,14 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
         contract_received=received_c,
         recovery_reused=rec_used,
     )
+
+
+def _internal_reuse(generated, need, recovery):
+    """Units of waste each installation reuses, and the totals per supply and per demand stream."""
+    ratio = np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
+    usable = np.minimum(generated[recovery["supply"]], recovery["max_share"] * need[recovery["demand"]] / ratio)
+    rec_offer = allocate(usable, recovery["supply"], generated)
+    rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / ratio
+    reused = np.bincount(recovery["supply"], weights=rec_used, minlength=len(generated))
+    reused_in = np.bincount(recovery["demand"], weights=rec_used * recovery["ratio"], minlength=len(need))
+    return rec_used, reused, reused_in

@@ -24,19 +24,21 @@ class KeyedValues:
     def set(self, keys, values):
         """Set int64 ``keys`` to ``values`` (arrays or scalars broadcast to them)."""
         keys = np.atleast_1d(np.asarray(keys, dtype=np.int64))
-        values = np.broadcast_to(np.asarray(values, dtype=float), keys.shape)
+        values = np.asarray(values, dtype=float)
+        if values.shape != keys.shape:
+            values = np.broadcast_to(values, keys.shape)
         self._pending.update(zip(keys.tolist(), values.tolist()))
 
     def get(self, keys):
         """Values of an int64 array of keys (the default where unset)."""
         self._merge()
         keys = np.asarray(keys, dtype=np.int64)
-        at = np.searchsorted(self._keys, keys)
-        found = at < len(self._keys)
-        found[found] = self._keys[at[found]] == keys[found]
-        out = np.full(len(keys), self.default, dtype=float)
-        out[found] = self._values[at[found]]
-        return out
+        n = len(self._keys)
+        if n == 0:
+            return np.full(len(keys), self.default, dtype=float)
+        # Clipped to the last key, a key past the end is then simply not found.
+        at = np.minimum(np.searchsorted(self._keys, keys), n - 1)
+        return np.where(self._keys[at] == keys, self._values[at], float(self.default))
 
     def _merge(self):
         if not self._pending:
@@ -50,8 +52,19 @@ class KeyedValues:
         self._values[at[present]] = values[present]
         new = ~present
         order = np.argsort(keys[new], kind="stable")
-        self._keys = np.insert(self._keys, at[new][order], keys[new][order])
-        self._values = np.insert(self._values, at[new][order], values[new][order])
+        # New keys go in before the old key at their search position, as np.insert would put them.
+        slots = at[new][order] + np.arange(len(order))
+        old = np.ones(len(self._keys) + len(order), dtype=bool)
+        old[slots] = False
+        self._keys = _interleave(self._keys, old, slots, keys[new][order])
+        self._values = _interleave(self._values, old, slots, values[new][order])
+
+
+def _interleave(kept, kept_at, slots, added):
+    out = np.empty(len(kept_at), dtype=kept.dtype)
+    out[kept_at] = kept
+    out[slots] = added
+    return out
 
 
 def contains(queries, reference):
@@ -66,26 +79,28 @@ def contains(queries, reference):
 def unique_ints(values):
     """Sorted distinct values of an int64 array."""
     ordered = np.sort(values)
-    return ordered[_starts(ordered)]
+    return ordered[run_start_mask(ordered)]
 
 
 def first_occurrences(values):
     """Index of the first occurrence of each distinct value, ordered by value (as ``np.unique(return_index=True)``)."""
     order = np.argsort(values, kind="stable")
-    return order[_starts(values[order])]
+    return order[run_start_mask(values[order])]
 
 
 def unique_inverse(values):
     """Distinct values and, for each entry, the index of its value among them."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
-    starts = _starts(ordered)
+    starts = run_start_mask(ordered)
     inverse = np.empty(len(values), dtype=np.int64)
     inverse[order] = np.cumsum(starts) - 1
     return ordered[starts], inverse
 
 
-def _starts(ordered):
-    starts = np.ones(len(ordered), dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
+def run_start_mask(ordered):
+    """Mask of the entries of ``ordered`` that begin a run of equal values."""
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     return starts

@@ -119,8 +119,10 @@ class Logistics:
     # -- outages ---------------------------------------------------------------
     def start_outages(self, running, rate, mean_repair_days, rng):
         """Draw this period's failures among ``running`` plants and start their processes."""
-        candidates = np.flatnonzero(running & np.isnan(self.down_since))
+        candidates = (running & np.isnan(self.down_since)).nonzero()[0]
         fails = candidates[rng.random(len(candidates)) < rate]
+        if len(fails) == 0:  # the usual month; drawing nothing would leave the generator as it is anyway
+            return
         offsets = rng.random(len(fails)) * DAYS_PER_MONTH
         repairs = rng.exponential(mean_repair_days, len(fails))
         for firm, offset, repair in zip(fails.tolist(), offsets.tolist(), repairs.tolist()):

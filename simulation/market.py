@@ -21,12 +21,14 @@ to ``exp(-d / search.distance_decay_km)``. All pairs are then priced at once
 with numpy (:func:`price_pairs`).
 """
 
+import math
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
-from simulation.keyed import contains, unique_ints
+from simulation.keyed import contains, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -48,9 +50,8 @@ class StreamIndex:
         points = np.column_stack([x, y, material * MATERIAL_SEPARATION_KM])
         _, idx = self.tree.query(points, k=k, distance_upper_bound=max_km)
         idx = idx.reshape(len(x), k)
-        found = idx < len(self.streams)
-        rows = np.broadcast_to(np.arange(len(x))[:, None], idx.shape)
-        return rows[found], self.streams[idx[found]]
+        rows, column = (idx < len(self.streams)).nonzero()
+        return rows, self.streams[idx[rows, column]]
 
 
 class Market:
@@ -59,6 +60,7 @@ class Market:
         self._version = None
         self._platform_key = None
         self.index = {}
+        self.roles = {}
         self.platform_index = {}
         subs = model.subs
         self.by_waste = _csr(subs.waste, len(model.materials))
@@ -71,6 +73,9 @@ class Market:
             self._version = version
             self._platform_key = None
             self.index = {side: _index(table, m.x, m.y, table.alive) for side, table in (("supply", m.supply), ("demand", m.demand))}
+            # Every stream once per substitution it takes part in: (streams, substitution) arrays.
+            self.roles = {"supply": _expand(np.arange(len(m.supply)), m.supply.material, self.by_waste),
+                          "demand": _expand(np.arange(len(m.demand)), m.demand.material, self.by_input)}
         key = (version, m.policy_now.facilitator_participation)
         if key != self._platform_key and m.policy_now.facilitator_participation > 0:
             self._platform_key = key
@@ -78,9 +83,12 @@ class Market:
             self.platform_index = {side: _index(table, m.x, m.y, table.alive & members[table.firm])
                                    for side, table in (("supply", m.supply), ("demand", m.demand))}
 
-    def candidate_pairs(self, searchers):
+    def candidate_pairs(self, searchers, open_s, open_d, known):
         """Candidate pairs for a round of searching firms, as arrays.
 
+        ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
+        supply and demand streams); ``known`` holds the searchers' acquaintances
+        (:class:`simulation.firm.AcquaintanceLists`).
         Returns ``(searcher, s, d, k, dist)``: the searching firm, the supply
         stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
@@ -88,23 +96,16 @@ class Market:
         """
         self._refresh()
         m = self.model
-        share, min_q = m.params.contract.quantity_share, m.params.search.min_quantity
         searching = np.zeros(len(m.active), dtype=bool)
         searching[searchers] = True
-        own_s = np.flatnonzero(searching[m.supply.firm] & (m.supply.free(share) >= min_q))
-        own_d = np.flatnonzero(searching[m.demand.firm] & (m.demand.free(share) > 0))
-        # Each own stream once per substitution it takes part in.
-        own_s, k_s = _expand(own_s, m.supply.material[own_s], self.by_waste)
-        own_d, k_d = _expand(own_d, m.demand.material[own_d], self.by_input)
-        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s])
-        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d])
-        s = np.concatenate([own_s[row_s], partner_s])
-        d = np.concatenate([partner_d, own_d[row_d]])
-        k = np.concatenate([k_s[row_s], k_d[row_d]])
-        searched_as_receiver = np.r_[np.zeros(len(row_s), dtype=np.int64), np.ones(len(row_d), dtype=np.int64)]
-        # One int64 key per (stream pair, substitution, which side searched): dropping repeats
-        # is then a single unique(), and the pair is read back from the key.
-        key = unique_ints((((s << 24) | d) << 11) | (k << 1) | searched_as_receiver)
+        own_s, k_s = _select_roles(self.roles["supply"], searching[m.supply.firm] & open_s)
+        own_d, k_d = _select_roles(self.roles["demand"], searching[m.demand.firm] & open_d)
+        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s], known)
+        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d], known)
+        # One int64 key per (stream pair, substitution, which side searched, 1 for the receiver):
+        # dropping repeats is then a single unique(), and the pair is read back from the key.
+        key = unique_ints(np.concatenate([(((own_s[row_s] << 24) | partner_d) << 11) | (k_s[row_s] << 1),
+                                          (((partner_s << 24) | own_d[row_d]) << 11) | (k_d[row_d] << 1) | 1]))
         s, d, k = key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023
         supplier, receiver = m.supply.firm[s], m.demand.firm[d]
         searcher = np.where(key & 1, receiver, supplier)
@@ -116,8 +117,11 @@ class Market:
         keep &= ~contains(stream_pair_key(s, d), stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def _reachable(self, side, table, firms, materials):
-        """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays."""
+    def _reachable(self, side, table, firms, materials, known):
+        """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.
+
+        ``known`` holds the acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
+        """
         m, p = self.model, self.model.params.search
         x, y = m.x[firms], m.y[firms]
         found = [self.index[side].nearest(x, y, materials, p.candidates, p.max_distance_km)]
@@ -125,8 +129,8 @@ class Market:
             rows = np.flatnonzero(m.platform_members()[firms])
             near_rows, streams = self.platform_index[side].nearest(x[rows], y[rows], materials[rows], p.candidates, p.max_distance_km)
             found.append((rows[near_rows], streams))
-        rows, known = m.acquaintance_pairs(firms)
-        streams = table.lookup[known, materials[rows]]
+        rows, acquaintance = known.pairs(firms)
+        streams = table.lookup[acquaintance, materials[rows]]
         found.append((rows[streams >= 0], streams[streams >= 0]))
         return tuple(np.concatenate(part) for part in zip(*found))
 
@@ -152,6 +156,13 @@ def _expand(streams, materials, grouped):
     return streams[rows], flat[offsets[materials[rows]] + within]
 
 
+def _select_roles(roles, include):
+    """The (stream, substitution) pairs of ``roles`` whose stream is in the mask ``include``."""
+    streams, k = roles
+    keep = include[streams]
+    return streams[keep], k[keep]
+
+
 def _index(table, x, y, include):
     streams = np.flatnonzero(include)
     firms = table.firm[streams]
@@ -165,7 +176,7 @@ def grouped_sample(rng, groups, weight, n):
     largest keys are a weighted sample without replacement. Returned in group
     order, best key first within a group.
     """
-    positive = np.flatnonzero(weight > 0)
+    positive = (weight > 0).nonzero()[0]
     if len(positive) == 0:
         return positive
     keys = np.log(rng.random(len(positive))) / weight[positive]
@@ -175,9 +186,9 @@ def grouped_sample(rng, groups, weight, n):
 def _top_per_group(groups, values, n):
     """Indices of the ``n`` largest values in each group (earlier first on ties), in group order."""
     order = np.lexsort((-values, groups))
-    g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
+    position = np.arange(len(order))
+    # Rank within the group: distance from the position where the group's run begins.
+    rank = position - np.maximum.accumulate(np.where(run_start_mask(groups[order]), position, 0))
     return order[rank < n]
 
 
@@ -230,7 +241,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
     running_unit = transport_unit + treatment_unit_cost(m, k)
     capex_month = capex * (1.0 - pol.capex_subsidy_share) / term
     setup = 0.0 if renewal else p.contract.setup_cost_eur
-    shared = np.full(len(s), p.contract.transaction_cost_eur_per_month) + setup / term
+    shared = p.contract.transaction_cost_eur_per_month + setup / term
     supplier_avoided = quantity * costs.disposal[waste]
     receiver_avoided = quantity * converts * costs.virgin[inp]
     f = m.firm_attrs
@@ -240,7 +251,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
         receiver_avoided=receiver_avoided,
         running_unit=running_unit,
         fixed_cost=shared + capex_month,
-        subsidy=quantity * pol.subsidy_eur_per_unit,
+        subsidy=quantity * costs.subsidy[waste],
         shared=shared,
         supplier_hurdle=hurdle(f["hurdle_rate"][supplier], f["risk_aversion"][supplier], trust_s, supplier_avoided),
         receiver_hurdle=hurdle(f["hurdle_rate"][receiver], f["risk_aversion"][receiver], trust_r, receiver_avoided),
@@ -262,10 +273,14 @@ def treatment_unit_cost(model, k):
 
 
 def contract_term(model, mode):
-    """Months a new contract runs: longer where a pipeline must be paid off, never below the legal minimum."""
-    c, pol = model.params.contract, model.policy_now
-    months = np.where(mode == PIPELINE, c.pipeline_duration_months, c.duration_months)
-    return np.maximum(months, np.ceil(pol.min_contract_months)).astype(np.int64)
+    """Months a new contract runs by ``mode`` (array)."""
+    return np.where(mode == PIPELINE, term_months(model, PIPELINE), term_months(model, TRUCK)).astype(np.int64)
+
+
+def term_months(model, mode):
+    """Months a new contract by ``mode`` runs: longer where a pipeline must be paid off, never below the legal minimum."""
+    c = model.params.contract
+    return max(c.pipeline_duration_months if mode == PIPELINE else c.duration_months, math.ceil(model.policy_now.min_contract_months))
 
 
 def choose_mode(model, waste, dist, quantity, existing_pipe):
@@ -276,7 +291,7 @@ def choose_mode(model, waste, dist, quantity, existing_pipe):
     p, pol = model.params.logistics, model.policy_now
     truck_unit, pipe_unit = transport_unit_costs(model, waste, dist)
     pipe_capex = np.where(existing_pipe, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
-    term = contract_term(model, np.full(len(waste), PIPELINE))
+    term = term_months(model, PIPELINE)
     per_unit_capex = pipe_capex * (1.0 - pol.capex_subsidy_share) / (term * np.maximum(quantity, 1e-9))
     use_pipe = ~np.isnan(pipe_unit) & (np.isnan(truck_unit) | (pipe_unit + per_unit_capex < truck_unit))
     mode = np.where(use_pipe, PIPELINE, TRUCK)

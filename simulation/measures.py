@@ -52,6 +52,10 @@ class PeriodRecorder:
         self.current = dict.fromkeys(MEASURES, 0.0)
         self.material_flows = []  # one (n_materials, len(FLOW_COLUMNS)) array a month
         self.exchanges = []  # (period, contract ids, promised, shipped, received) a month
+        mats = model.materials
+        unit = np.array(mats.unit)
+        self._mwh, self._m3 = unit == "MWh", unit == "m3"
+        self._mass_landfilled = mats.to_landfill[mats.is_mass]  # landfilled among the mass materials
         self.start_period()
 
     def delivered_in(self, period):
@@ -90,10 +94,14 @@ class PeriodRecorder:
             self.exchanges.append((m.period, running.copy(), flows.contract_promised.copy(),
                                    flows.contract_shipped.copy(), flows.contract_received.copy()))
         mass = mats.is_mass
-        generated = table[mass, 0].sum()
+        # A column view of the mass rows sums in the same order as a copy of that column would.
+        in_t = table[mass]
+        generated, reused, exchanged = in_t[:, 0].sum(), in_t[:, 1].sum(), in_t[:, 2].sum()
+        received = by_material(d_mat, flows.received_in)
         book = m.contracts
         active = book.where(ACTIVE)
-        linked = unique_ints(np.concatenate([book.supplier[active], book.receiver[active]]))
+        supplier, receiver = book.supplier[active], book.receiver[active]
+        linked = unique_ints(np.concatenate([supplier, receiver]))
         n_active = int(m.active.sum())
         ages = m.period - m.links.start[book.link[active]]
         ledger = m.ledger
@@ -104,19 +112,19 @@ class PeriodRecorder:
             "firms_linked": len(linked),
             "links_born": self.born,
             "links_ended": self.ended,
-            "mean_link_age_months": float(ages.mean()) if len(ages) else 0.0,
-            "network_density": _density(book.supplier[active], book.receiver[active], n_active),
-            "largest_component_share": _largest_component_share(m, book.supplier[active], book.receiver[active]),
+            "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
+            "network_density": _density(supplier, receiver, n_active, len(m.active)),
+            "largest_component_share": _largest_component_share(m.active, n_active, supplier, receiver),
             "waste_generated_t": float(generated),
-            "waste_exchanged_t": float(table[mass, 2].sum()),
-            "waste_reused_t": float(table[mass, 1].sum()),
-            "waste_disposed_t": float(table[mass, 3].sum()),
-            "waste_landfilled_t": float(table[mass & mats.to_landfill, 3].sum()),
+            "waste_exchanged_t": float(exchanged),
+            "waste_reused_t": float(reused),
+            "waste_disposed_t": float(in_t[:, 3].sum()),
+            "waste_landfilled_t": float(in_t[self._mass_landfilled, 3].sum()),
             "waste_stored_t": float(flows.stock_after[mass[s_mat]].sum()),
-            "waste_diverted_share": float((table[mass, 1].sum() + table[mass, 2].sum()) / generated) if generated > 0 else 0.0,
-            "virgin_avoided_t": float(table[mass, 5].sum()),
-            "energy_exchanged_mwh": float(by_material(d_mat, flows.received_in)[np.array(mats.unit) == "MWh"].sum()),
-            "water_exchanged_m3": float(by_material(d_mat, flows.received_in)[np.array(mats.unit) == "m3"].sum()),
+            "waste_diverted_share": float((reused + exchanged) / generated) if generated > 0 else 0.0,
+            "virgin_avoided_t": float(in_t[:, 5].sum()),
+            "energy_exchanged_mwh": float(received[self._mwh].sum()),
+            "water_exchanged_m3": float(received[self._m3].sum()),
             "co2_avoided_t": self.co2_avoided,
             "savings_eur": self.savings,
             "fiscal_effect_eur": self.fiscal_effect,
@@ -129,24 +137,23 @@ class PeriodRecorder:
         }
 
 
-def _density(a, b, n_firms):
+def _density(a, b, n_firms, n_firms_ever):
     if n_firms < 2 or len(a) == 0:
         return 0.0
-    n = max(int(a.max()), int(b.max())) + 1
+    n = n_firms_ever  # any bound above the firm indices makes one key per pair
     keys = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
     pairs = 1 + np.count_nonzero(keys[1:] != keys[:-1])
     return pairs / (n_firms * (n_firms - 1) / 2)
 
 
-def _largest_component_share(model, a, b):
-    """Share of active firms in the largest group connected by active links."""
-    n_active = int(model.active.sum())
+def _largest_component_share(active, n_active, a, b):
+    """Share of the ``n_active`` firms (mask ``active``) in the largest group connected by links ``a``-``b``."""
     if n_active == 0:
         return 0.0
     if len(a) == 0:
         return 1.0 / n_active
-    labels = component_labels(len(model.active), a, b)
-    sizes = np.bincount(labels[model.active])
+    labels = component_labels(len(active), a, b)
+    sizes = np.bincount(labels[active])
     return float(sizes.max() / n_active)
 
 
@@ -163,5 +170,5 @@ def component_labels(n, a, b):
         np.minimum.at(labels, a, low)
         np.minimum.at(labels, b, low)
         labels = labels[labels]
-        if np.array_equal(labels, before):
+        if (labels == before).all():
             return labels

@@ -21,9 +21,9 @@ from simulation.bargaining import side_gains
 from simulation.columns import Columns
 from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
-from simulation.firm import Firm
+from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
-from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
+from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints
 from simulation.logistics import Logistics
 from simulation.market import (Market, contract_term, contract_transport_unit, conversion, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
@@ -64,6 +64,7 @@ class SymbiosisModel(mesa.Model):
         self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
         self.links = Columns({"start": np.int64}, fill={"start": -1})  # month each link first delivered
         self.recovery = {"supply": [], "demand": [], "substitution": []}
+        self._recovery_cache = None  # _recovery_arrays() until an installation is added or removed
         self._setup_firms()
         self.supply = StreamTable(len(self.specs), len(self.materials))
         self.demand = StreamTable(len(self.specs), len(self.materials))
@@ -132,7 +133,7 @@ class SymbiosisModel(mesa.Model):
 
     # -- firms entering, leaving, switching ----------------------------------------
     def _enter_due(self, period):
-        for index in np.flatnonzero(self.entry == period).tolist():
+        for index in (self.entry == period).nonzero()[0].tolist():
             if self.firm_list[index] is None:
                 self._enter(index)
 
@@ -192,6 +193,7 @@ class SymbiosisModel(mesa.Model):
         keep = [j for j, st in enumerate(self.recovery[side]) if st != stream]
         for key in self.recovery:
             self.recovery[key] = [self.recovery[key][j] for j in keep]
+        self._recovery_cache = None
 
     def _grant_recovery(self, index, waste):
         """Install, without capex, the recovery technology a scenario says the firm owns."""
@@ -216,7 +218,7 @@ class SymbiosisModel(mesa.Model):
 
     def _apply_events(self, period):
         self._enter_due(period)
-        for index in np.flatnonzero((self.exit == period) & self.active).tolist():
+        for index in ((self.exit == period) & self.active).nonzero()[0].tolist():
             self._leave(index)
         for event in self.events.get(period, ()):
             index = self.firm_ids.index(event.firm) if event.firm else None
@@ -253,11 +255,16 @@ class SymbiosisModel(mesa.Model):
         """Trust both ways and existing pipelines for candidate pairs."""
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         pipes = self.pipelines.get(self._pipe_key(supplier, receiver, self.subs.waste[k])) > 0
-        return self.trust_between(supplier, receiver), self.trust_between(receiver, supplier), pipes
+        return *self._trust_both_ways(supplier, receiver), pipes
 
     def trust_between(self, truster, trusted):
         """Trust of firms ``truster`` in firms ``trusted`` (index arrays)."""
         return self.trust.get(self._pair_key(truster, trusted))
+
+    def _trust_both_ways(self, a, b):
+        """Trust of firms ``a`` in firms ``b`` and of ``b`` in ``a`` (index arrays), in one look-up."""
+        both = self.trust.get(np.concatenate([self._pair_key(a, b), self._pair_key(b, a)]))
+        return both[:len(a)], both[len(a):]
 
     def _pipe_key(self, supplier, receiver, waste):
         return self._pair_key(supplier, receiver) * len(self.materials) + waste
@@ -274,38 +281,48 @@ class SymbiosisModel(mesa.Model):
         round takes every pair that comes first on both its streams among the
         pairs left, and such pairs share no stream. Returns the indices signed.
         """
+        if len(rank) == 0:
+            return np.zeros(0, dtype=np.int64)
         min_q = self.params.search.min_quantity
         converts = conversion(self, s, k, dist)
         pending = np.asarray(rank, dtype=np.int64)
-        used_s = np.zeros(len(self.supply), dtype=bool)
-        used_d = np.zeros(len(self.demand), dtype=bool)
-        signed, sized = [], []
+        used_s = used_d = None  # streams signed in earlier rounds, once there is a later round
+        signed, sized, any_resized = [], [], False
         while len(pending):
             ready = _first_on_both(s[pending], d[pending])
             batch, pending = pending[ready], pending[~ready]
             deal = terms.select(batch)
-            clash = used_s[s[batch]] | used_d[d[batch]]
-            if clash.any():
-                j = batch[clash]
-                resized = deal.select(np.flatnonzero(clash)).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
-                deal = deal.replace(np.flatnonzero(clash), resized)
+            if used_s is not None:
+                clash = used_s[s[batch]] | used_d[d[batch]]
+                if clash.any():
+                    j, at = batch[clash], clash.nonzero()[0]
+                    resized = deal.select(at).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
+                    deal = deal.replace(at, resized)
+                    any_resized = True
             take = deal.acceptable & (deal.quantity >= min_q)
             batch, quantity = batch[take], deal.quantity[take]
-            np.add.at(self.supply.committed, s[batch], quantity)
-            np.add.at(self.demand.committed, d[batch], quantity * converts[batch])
-            used_s[s[batch]] = True
-            used_d[d[batch]] = True
+            # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
+            self.supply.committed[s[batch]] += quantity
+            self.demand.committed[d[batch]] += quantity * converts[batch]
+            if len(pending):
+                if used_s is None:
+                    used_s, used_d = np.zeros(len(self.supply), dtype=bool), np.zeros(len(self.demand), dtype=bool)
+                used_s[s[batch]] = True
+                used_d[d[batch]] = True
             signed.append(batch)
             sized.append(quantity)
-        if not signed:
-            return np.zeros(0, dtype=np.int64)
-        position = np.empty(len(s), dtype=np.int64)
-        position[rank] = np.arange(len(rank))
-        chosen = np.concatenate(signed)
-        order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
-        chosen, quantity = chosen[order], np.concatenate(sized)[order]
+        if len(signed) == 1:  # one round keeps the order of ``rank``
+            chosen, quantity = signed[0], sized[0]
+        else:
+            position = np.empty(len(s), dtype=np.int64)
+            position[rank] = np.arange(len(rank))
+            chosen = np.concatenate(signed)
+            order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
+            chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
-            deal = terms.select(chosen).with_quantity(quantity)
+            deal = terms.select(chosen)
+            if any_resized:
+                deal = deal.with_quantity(quantity)  # otherwise ``quantity`` is the priced one and the terms hold as they are
             self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], converts[chosen],
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
@@ -317,7 +334,7 @@ class SymbiosisModel(mesa.Model):
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
         firms = self.firm_list
         pairs = list(zip(supplier.tolist(), receiver.tolist()))
-        trust_in_supplier, trust_in_receiver = self.trust_between(receiver, supplier), self.trust_between(supplier, receiver)
+        trust_in_supplier, trust_in_receiver = self._trust_both_ways(receiver, supplier)
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
@@ -398,15 +415,18 @@ class SymbiosisModel(mesa.Model):
         book, pol = self.contracts, self.policy_now
         gain_s, gain_r = side_gains(
             book.quantity[active], book.price[active], self.costs.disposal[book.waste[active]],
-            receiver_running_value(self, active), pol.subsidy_eur_per_unit, self.params.contract.transaction_cost_eur_per_month,
+            receiver_running_value(self, active), self.costs.subsidy[book.waste[active]], self.params.contract.transaction_cost_eur_per_month,
         )
         sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
                  (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
         for gain, counter, reason, breaker, victim, trust_in_breaker in sides:
-            counter[active] = np.where(gain < 0, counter[active] + 1, 0)
+            losing = np.where(gain < 0, counter[active] + 1, 0)
+            counter[active] = losing
+            breaks = losing >= self.params.contract.review_months
+            if not breaks.any():  # the usual month: the rest need not be looked at
+                continue
             remaining = book.start[active] + book.term[active] - self.period
-            breaks = (counter[active] >= self.params.contract.review_months) & (-gain * remaining > book.penalty_eur[active])
-            breaks &= book.status[active] == ACTIVE
+            breaks &= (-gain * remaining > book.penalty_eur[active]) & (book.status[active] == ACTIVE)
             for c in active[breaks].tolist():
                 self.cash_flow[breaker[c]] -= book.penalty_eur[c]
                 self.cash_flow[victim[c]] += book.penalty_eur[c]
@@ -426,7 +446,7 @@ class SymbiosisModel(mesa.Model):
                                 links=book.link[expiring], renewals=expiring)
         lapsed = np.ones(len(expiring), dtype=bool)
         lapsed[renewed] = False
-        lapsed = np.flatnonzero(lapsed)
+        lapsed = lapsed.nonzero()[0]
         book.reason[expiring[renewed]] = REASON["renewed"]
         # With flow left to trade but no surplus the deal has stopped paying; otherwise a side declined.
         unprofitable = (terms.surplus[lapsed] <= 0) & (terms.quantity[lapsed] >= self.params.search.min_quantity)
@@ -446,7 +466,8 @@ class SymbiosisModel(mesa.Model):
         ``search.retry_months`` before searching again.
         """
         p = self.params.search
-        candidates = self._firms_with_unmatched_flows()
+        open_s, open_d = self._open_streams()
+        candidates = self._firms_with_unmatched_flows(open_s, open_d)
         candidates = candidates[self.next_search[candidates] <= self.period]
         searching = candidates[self.rng.random(len(candidates)) < p.rate_per_month]
         if len(searching) == 0:
@@ -459,9 +480,11 @@ class SymbiosisModel(mesa.Model):
         self.spend["search"] += p.cost_eur * len(searching)
         self.recorder.searches += len(searching)
 
-        searcher, s, d, k, dist = self.market.candidate_pairs(searching)
+        # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
+        known = AcquaintanceLists(self.firm_list, searching, rank)
+        searcher, s, d, k, dist = self.market.candidate_pairs(searching, open_s, open_d, known)
         partner = np.where(self.supply.firm[s] == searcher, self.demand.firm[d], self.supply.firm[s])
-        seen = self._sees(searcher, partner, dist)
+        seen = self._sees(searcher, partner, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
@@ -474,14 +497,13 @@ class SymbiosisModel(mesa.Model):
         invested = self._invest_in_recovery(idle)
         self.next_search[idle[~contains(idle, invested)]] = self.period + p.retry_months
 
-    def _sees(self, searcher, partner, dist):
-        """Which partners each searcher knows of: neighbours, acquaintances, platform peers."""
+    def _sees(self, searcher, partner, dist, known):
+        """Which partners each searcher knows of: neighbours, acquaintances (``known``), platform peers."""
         seen = dist <= self.params.search.neighbourhood_km
         platform = self.platform_members()
         seen |= platform[searcher] & platform[partner]
-        firms = unique_ints(searcher)
-        rows, known = self.acquaintance_pairs(firms)
-        seen |= contains(self._pair_key(searcher, partner), self._pair_key(firms[rows], known))
+        rows, acquaintance = known.pairs(known.firms)
+        seen |= contains(self._pair_key(searcher, partner), self._pair_key(known.firms[rows], acquaintance))
         return seen
 
     def _pair_key(self, a, b):
@@ -489,7 +511,7 @@ class SymbiosisModel(mesa.Model):
 
     def _discover(self, searcher, partner, dist, seen):
         """Each searcher learns of up to ``search.discoveries`` unseen partners, near ones likelier."""
-        unseen = np.flatnonzero(~seen)
+        unseen = (~seen).nonzero()[0]
         if len(unseen) == 0:
             return np.zeros(len(seen), dtype=bool)
         first = first_occurrences(self._pair_key(searcher[unseen], partner[unseen]))
@@ -500,35 +522,24 @@ class SymbiosisModel(mesa.Model):
             self.firm_list[a].meet([b])
         return contains(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
 
-    def _firms_with_unmatched_flows(self):
-        share, min_q = self.params.contract.quantity_share, self.params.search.min_quantity
-        matchable_waste = self._is_waste_used[self.supply.material]
-        matchable_input = self._is_input_replaced[self.demand.material]
-        free_s = (self.supply.free(share) >= min_q) & matchable_waste
-        free_d = (self.demand.free(share) > 0) & matchable_input
+    def _open_streams(self):
+        """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks)."""
+        share = self.params.contract.quantity_share
+        return self.supply.free(share) >= self.params.search.min_quantity, self.demand.free(share) > 0
+
+    def _firms_with_unmatched_flows(self, open_s, open_d):
+        free_s = open_s & self._is_waste_used[self.supply.material]
+        free_d = open_d & self._is_input_replaced[self.demand.material]
         flagged = np.zeros(len(self.specs), dtype=bool)
         flagged[self.supply.firm[free_s]] = True
         flagged[self.demand.firm[free_d]] = True
-        return np.flatnonzero(flagged & self.active)
+        return (flagged & self.active).nonzero()[0]
 
     def _links_per_firm(self):
         book = self.contracts
         running = book.running()
         n = len(self.specs)
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
-
-    def acquaintance_pairs(self, firms):
-        """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
-        unique, row_of = unique_inverse(firms)
-        known = [self.firm_list[f].acquaintance_array() for f in unique.tolist()]
-        counts = np.fromiter((len(a) for a in known), np.int64, len(known))
-        if counts.sum() == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        flat, starts = np.concatenate(known), np.cumsum(counts) - counts
-        per_row = counts[row_of]
-        rows = np.repeat(np.arange(len(firms)), per_row)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        return rows, flat[starts[row_of][rows] + within]
 
     def platform_members(self):
         """Active firms on the facilitator's platform this month."""
@@ -542,6 +553,8 @@ class SymbiosisModel(mesa.Model):
         hurdle rate on top, and its cash covers the capex. Returns the firms
         that invested.
         """
+        if len(firms) == 0:
+            return firms
         subs, pol = self.subs, self.policy_now
         firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0))
         if len(firm) == 0:
@@ -566,19 +579,22 @@ class SymbiosisModel(mesa.Model):
         """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""
         subs = self.subs
         return (self.costs.disposal[subs.waste[k]] + subs.ratio[k] * self.costs.virgin[subs.input[k]]
-                - treatment_unit_cost(self, k) + self.policy_now.subsidy_eur_per_unit)
+                - treatment_unit_cost(self, k) + self.costs.subsidy[subs.waste[k]])
 
     def _recovery_arrays(self):
-        """The installed recovery technologies as arrays (streams, substitution, its ratio and share)."""
-        k = np.array(self.recovery["substitution"], dtype=np.int64)
-        return {"supply": np.array(self.recovery["supply"], dtype=np.int64),
-                "demand": np.array(self.recovery["demand"], dtype=np.int64),
-                "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
+        """The installed recovery technologies as arrays (streams, substitution, its ratio and share); read only."""
+        if self._recovery_cache is None:
+            k = np.array(self.recovery["substitution"], dtype=np.int64)
+            self._recovery_cache = {"supply": np.array(self.recovery["supply"], dtype=np.int64),
+                                    "demand": np.array(self.recovery["demand"], dtype=np.int64),
+                                    "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
+        return self._recovery_cache
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
         self.recovery["demand"].append(d)
         self.recovery["substitution"].append(k)
+        self._recovery_cache = None
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.subs.ratio[k]
         if capex > 0:
@@ -642,7 +658,8 @@ class SymbiosisModel(mesa.Model):
         storage.level = flows.stock_after
         # Stock emptied by a firm leaving or switching is disposed of this month.
         forced = np.zeros(len(generated))
-        forced[list(self.forced_disposal)] = list(self.forced_disposal.values())
+        if self.forced_disposal:
+            forced[list(self.forced_disposal)] = list(self.forced_disposal.values())
         flows.disposed = flows.disposed + forced
         flows.stock_before = flows.stock_before + forced
         self.supply.learn(generated)
@@ -663,8 +680,9 @@ class SymbiosisModel(mesa.Model):
         def per_firm(firms, values):
             return np.bincount(firms, weights=values, minlength=n)
 
-        disposal_cost = flows.disposed * costs.disposal[s_mat]
-        virgin_cost = flows.virgin * costs.virgin[d_mat]
+        disposal_unit, virgin_unit = costs.disposal[s_mat], costs.virgin[d_mat]
+        disposal_cost = flows.disposed * disposal_unit
+        virgin_cost = flows.virgin * virgin_unit
         c_supplier, c_receiver = book.supplier[running], book.receiver[running]
         shipped_c = flows.contract_shipped
         payment = shipped_c * book.price[running]
@@ -672,10 +690,8 @@ class SymbiosisModel(mesa.Model):
         k_c = book.substitution[running]
         treatment_c = shipped_c * treatment_unit_cost(self, k_c)
         transaction_half = np.full(len(running), self.params.contract.transaction_cost_eur_per_month / 2)
-        rec_s, rec_k = recovery["supply"], recovery["substitution"]
-        treatment_r = flows.recovery_reused * treatment_unit_cost(self, rec_k)
-        subsidy_c = shipped_c * pol.subsidy_eur_per_unit
-        subsidy_r = flows.recovery_reused * pol.subsidy_eur_per_unit
+        subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
+        gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(flows, recovery, per_firm)
 
         # Carbon costs on inputs are passed on in product prices to the extent the market allows.
         carbon_markup = self.params.market.carbon_pass_through * pol.carbon_price_eur_per_t * self.input_co2
@@ -684,49 +700,65 @@ class SymbiosisModel(mesa.Model):
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, payment + subsidy_c - transaction_half)
             - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
-            + per_firm(s_firm[rec_s], subsidy_r - treatment_r)
+            + gain_r
         )
         self.cash += self.cash_flow
 
-        truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0)
-        treatment_co2 = shipped_c * self.subs.treatment_co2[k_c]
-        treatment_co2_r = flows.recovery_reused * self.subs.treatment_co2[rec_k]
+        # Totals of the month (t CO2)
+        truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0).sum()
+        treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
+        subsidy_c_total = subsidy_c.sum()
         ledger = self.ledger
         ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
         ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
         ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
-                                       + pol.carbon_price_eur_per_t * (truck_co2.sum() + treatment_co2.sum() + treatment_co2_r.sum()))
-        ledger.subsidies += float(subsidy_c.sum() + subsidy_r.sum())
+                                       + pol.carbon_price_eur_per_t * (truck_co2 + treatment_co2 + treatment_co2_r))
+        ledger.subsidies += float(subsidy_c_total + subsidy_r)
 
         # Waste put into storage has no fate yet, so it counts in neither case.
-        stored = flows.stock_after - flows.stock_before
-        counterfactual = total(flows.generated - stored, costs.disposal[s_mat]) + total(flows.need, costs.virgin[d_mat])
-        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r.sum()
-                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c.sum() - subsidy_r.sum())
+        not_stored = flows.generated - (flows.stock_after - flows.stock_before)
+        counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
+        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r
+                  + 2 * transaction_half.sum() + sum(self.spend.values()) - subsidy_c_total - subsidy_r)
         self.recorder.savings = float(counterfactual - actual)
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
-        revenue_without = (total(flows.generated - stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
+        revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
                            + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
         self.recorder.fiscal_effect = float(-ledger.net_cost - revenue_without)
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
-        self.recorder.co2_avoided = float(avoided - truck_co2.sum() - treatment_co2.sum() - treatment_co2_r.sum())
+        self.recorder.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
+
+    def _recovery_accounts(self, flows, recovery, per_firm):
+        """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via
+        ``per_firm``), total treatment cost and subsidy (EUR) and treatment CO2 (t); zeros without any."""
+        if len(recovery["supply"]) == 0:
+            return 0.0, 0.0, 0.0, 0.0
+        reused, k = flows.recovery_reused, recovery["substitution"]
+        treatment = reused * treatment_unit_cost(self, k)
+        supply = recovery["supply"]
+        subsidy = reused * self.costs.subsidy[self.supply.material[supply]]
+        return (per_firm(self.supply.firm[supply], subsidy - treatment), treatment.sum(), subsidy.sum(),
+                (reused * self.subs.treatment_co2[k]).sum())
 
     def _update_trust(self, flows, running):
         """Each side's trust moves toward the share of the promise the other kept this month."""
         book, rate = self.contracts, self.params.trust.learning_rate
         # The receiver judges what the supplier had to offer against its promise;
         # the supplier judges how much of its offer the receiver took.
-        kept = _share(flows.contract_offered, flows.contract_promised)
-        took = _share(np.minimum(flows.contract_accepted, flows.contract_offered), flows.contract_offered)
-        book.trust_in_supplier[running] += np.where(np.isnan(kept), 0.0, rate * (np.nan_to_num(kept) - book.trust_in_supplier[running]))
-        book.trust_in_receiver[running] += np.where(np.isnan(took), 0.0, rate * (np.nan_to_num(took) - book.trust_in_receiver[running]))
+        offered = flows.contract_offered
+        judgements = ((book.trust_in_supplier, offered, flows.contract_promised),
+                      (book.trust_in_receiver, np.minimum(flows.contract_accepted, offered), offered))
+        for trust, part, whole in judgements:
+            judged = (whole > 0).nonzero()[0]  # trust stays where nothing was at stake
+            at = running[judged]
+            trust[at] += rate * (np.clip(part[judged] / whole[judged], 0.0, 1.0) - trust[at])
 
     def _insolvency(self):
         self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)
-        for index in np.flatnonzero(self.loss_months >= self.params.firm_defaults.exit_after_months).tolist():
+        for index in (self.loss_months >= self.params.firm_defaults.exit_after_months).nonzero()[0].tolist():
             self.recorder.exits += 1
             self._leave(index, "partner left")
 
@@ -749,15 +781,12 @@ class SymbiosisModel(mesa.Model):
 
 def _first_on_both(s, d):
     """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
+    if len(s) < 2:
+        return np.ones(len(s), dtype=bool)
     first_s, first_d = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
     first_s[first_occurrences(s)] = True
     first_d[first_occurrences(d)] = True
     return first_s & first_d
-
-
-def _share(part, whole):
-    """part / whole clipped to [0, 1]; nan where nothing was at stake."""
-    return np.clip(np.divide(part, whole, out=np.full_like(whole, np.nan), where=whole > 0), 0.0, 1.0)
 
 
 def total(quantities, unit_values):

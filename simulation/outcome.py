@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+REGIMES = ("none", "formed", "persisted", "collapsed")
+
 
 @dataclass(frozen=True)
 class Outcome:
-    regime: str  # "none", "formed", "persisted" or "collapsed"
+    regime: str  # one of REGIMES
     formed_period: int | None
     collapsed_period: int | None
     peak_links: float

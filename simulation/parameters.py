@@ -99,7 +99,7 @@ class Policy(Section):
     incineration_tax_eur_per_t: ScheduleSpec = 0.0
     virgin_tax_eur_per_t: ScheduleSpec = 0.0
     carbon_price_eur_per_t: ScheduleSpec = 0.0
-    subsidy_eur_per_unit: ScheduleSpec = Field(0.0, description="paid per unit of waste exchanged or reused")
+    subsidy_eur_per_t: ScheduleSpec = Field(0.0, description="paid per t of mass waste exchanged or reused (not energy or water)")
     capex_subsidy_share: ScheduleSpec = 0.0
     facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform")
     min_contract_months: ScheduleSpec = 0.0

@@ -6,6 +6,7 @@ force in a period as a :class:`PolicyState` with the same field names and units
 as the scenario (EUR per t, EUR per unit, shares, months).
 """
 
+import bisect
 from dataclasses import dataclass, fields
 
 
@@ -15,7 +16,7 @@ class PolicyState:
     incineration_tax_eur_per_t: float
     virgin_tax_eur_per_t: float
     carbon_price_eur_per_t: float
-    subsidy_eur_per_unit: float
+    subsidy_eur_per_t: float
     capex_subsidy_share: float
     facilitator_participation: float
     min_contract_months: float
@@ -28,9 +29,16 @@ class PolicyTimeline:
         if missing:
             raise KeyError(f"policy schedules missing: {sorted(missing)}")
         self.schedules = schedules
+        # Every instrument is constant between these periods, so one state serves each stretch.
+        self._changes = sorted({p for f in fields(PolicyState) for p in schedules[f.name].periods})
+        self._states = {}
 
     def at(self, period):
-        return PolicyState(**{f.name: self.schedules[f.name].at(period) for f in fields(PolicyState)})
+        stretch = bisect.bisect_right(self._changes, period)
+        state = self._states.get(stretch)
+        if state is None:
+            state = self._states[stretch] = PolicyState(**{f.name: self.schedules[f.name].at(period) for f in fields(PolicyState)})
+        return state
 
 
 @dataclass

@@ -1,22 +1,20 @@
 """Writing a run's results: CSV tables, run metadata and the summary table.
 
 Everything is first written into a temporary folder next to the destination
-and moved into place only when complete, so a failed run never leaves a
-half-written result. Files contain no timestamps or timings, so the same
-scenario and seed give byte-identical files.
+and moved into place only when complete (:mod:`simulation.atomic`), so a
+failed run never leaves a half-written result. Files contain no timestamps or
+timings, so the same scenario and seed give byte-identical files.
 """
 
 import json
-import os
 import platform
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simulation import __version__
+from simulation.atomic import staged_folder
 from simulation.contract import END_REASONS, MODES
 from simulation.measures import FLOW_COLUMNS, MEASURES
 
@@ -197,10 +195,7 @@ TABLES = {
 
 def write_results(model, out_dir, command, outcome, figures=True):
     """Write every output file of a run into ``out_dir`` atomically."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         for name, table in TABLES.items():
             table(model).to_csv(staging / name, index=False, float_format="%.6g")
         with open(staging / "metadata.json", "w") as handle:
@@ -210,10 +205,4 @@ def write_results(model, out_dir, command, outcome, figures=True):
             from simulation.figures import draw_all
 
             draw_all(model, staging, links=link_table(model), yearly=yearly_table(model))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)

@@ -102,3 +102,8 @@ class Schedule:
     @property
     def values(self):
         return tuple(self._values)
+
+    @property
+    def periods(self):
+        """Periods at which the value is set (it holds until the next one)."""
+        return tuple(self._periods)

@@ -111,10 +111,10 @@ def test_a_firm_that_leaves_ends_its_contracts():
 def test_fiscal_effect_is_taxes_forgone_plus_subsidies_paid():
     """Without taxes the exchanges cost the treasury exactly the subsidies; with a landfill tax, also the tax forgone."""
     untaxed = run(mini("policy.landfill_tax_eur_per_t=0", "policy.incineration_tax_eur_per_t=0",
-                       "policy.carbon_price_eur_per_t=0", "policy.virgin_tax_eur_per_t=0", "policy.subsidy_eur_per_unit=5"))
+                       "policy.carbon_price_eur_per_t=0", "policy.virgin_tax_eur_per_t=0", "policy.subsidy_eur_per_t=5"))
     frame = untaxed.datacollector.get_model_vars_dataframe()
     assert frame.waste_exchanged_t.sum() > 0
     assert np.allclose(frame.fiscal_effect_eur, -frame.subsidies_eur)
-    taxed = run(mini("policy.landfill_tax_eur_per_t=100", "policy.subsidy_eur_per_unit=0"))
+    taxed = run(mini("policy.landfill_tax_eur_per_t=100", "policy.subsidy_eur_per_t=0"))
     frame = taxed.datacollector.get_model_vars_dataframe()
     assert frame.fiscal_effect_eur.sum() < 0 and frame.subsidies_eur.sum() == 0

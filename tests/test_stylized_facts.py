@@ -1,4 +1,4 @@
-"""Stylized facts 1, 3 and 7 of the literature, on average over replicates of a synthetic park.
+"""Stylized facts 1 to 7 of the literature, on average over replicates of synthetic parks.
 
 Each comparison runs the same seeds under two conditions, so the difference is
 the policy's or cost's effect, not the draw of the park.
@@ -14,9 +14,9 @@ from simulation.scenario import load
 SEEDS = (1, 2, 3, 4)
 
 
-def replicate(*overrides):
-    scenario = load(DATA / "facts_park.toml", ["events=[]", *overrides])
-    return [run(scenario, seed=seed, record_exchanges=False) for seed in SEEDS]
+def replicate(*overrides, seeds=SEEDS, park="facts_park.toml"):
+    scenario = load(DATA / park, ["events=[]", *overrides])
+    return [run(scenario, seed=seed, record_exchanges=False) for seed in seeds]
 
 
 def mean(models, measure):
@@ -89,3 +89,147 @@ def test_fact_7_fuel_switch_ends_only_the_links_on_the_vanished_wastes(seed):
             assert END_REASONS[book.reason[c]] == "supply stopped"
     assert not any(book.waste[c] in gone for c in from_hub[book.start[from_hub] >= switch])
     assert any(END_REASONS[book.reason[c]] != "supply stopped" for c in on_kept)
+
+
+def government_net_cost(model):
+    return model.datacollector.get_model_vars_dataframe().government_net_cost_eur.sum()
+
+
+def mass_links_born(model):
+    book = model.contracts
+    return int(model.materials.is_mass[book.waste[book.renewal_of < 0]].sum())
+
+
+def test_fact_2_subsidy_raises_exchanges_and_government_net_cost():
+    none = replicate("policy.subsidy_eur_per_t=0")
+    paid = replicate("policy.subsidy_eur_per_t=10")
+    gain = paired(none, paid, active_links)
+    assert gain.mean() > 0.05 * mean(none, active_links) and (gain > 0).all(), gain
+    assert (paired(none, paid, mass_links_born) > 0).all(), "the subsidy is paid on mass wastes, so more of them trade"
+    # The subsidy bill outweighs any change in the landfill tax collected.
+    assert (paired(none, paid, government_net_cost) > 0).all()
+
+
+# Fact 4. Without a contract a side walks away, free, after one losing month; under a contract
+# breaking costs two years of the larger side's expected gain. Both sign the same deals.
+NO_CONTRACT = ("policy.breach_penalty_months=0", "contract.review_months=1")
+CONTRACT = ("policy.breach_penalty_months=24",)
+
+
+def link_life(model):
+    """Mean months a link delivers: link-months over links born (links alive at the end count to the end)."""
+    frame = model.datacollector.get_model_vars_dataframe()
+    return frame.active_links.sum() / frame.links_born.sum()
+
+
+def break_rate(model):
+    """Links ended (breached, lapsed or dropped; renewals excluded) per 100 link-years."""
+    frame = model.datacollector.get_model_vars_dataframe()
+    return 1200 * frame.links_ended.sum() / frame.active_links.sum()
+
+
+@pytest.fixture(scope="module")
+def contract_runs():
+    """Runs with and without contracts, under calm and turbulent virgin prices."""
+    return {(contract, turbulence): replicate(*overrides, f"market.price_volatility={turbulence}")
+            for contract, overrides in (("none", NO_CONTRACT), ("contract", CONTRACT))
+            for turbulence in (0.0, 0.15)}
+
+
+def test_fact_4_contracts_give_longer_links_and_fewer_breaks(contract_runs):
+    none, contract = contract_runs["none", 0.15], contract_runs["contract", 0.15]
+    assert (paired(none, contract, link_life) > 0).sum() >= 3
+    assert mean(contract, link_life) > 1.05 * mean(none, link_life)
+    assert (paired(none, contract, break_rate) < 0).all()
+    assert mean(contract, break_rate) < 0.85 * mean(none, break_rate)
+
+
+def test_fact_4_contracts_stabilise_most_under_price_turbulence(contract_runs):
+    """The literature's interaction with market turbulence (docs/odd.md §1.1: not the one with supply uncertainty)."""
+    def effect(turbulence, measure):
+        return paired(contract_runs["none", turbulence], contract_runs["contract", turbulence], measure).mean()
+
+    assert effect(0.15, link_life) > effect(0.0, link_life) + 2
+    assert effect(0.15, break_rate) < effect(0.0, break_rate) - 1
+
+
+# Fact 5: early formation (three years) shows what a platform adds to search by neighbourhood,
+# acquaintances and discovery; more seeds, as the platform's effect is a few links in ninety.
+PLATFORM_SEEDS = tuple(range(1, 17))
+
+
+def savings(model):
+    return model.datacollector.get_model_vars_dataframe().savings_eur.sum()
+
+
+def test_fact_5_platform_has_a_participation_threshold():
+    runs = {share: replicate(f"policy.facilitator_participation={share}", "scenario.years=3", seeds=PLATFORM_SEEDS)
+            for share in (0.0, 0.1, 0.4, 1.0)}
+    for measure in (active_links, savings):
+        gain = {share: paired(runs[0.0], runs[share], measure) for share in (0.1, 0.4, 1.0)}
+        full = gain[1.0].mean()
+        assert full > 0 and (gain[1.0] > 0).sum() >= 14, (measure.__name__, gain[1.0])
+        # Below the threshold: no measurable effect, about as often worse as better.
+        assert abs(gain[0.1].mean()) < 0.2 * full and (gain[0.1] > 0).sum() <= 10, (measure.__name__, gain[0.1])
+        # Above it the benefit grows with participation.
+        assert gain[0.1].mean() < gain[0.4].mean() < gain[1.0].mean(), (measure.__name__, gain)
+
+
+# Fact 6 on a small park whose power station ("hub") alone feeds most neighbours; a second,
+# identical station ("backup") makes its wastes redundant unless an event takes it out at month 0.
+HUB_EXIT = "2029-01"
+HUB_SEEDS = (1, 2, 3, 4, 5, 6)
+
+
+def hub_removal(redundant):
+    events = ([] if redundant else ['{at = 0, firm = "backup", leave = true}']) + [f'{{at = "{HUB_EXIT}", firm = "hub", leave = true}}']
+    return replicate("events=[" + ", ".join(events) + "]", park="hub_park.toml", seeds=HUB_SEEDS)
+
+
+def deliveries_at(model, period, supplier=None):
+    """(receiver, waste) pairs with a link delivering in ``period`` (from ``supplier`` only, if given)."""
+    book = model.contracts
+    started = model.links.start[book.link]
+    alive = (started >= 0) & (started <= period) & (book.start <= period) & ((book.end < 0) | (book.end > period))
+    if supplier is not None:
+        alive &= book.supplier == model.firm_ids.index(supplier)
+    return set(zip(book.receiver[alive].tolist(), book.waste[alive].tolist()))
+
+
+def resupplied(model):
+    """Share of the (receiver, waste) pairs the hub fed in its last month that are fed again two years on."""
+    exit = model.calendar.period_of(HUB_EXIT)
+    fed = deliveries_at(model, exit - 1, supplier="hub")
+    assert fed, "the hub should feed its neighbours before it leaves"
+    return len(fed & deliveries_at(model, exit + 24)) / len(fed)
+
+
+def largest_group(model, first, last):
+    """Share of active firms in the largest linked group, averaged over months ``first`` to ``last`` after the exit."""
+    exit = model.calendar.period_of(HUB_EXIT)
+    return model.datacollector.get_model_vars_dataframe().largest_component_share[exit + first:exit + last + 1].mean()
+
+
+def component_after_exit(model):
+    """The largest linked group over the second year after the exit."""
+    return largest_group(model, 12, 23)
+
+
+@pytest.fixture(scope="module")
+def hub_runs():
+    return {redundant: hub_removal(redundant) for redundant in (False, True)}
+
+
+def test_fact_6_removing_a_sole_producer_hub_breaks_the_network(hub_runs):
+    alone = hub_runs[False]
+    # The hub's receivers find no other source, and the linked network falls apart.
+    assert mean(alone, resupplied) < 0.2
+    assert all(largest_group(m, -1, -1) == 1.0 for m in alone), "every firm is linked to the rest before the exit"
+    assert mean(alone, component_after_exit) < 0.75
+
+
+def test_fact_6_redundant_producers_make_the_network_resilient(hub_runs):
+    alone, backed = hub_runs[False], hub_runs[True]
+    assert (paired(alone, backed, resupplied) >= 0.25).all()
+    assert (paired(alone, backed, component_after_exit) > 0).all()
+    assert mean(backed, component_after_exit) > 0.95

@@ -72,21 +72,28 @@ def _process_pool(workers):
     # everything in each worker (about 1.8x slower for short runs on 2 cores). Fork is
     # safe here because ProcessPoolExecutor forks all workers at the first submit,
     # before it starts its own thread, and the sweep starts no thread before that.
-    context = multiprocessing.get_context("fork")
-    return cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),))
+    # A process that already runs other threads (a notebook kernel, a test run after a Dask
+    # cluster) could fork while one of them holds a lock; there the slower but safe forkserver
+    # is used. Results do not depend on the start method: every run carries its own seed.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    context = multiprocessing.get_context(method)
+    return cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started)
 
 
-def _worker_started(parent):
+def _worker_started():
     # Ctrl-C reaches the whole process group; the parent alone decides what to stop,
     # and a worker killed between two runs would break the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A worker inherits its queue's pipe ends, so it never sees end-of-file when the
     # parent is killed (SIGKILL): it would wait forever. It checks instead.
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
-def _exit_with_parent(parent):
-    while os.getppid() == parent:
+def _exit_with_parent():
+    # A forked worker's parent is the sweep; a forkserver worker's is the server, which
+    # itself ends when the sweep dies. Either way the worker's parent changes.
+    first = os.getppid()
+    while os.getppid() == first:
         time.sleep(PARENT_CHECK_S)
     os._exit(1)
 

@@ -34,7 +34,7 @@ MEASURES = {
     "government_net_cost_eur": "subsidies paid minus taxes collected, EUR",
     "fiscal_effect_eur": "government's net revenue against no exchange at all (negative: exchanges cost it), EUR",
     "waste_tax_eur": "landfill and incineration tax collected, EUR",
-    "subsidies_eur": "subsidies paid (per unit and capex), EUR",
+    "subsidies_eur": "subsidies paid (per t and capex), EUR",
     "searches": "partner searches made",
     "investments": "recovery technologies installed",
     "exits": "firms that left insolvent",

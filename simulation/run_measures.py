@@ -8,6 +8,16 @@ import numpy as np
 
 from simulation.contract import ENDED, REASON
 from simulation.keyed import first_occurrences
+from simulation.measures import MEASURES
+
+SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
+          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
+
+
+def _totals(names):
+    """Summed monthly measures, described as in :mod:`simulation.measures`."""
+    return {name: f"{MEASURES[name]} (run total)" for name in names}
+
 
 RUN_MEASURES = {
     "links_formed": "links formed over the run (renewals excluded)",
@@ -15,27 +25,15 @@ RUN_MEASURES = {
     "mean_active_links": "mean links delivering per month",
     "peak_links": "peak of the smoothed link count (outcome rule)",
     "firms_linked_end": "firms with at least one active link in the last month",
-    "waste_generated_t": "waste and by-products generated, t",
+    **_totals(SUMMED[:1]),
     "waste_diverted_t": "waste exchanged or reused, t",
     "waste_diverted_share": "diverted / generated, mass streams (NaN if none generated)",
-    "waste_landfilled_t": "waste sent to landfill, t",
-    "virgin_avoided_t": "virgin input replaced by waste, t",
-    "energy_exchanged_mwh": "energy delivered through exchanges, MWh",
-    "water_exchanged_m3": "water delivered through exchanges, m3",
-    "co2_avoided_t": "CO2 avoided net of transport and treatment, t",
-    "savings_eur": "firms' savings against no exchange at all, EUR",
-    "government_net_cost_eur": "subsidies paid minus taxes collected, EUR",
-    "fiscal_effect_eur": "government's net revenue against no exchange at all (negative: exchanges cost it), EUR",
-    "subsidies_eur": "subsidies paid (per unit and capex), EUR",
-    "waste_tax_eur": "landfill and incineration tax collected, EUR",
+    **_totals(SUMMED[1:]),
     "mean_link_life_months": "mean months from first delivery to end (or run end) of links that delivered; NaN if none",
     "links_broken": "contracts ended by a breach",
     "formed_month": "period the network formed (NaN if never)",
     "collapsed_month": "period the network collapsed (NaN if not)",
 }
-
-SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
-          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
 BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
 
 

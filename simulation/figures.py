@@ -9,6 +9,7 @@ from matplotlib.patches import Patch  # noqa: E402
 import numpy as np  # noqa: E402
 
 from simulation.contract import ACTIVE  # noqa: E402
+from simulation.report import formed  # noqa: E402
 
 PNG = {"dpi": 120, "metadata": {"Software": None}}
 ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments
@@ -144,14 +145,15 @@ def timeseries_figure(model):
 
 def timeline_figure(model, links):
     """One row per link, a bar from its first delivery (or signing) to its end, coloured by material."""
-    links = links.sort_values(["signed", "link"]).reset_index(drop=True)
-    end_year = model.calendar.date_of(model.period)
+    links = links.assign(formed=formed(links)).sort_values(["signed", "link"]).reset_index(drop=True)
+    calendar = model.calendar
+    end_year = calendar.date_of(model.period)
     materials = sorted(set(links["material"]))
     colours = plt.colormaps["tab10"] if len(materials) <= 10 else plt.colormaps["tab20"]
     fig, ax = plt.subplots(figsize=(11, 1.5 + 0.22 * len(links)))
     for row in links.itertuples():
-        start = _year(row.delivering_from or row.signed)
-        stop = _year(row.ended) if row.ended else end_year
+        start = calendar.date_of(calendar.period_of(row.formed))
+        stop = calendar.date_of(calendar.period_of(row.ended)) if row.ended else end_year
         colour = colours(materials.index(row.material) % colours.N)
         ax.barh(row.Index, max(stop - start, 1 / 12), left=start, color=colour, height=0.7,
                 hatch="//" if not row.delivering_from else None)
@@ -161,17 +163,12 @@ def timeline_figure(model, links):
     ax.invert_yaxis()
     handles = [Patch(color=colours(i % colours.N), label=m) for i, m in enumerate(materials)]
     ax.legend(handles=handles, fontsize=7, title="material", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_xlim(model.calendar.date_of(0), end_year + 6)  # room for the end reasons
+    ax.set_xlim(calendar.date_of(0), end_year + 6)  # room for the end reasons
     ax.set_xlabel("year")
     ax.set_title(f"{model.config.name}: links from first delivery to end (hatched: pipeline never finished)")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-def _year(label):
-    year, month = label.split("-")
-    return int(year) + (int(month) - 1) / 12
 
 
 def benefits_figure(model, yearly):

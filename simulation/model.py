@@ -224,15 +224,13 @@ class SymbiosisModel(mesa.Model):
             index = self.firm_ids.index(event.firm) if event.firm else None
             if event.leave and self.active[index]:
                 self._leave(index)
-            for key, value in event.set.items():
-                self._set_value(key, value)
+            for _, kind, name, field, value in event.settings():
+                self._set_value(kind, name, field, value)
             if event.switch_process and self.active[index]:
                 self._install_process(index, event.switch_process)
 
-    def _set_value(self, key, value):
+    def _set_value(self, kind, name, field, value):
         """A scheduled new price (``materials.<id>.<field>``) or firm attribute (``firms.<id>.<field>``)."""
-        kind, _, rest = key.partition(".")
-        name, _, field = rest.rpartition(".")
         if kind == "materials":
             self.materials.set_value(name, field, value)
             return

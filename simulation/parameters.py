@@ -162,6 +162,13 @@ class Event(Section):
     leave: bool = False
     set: dict[str, float] = {}
 
+    def settings(self):
+        """``(key, kind, name, field, value)`` of each ``set`` entry, from keys like ``firms.asnaes.capacity``."""
+        for key, value in self.set.items():
+            kind, _, rest = key.partition(".")
+            name, _, field = rest.rpartition(".")
+            yield key, kind, name, field, value
+
     @model_validator(mode="after")
     def _does_something(self):
         if not (self.switch_process or self.leave or self.set):

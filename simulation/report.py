@@ -120,16 +120,21 @@ def yearly_table(model):
     return table.reset_index()
 
 
+def formed(links):
+    """Month each link of a link table formed: its first delivery, or its signing if it never delivered."""
+    return links["delivering_from"].where(links["delivering_from"] != "", links["signed"])
+
+
 def format_timeline(links, calendar_end):
     """The link timeline as printed text: one line per link, oldest first."""
     if links.empty:
         return "  no link formed"
     lines = [f"  {'material':<22} {'supplier':<16} -> {'receiver':<16} {'formed':<7} {'ended':<7} why it ended"]
-    for row in links.sort_values(["signed", "link"]).itertuples():
-        formed = (row.delivering_from or row.signed)[:4]
+    for row in links.assign(formed=formed(links)).sort_values(["signed", "link"]).itertuples():
+        formed_year = row.formed[:4]
         ended = row.ended[:4] if row.ended else "-"
         reason = row.end_reason or f"running in {calendar_end}"
-        lines.append(f"  {row.material:<22} {row.supplier:<16} -> {row.receiver:<16} {formed:<7} {ended:<7} {reason}")
+        lines.append(f"  {row.material:<22} {row.supplier:<16} -> {row.receiver:<16} {formed_year:<7} {ended:<7} {reason}")
     return "\n".join(lines)
 
 

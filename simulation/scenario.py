@@ -62,7 +62,7 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     the same scenario and catalogue thousands of times with other overrides.
     """
     path = Path(path)
-    read = files.read if files is not None else _read_toml
+    read = files.read if files is not None else read_toml
     raw = read(path)
     for assignment in overrides:
         apply_override(raw, assignment, path)
@@ -91,7 +91,8 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     return scenario
 
 
-def _read_toml(path):
+def read_toml(path):
+    """A TOML file as a dict; any problem reading it is a ScenarioError naming the file."""
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -120,10 +121,10 @@ class TomlFiles:
             stat = os.stat(path)
             key, version = Path(path).resolve(), (stat.st_mtime_ns, stat.st_size)
         except OSError:
-            return _read_toml(path)  # let the reader name the problem
+            return read_toml(path)  # let the reader name the problem
         cached = self._parsed.get(key)
         if cached is None or cached[0] != version:
-            cached = self._parsed[key] = (version, _read_toml(path))
+            cached = self._parsed[key] = (version, read_toml(path))
         return copy.deepcopy(cached[1])
 
 
@@ -228,7 +229,7 @@ def _problem(error):
 
 
 def _load_catalogue(scenario_path, files, read=None):
-    read = read or _read_toml
+    read = read or read_toml
     merged = {"materials": {}, "sectors": {}, "processes": {}, "substitutions": []}
     origin = {}  # merged entry name -> (file, name in that file), to point errors at the right file
     for n, name in enumerate(files):
@@ -347,14 +348,12 @@ def _check_event(event, sectors, catalogue, calendar, path, where):
         raise ScenarioError(path, f"{where}.firm", f"unknown firm {event.firm!r}")
     if event.switch_process:  # a firm stays in its sector, as when it is declared
         _check_process(catalogue, sectors[event.firm], event.switch_process, path, f"{where}.switch_process")
-    for key, value in event.set.items():
-        _check_event_setting(key, value, sectors, catalogue, path, f"{where}.set.{key}")
+    for key, kind, name, field, value in event.settings():
+        _check_event_setting(kind, name, field, value, sectors, catalogue, path, f"{where}.set.{key}")
 
 
-def _check_event_setting(key, value, sectors, catalogue, path, where):
+def _check_event_setting(kind, name, field, value, sectors, catalogue, path, where):
     """``materials.<id>.<price field>`` or ``firms.<id>.<attribute>``, with a valid value."""
-    kind, _, rest = key.partition(".")
-    name, _, field = rest.rpartition(".")
     settable = {"materials": SETTABLE_MATERIAL_FIELDS, "firms": SETTABLE_FIRM_FIELDS}
     if kind not in settable or not name or field not in settable[kind]:
         raise ScenarioError(path, where, f"events may set materials.<id>.{{{', '.join(SETTABLE_MATERIAL_FIELDS)}}} "

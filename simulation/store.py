@@ -17,7 +17,6 @@ sweep writes.
 """
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from simulation import __version__
+from simulation.atomic import staged_file
 from simulation.errors import ScenarioError
 from simulation.measures import MEASURES
 
@@ -61,18 +61,10 @@ class Store:
     @classmethod
     def create(cls, path, sweep, runs, fingerprint):
         """Write the schema and the whole design under a temporary name, then move it into place."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        staging.unlink(missing_ok=True)
-        try:
+        with staged_file(path) as staging:  # SQLite takes the empty staging file for a new database
             with sqlite3.connect(staging) as db:
                 _write_schema(db, sweep, runs, fingerprint)
             db.close()
-            os.replace(staging, path)
-        except BaseException:
-            staging.unlink(missing_ok=True)
-            raise
         return cls(path)
 
     def meta(self, key):
@@ -206,12 +198,10 @@ def export(path, fmt, out_dir=None):
     written = []
     for name, frame in tables.items():
         target = out_dir / f"{name}.{fmt}"
-        staging = target.with_name(f".{target.name}.tmp")
         try:
-            _write_table(_flat(frame), staging, fmt)
-            os.replace(staging, target)
+            with staged_file(target) as staging:
+                _write_table(_flat(frame), staging, fmt)
         except OSError as exc:
-            staging.unlink(missing_ok=True)
             raise ScenarioError(target, "", f"cannot write: {exc.strerror or exc}") from None
         written.append(target)
     return written

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulation.errors import ScenarioError
 from simulation.run_measures import RUN_MEASURES
-from simulation.scenario import TomlFiles, _read_toml, _validate, load
+from simulation.scenario import TomlFiles, read_toml, _validate, load
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "points")
 SAMPLED = ("lhs", "sobol", "morris")
@@ -238,7 +238,7 @@ def _short(value):
 def load_sweep(path):
     """Read and check a sweep file; raises ScenarioError naming the file and the field."""
     path = Path(path)
-    raw = _read_toml(path)
+    raw = read_toml(path)
     sweep_table = raw.get("sweep")
     if isinstance(sweep_table, dict) and isinstance(sweep_table.get("base"), str):
         base = path.parent / sweep_table["base"]

@@ -8,25 +8,20 @@ with the links of one or more runs (``report.link_table``) and reports when
 they formed and ended in each run.
 """
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simulation.errors import ScenarioError
+from simulation.report import formed
+from simulation.scenario import read_toml
 
 
 def load_record(path):
     """The recorded exchanges of ``path`` as a list of dicts with list-valued material and receiver."""
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"not valid TOML: {exc}") from None
+    raw = read_toml(path)
     record = []
     for i, entry in enumerate(raw.get("exchanges", [])):
         for field in ("material", "supplier", "receiver", "start"):
@@ -46,15 +41,19 @@ def matches(links, exchange):
                  & links.receiver.isin(exchange["receiver"])]
 
 
+def start_years(links):
+    """Year each link of a link table formed."""
+    return formed(links).str.slice(0, 4).astype(int)
+
+
 def first_and_last(links, exchange):
     """(year it first delivered, year the last matching link ended or None if running) in one run."""
     found = matches(links, exchange)
     if found.empty:
         return None, None
-    starts = [int((row.delivering_from or row.signed)[:4]) for row in found.itertuples()]
     running = (found.ended == "").any()
     last_end = None if running else max(int(e[:4]) for e in found.ended)
-    return min(starts), last_end
+    return int(start_years(found).min()), last_end
 
 
 def compare(runs, record):
@@ -79,19 +78,15 @@ def compare(runs, record):
 
 def unrecorded(runs, record, share=0.5):
     """Supplier -> receiver material links formed in at least ``share`` of the runs but not in the record."""
-    counts = {}
+    starts = {}  # (material, supplier, receiver) -> first start year in each run that formed it
     for links in runs:
-        seen = set()
-        for row in links.itertuples():
-            key = (row.material, row.supplier, row.receiver)
-            recorded = any(row.material in e["material"] and row.supplier == e["supplier"] and row.receiver in e["receiver"]
-                           for e in record)
-            if not recorded and key not in seen:
-                seen.add(key)
-                start = int((row.delivering_from or row.signed)[:4])
-                counts.setdefault(key, []).append(start)
+        recorded = pd.Index([]).append([matches(links, exchange).index for exchange in record])
+        rest = links.drop(recorded.unique()).assign(year=lambda frame: start_years(frame))
+        first = rest.sort_values("link").drop_duplicates(["material", "supplier", "receiver"])
+        for row in first.itertuples():
+            starts.setdefault((row.material, row.supplier, row.receiver), []).append(row.year)
     rows = [{"material": m, "supplier": s, "receiver": r, "runs": len(v), "first_start_median": float(np.median(v))}
-            for (m, s, r), v in counts.items() if len(v) >= share * len(runs)]
+            for (m, s, r), v in starts.items() if len(v) >= share * len(runs)]
     return pd.DataFrame(rows, columns=["material", "supplier", "receiver", "runs", "first_start_median"]).sort_values("first_start_median")
 
 

@@ -110,8 +110,7 @@ def hurdle_rates(model, log):
         rate[side] = log[side].map(lambda f: specs[f].hurdle_rate if specs[f].hurdle_rate is not None else defaults.hurdle_rate)
         aversion[side] = log[side].map(lambda f: specs[f].risk_aversion if specs[f].risk_aversion is not None else defaults.risk_aversion)
         for event in model.params.events:
-            for key, value in event.set.items():
-                kind, name, field = key.split(".")
+            for _, kind, name, field, value in event.settings():
                 if kind == "firms" and field == "hurdle_rate":
                     after = (log[side] == name) & (log.signed >= model.calendar.label(month(model, event.at)))
                     rate[side] = rate[side].where(~after, value)

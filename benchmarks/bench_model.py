@@ -340,7 +340,7 @@ def bench_kalundborg(repeat, timeout):
                            f"{best['run_s']:.2f} (best of {repeat})", f"{best['command_s']:.1f}", best["links"],
                            f"{best['peak_bytes'] / MIB:,.0f}", KALUNDBORG_TARGET.describe(), KALUNDBORG_TARGET.verdict(best)]],
                 ["<"] + [">"] * 6 + ["<", "<"])
-    print("  (the whole command also loads the package, writes 7 files and draws 7 figures)")
+    print("  (the whole command also loads the package, writes 7 files and draws 8 figures)")
     print()
     return [best]
 

@@ -11,6 +11,8 @@ aversion, trust, cash).
 import mesa
 import numpy as np
 
+from simulation.keyed import ragged_rows
+
 
 class Firm(mesa.Agent):
     """A firm of the park.
@@ -64,14 +66,12 @@ class AcquaintanceLists:
         known = [firm_list[f].acquaintance_array() for f in firms.tolist()]
         self.counts = np.fromiter((len(a) for a in known), np.int64, len(known))
         self.flat = np.concatenate(known) if known else np.zeros(0, dtype=np.int64)
-        self.starts = np.cumsum(self.counts) - self.counts
+        self.starts = self.counts.cumsum() - self.counts
 
     def pairs(self, firms):
         """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
         if len(self.flat) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         row_of = self.slot[firms]
-        per_row = self.counts[row_of]
-        rows = np.repeat(np.arange(len(firms)), per_row)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        return rows, self.flat[self.starts[row_of][rows] + within]
+        rows, at = ragged_rows(self.starts[row_of], self.counts[row_of])
+        return rows, self.flat[at]

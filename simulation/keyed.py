@@ -7,6 +7,8 @@ buffer and reads merge it into sorted numpy arrays and use ``searchsorted``.
 
 The helpers below sort instead of hashing: on this project's machines numpy's
 hash-based ``unique`` is about ten times slower than a sort for int64 keys.
+Two more bulk helpers live here with them: expanding ragged runs of a flat
+array (:func:`ragged_rows`) and clipping to [0, 1] (:func:`unit_interval`).
 """
 
 import numpy as np
@@ -37,7 +39,7 @@ class KeyedValues:
         if n == 0:
             return np.full(len(keys), self.default, dtype=float)
         # Clipped to the last key, a key past the end is then simply not found.
-        at = np.minimum(np.searchsorted(self._keys, keys), n - 1)
+        at = np.minimum(self._keys.searchsorted(keys), n - 1)
         return np.where(self._keys[at] == keys, self._values[at], float(self.default))
 
     def _merge(self):
@@ -46,12 +48,12 @@ class KeyedValues:
         keys = np.fromiter(self._pending, np.int64, len(self._pending))
         values = np.fromiter(self._pending.values(), float, len(self._pending))
         self._pending = {}
-        at = np.searchsorted(self._keys, keys)
+        at = self._keys.searchsorted(keys)
         present = at < len(self._keys)
         present[present] = self._keys[at[present]] == keys[present]
         self._values[at[present]] = values[present]
         new = ~present
-        order = np.argsort(keys[new], kind="stable")
+        order = keys[new].argsort(kind="stable")
         # New keys go in before the old key at their search position, as np.insert would put them.
         slots = at[new][order] + np.arange(len(order))
         old = np.ones(len(self._keys) + len(order), dtype=bool)
@@ -70,7 +72,7 @@ def _interleave(kept, kept_at, slots, added):
 def contains(queries, reference):
     """Which of ``queries`` occur in ``reference`` (int64 arrays), by sorting rather than hashing."""
     reference = np.sort(reference)
-    at = np.searchsorted(reference, queries)
+    at = reference.searchsorted(queries)
     found = at < len(reference)
     found[found] = reference[at[found]] == queries[found]
     return found
@@ -84,18 +86,33 @@ def unique_ints(values):
 
 def first_occurrences(values):
     """Index of the first occurrence of each distinct value, ordered by value (as ``np.unique(return_index=True)``)."""
-    order = np.argsort(values, kind="stable")
+    order = values.argsort(kind="stable")
     return order[run_start_mask(values[order])]
 
 
 def unique_inverse(values):
     """Distinct values and, for each entry, the index of its value among them."""
-    order = np.argsort(values, kind="stable")
+    order = values.argsort(kind="stable")
     ordered = values[order]
     starts = run_start_mask(ordered)
     inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(starts) - 1
+    inverse[order] = starts.cumsum() - 1
     return ordered[starts], inverse
+
+
+def ragged_rows(starts, counts):
+    """Expand runs of a flat array: ``(row, position)`` of every item of every run,
+    where run ``row`` begins at ``starts[row]`` and holds ``counts[row]`` items."""
+    rows = np.arange(len(counts)).repeat(counts)
+    # Each item's position is its place in the output shifted by its run's offset.
+    shift = starts - (counts.cumsum() - counts)
+    return rows, np.arange(len(rows)) + shift.repeat(counts)
+
+
+def unit_interval(values):
+    """``values`` clipped to [0, 1]: ``np.clip`` without its Python-level dispatch, which a
+    month calls often enough on small arrays to show."""
+    return np.minimum(np.maximum(values, 0.0), 1.0)
 
 
 def run_start_mask(ordered):

@@ -31,6 +31,7 @@ import simpy
 
 from simulation.columns import Columns
 from simulation.timeline import DAYS_PER_MONTH
+from simulation.keyed import unit_interval
 
 
 class StorageArray(Columns):
@@ -155,7 +156,7 @@ class Logistics:
         self.env.run(until=end)
         still_down = ~np.isnan(self.down_since)
         self.downtime[still_down] += end - np.maximum(self.down_since[still_down], self._period_began)
-        return 1.0 - np.clip(self.downtime / DAYS_PER_MONTH, 0.0, 1.0)
+        return 1.0 - unit_interval(self.downtime / DAYS_PER_MONTH)
 
     def truck_delivery_share(self, quantities, distances_km, active_from_days):
         """Share of each truck contract's planned quantity the fleet moves this period.
@@ -168,9 +169,9 @@ class Logistics:
         total_days = trips * trip_days
         # A shipment needing more than a month of one truck is split over several trucks.
         parts = np.maximum(1, np.ceil(total_days / DAYS_PER_MONTH)).astype(np.int64)
-        owner = np.repeat(np.arange(len(quantities)), parts)
-        job_days = np.repeat(total_days / parts, parts)
-        job_release = np.repeat(active_from_days, parts)
+        owner = np.arange(len(quantities)).repeat(parts)
+        job_days = (total_days / parts).repeat(parts)
+        job_release = active_from_days.repeat(parts)
         done = dispatch_trucks(job_days, job_release, self.n_trucks, DAYS_PER_MONTH)
         share = np.bincount(owner, weights=done, minlength=len(quantities)) / np.maximum(parts, 1)
         return np.where(quantities > 0, share, 0.0)

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
 from simulation.contract import PIPELINE, TRUCK
-from simulation.keyed import contains, run_start_mask, unique_ints
+from simulation.keyed import contains, ragged_rows, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -54,12 +54,40 @@ class StreamIndex:
         return rows, self.streams[idx[rows, column]]
 
 
+class NearestCache:
+    """The nearest partner streams of each role, looked up once while the streams stay the same.
+
+    A role (own stream, substitution) always asks the same question of the
+    index, where its firm stands and which material it needs, so until a stream
+    is added or ended (when the market builds a new index and a new cache) the
+    answer is kept, and a month's search mostly gathers stored answers.
+    """
+
+    def __init__(self, index, n_roles, k, max_km):
+        self.index, self.k, self.max_km = index, k, max_km
+        self.start = np.full(n_roles, -1, dtype=np.int64)  # where a role's answer begins in ``flat``; -1: not asked yet
+        self.count = np.zeros(n_roles, dtype=np.int64)
+        self.flat = _EMPTY
+
+    def nearest(self, roles, x, y, material):
+        """The ``(row, stream)`` pairs :meth:`StreamIndex.nearest` gives for distinct ``roles`` at ``x, y``."""
+        new = self.start[roles] < 0
+        if new.any():
+            rows, streams = self.index.nearest(x[new], y[new], material[new], self.k, self.max_km)
+            counts = np.bincount(rows, minlength=int(new.sum()))  # rows come sorted, so each role's answer is one run
+            self.start[roles[new]] = len(self.flat) + counts.cumsum() - counts
+            self.count[roles[new]] = counts
+            self.flat = np.concatenate([self.flat, streams])
+        rows, at = ragged_rows(self.start[roles], self.count[roles])
+        return rows, self.flat[at]
+
+
 class Market:
     def __init__(self, model):
         self.model = model
         self._version = None
         self._platform_key = None
-        self.index = {}
+        self.near = {}
         self.roles = {}
         self.platform_index = {}
         subs = model.subs
@@ -72,10 +100,13 @@ class Market:
         if version != self._version:
             self._version = version
             self._platform_key = None
-            self.index = {side: _index(table, m.x, m.y, table.alive) for side, table in (("supply", m.supply), ("demand", m.demand))}
+            p = m.params.search
             # Every stream once per substitution it takes part in: (streams, substitution) arrays.
             self.roles = {"supply": _expand(np.arange(len(m.supply)), m.supply.material, self.by_waste),
                           "demand": _expand(np.arange(len(m.demand)), m.demand.material, self.by_input)}
+            # A supply role looks for demand streams, and a demand role for supply streams.
+            self.near = {side: NearestCache(_index(table, m.x, m.y, table.alive), len(self.roles[role][0]), p.candidates, p.max_distance_km)
+                         for side, table, role in (("supply", m.supply, "demand"), ("demand", m.demand, "supply"))}
         key = (version, m.policy_now.facilitator_participation)
         if key != self._platform_key and m.policy_now.facilitator_participation > 0:
             self._platform_key = key
@@ -98,10 +129,10 @@ class Market:
         m = self.model
         searching = np.zeros(len(m.active), dtype=bool)
         searching[searchers] = True
-        own_s, k_s = _select_roles(self.roles["supply"], searching[m.supply.firm] & open_s)
-        own_d, k_d = _select_roles(self.roles["demand"], searching[m.demand.firm] & open_d)
-        row_s, partner_d = self._reachable("demand", m.demand, m.supply.firm[own_s], m.subs.input[k_s], known)
-        row_d, partner_s = self._reachable("supply", m.supply, m.demand.firm[own_d], m.subs.waste[k_d], known)
+        role_s, own_s, k_s = _select_roles(self.roles["supply"], searching[m.supply.firm] & open_s)
+        role_d, own_d, k_d = _select_roles(self.roles["demand"], searching[m.demand.firm] & open_d)
+        row_s, partner_d = self._reachable("demand", m.demand, role_s, m.supply.firm[own_s], m.subs.input[k_s], known)
+        row_d, partner_s = self._reachable("supply", m.supply, role_d, m.demand.firm[own_d], m.subs.waste[k_d], known)
         # One int64 key per (stream pair, substitution, which side searched, 1 for the receiver):
         # dropping repeats is then a single unique(), and the pair is read back from the key.
         key = unique_ints(np.concatenate([(((own_s[row_s] << 24) | partner_d) << 11) | (k_s[row_s] << 1),
@@ -117,14 +148,15 @@ class Market:
         keep &= ~contains(stream_pair_key(s, d), stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
         return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def _reachable(self, side, table, firms, materials, known):
+    def _reachable(self, side, table, roles, firms, materials, known):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.
 
-        ``known`` holds the acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
+        ``roles`` are the own streams' distinct roles (see ``roles``); ``known`` holds the
+        acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
         """
         m, p = self.model, self.model.params.search
         x, y = m.x[firms], m.y[firms]
-        found = [self.index[side].nearest(x, y, materials, p.candidates, p.max_distance_km)]
+        found = [self.near[side].nearest(roles, x, y, materials)]
         if side in self.platform_index:
             rows = np.flatnonzero(m.platform_members()[firms])
             near_rows, streams = self.platform_index[side].nearest(x[rows], y[rows], materials[rows], p.candidates, p.max_distance_km)
@@ -150,17 +182,15 @@ def _csr(keys, n):
 def _expand(streams, materials, grouped):
     """Repeat each stream once per substitution of its material: (streams, substitution) arrays."""
     offsets, flat = grouped
-    counts = offsets[materials + 1] - offsets[materials]
-    rows = np.repeat(np.arange(len(streams)), counts)
-    within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return streams[rows], flat[offsets[materials[rows]] + within]
+    rows, at = ragged_rows(offsets[materials], offsets[materials + 1] - offsets[materials])
+    return streams[rows], flat[at]
 
 
 def _select_roles(roles, include):
-    """The (stream, substitution) pairs of ``roles`` whose stream is in the mask ``include``."""
+    """The roles whose stream is in the mask ``include``: (role, stream, substitution) arrays."""
     streams, k = roles
-    keep = include[streams]
-    return streams[keep], k[keep]
+    keep = include[streams].nonzero()[0]
+    return keep, streams[keep], k[keep]
 
 
 def _index(table, x, y, include):

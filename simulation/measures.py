@@ -56,6 +56,7 @@ class PeriodRecorder:
         unit = np.array(mats.unit)
         self._mwh, self._m3 = unit == "MWh", unit == "m3"
         self._mass_landfilled = mats.to_landfill[mats.is_mass]  # landfilled among the mass materials
+        self._network = Network()
         self.start_period()
 
     def delivered_in(self, period):
@@ -81,14 +82,14 @@ class PeriodRecorder:
         def by_material(index, values):
             return np.bincount(index, weights=values, minlength=n_mat)
 
-        table = np.column_stack([
+        table = np.array([  # one column per FLOW_COLUMNS (np.array and .T cost less than column_stack)
             by_material(s_mat, flows.generated),
             by_material(s_mat, flows.reused),
             by_material(s_mat, flows.shipped),
             by_material(s_mat, flows.disposed),
             by_material(s_mat, flows.stock_after - flows.stock_before),
             by_material(d_mat, flows.reused_in + flows.received_in),
-        ])
+        ]).T
         self.material_flows.append(table)
         if self.record_exchanges and len(running):
             self.exchanges.append((m.period, running.copy(), flows.contract_promised.copy(),
@@ -103,6 +104,7 @@ class PeriodRecorder:
         supplier, receiver = book.supplier[active], book.receiver[active]
         linked = unique_ints(np.concatenate([supplier, receiver]))
         n_active = int(m.active.sum())
+        self._network.update(supplier, receiver, len(m.active))
         ages = m.period - m.links.start[book.link[active]]
         ledger = m.ledger
         self.current = {
@@ -113,8 +115,8 @@ class PeriodRecorder:
             "links_born": self.born,
             "links_ended": self.ended,
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
-            "network_density": _density(supplier, receiver, n_active, len(m.active)),
-            "largest_component_share": _largest_component_share(m.active, n_active, supplier, receiver),
+            "network_density": self._network.density(n_active),
+            "largest_component_share": self._network.largest_component_share(m.active, n_active),
             "waste_generated_t": float(generated),
             "waste_exchanged_t": float(exchanged),
             "waste_reused_t": float(reused),
@@ -137,24 +139,42 @@ class PeriodRecorder:
         }
 
 
-def _density(a, b, n_firms, n_firms_ever):
-    if n_firms < 2 or len(a) == 0:
-        return 0.0
-    n = n_firms_ever  # any bound above the firm indices makes one key per pair
-    keys = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
-    pairs = 1 + np.count_nonzero(keys[1:] != keys[:-1])
-    return pairs / (n_firms * (n_firms - 1) / 2)
+class Network:
+    """The month's firm network: distinct linked pairs, their density and largest component.
 
+    The network changes far less often than the contracts behind it (renewals and
+    extra flows between the same firms leave it as it was), so the largest
+    component is found again only when the pairs or the firms in the park change.
+    """
 
-def _largest_component_share(active, n_active, a, b):
-    """Share of the ``n_active`` firms (mask ``active``) in the largest group connected by links ``a``-``b``."""
-    if n_active == 0:
-        return 0.0
-    if len(a) == 0:
-        return 1.0 / n_active
-    labels = component_labels(len(active), a, b)
-    sizes = np.bincount(labels[active])
-    return float(sizes.max() / n_active)
+    def __init__(self):
+        self.pairs = np.zeros(0, dtype=np.int64)
+        self.n = 0
+        self._share = None  # (active mask, share) of the last computed month
+
+    def update(self, a, b, n):
+        """This month's links between firms ``a`` and ``b`` (index arrays below ``n``)."""
+        pairs = unique_ints(np.minimum(a, b) * n + np.maximum(a, b))  # one key per unordered pair
+        if self.n != n or not np.array_equal(pairs, self.pairs):
+            self._share = None
+        self.pairs, self.n = pairs, n
+
+    def density(self, n_firms):
+        """Linked pairs over possible pairs of the ``n_firms`` in the park."""
+        if n_firms < 2 or len(self.pairs) == 0:
+            return 0.0
+        return len(self.pairs) / (n_firms * (n_firms - 1) / 2)
+
+    def largest_component_share(self, active, n_active):
+        """Share of the ``n_active`` firms (mask ``active``) in the largest group connected by links."""
+        if n_active == 0:
+            return 0.0
+        if len(self.pairs) == 0:
+            return 1.0 / n_active
+        if self._share is None or not np.array_equal(self._share[0], active):
+            labels = component_labels(self.n, self.pairs // self.n, self.pairs % self.n)
+            self._share = active.copy(), float(np.bincount(labels[active]).max() / n_active)
+        return self._share[1]
 
 
 def component_labels(n, a, b):

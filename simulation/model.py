@@ -23,7 +23,7 @@ from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
 from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
-from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints
+from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
 from simulation.logistics import Logistics
 from simulation.market import (Market, contract_term, contract_transport_unit, conversion, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
@@ -315,7 +315,7 @@ class SymbiosisModel(mesa.Model):
             position = np.empty(len(s), dtype=np.int64)
             position[rank] = np.arange(len(rank))
             chosen = np.concatenate(signed)
-            order = np.argsort(position[chosen], kind="stable")  # sign in the order of ``rank``
+            order = position[chosen].argsort(kind="stable")  # sign in the order of ``rank``
             chosen, quantity = chosen[order], np.concatenate(sized)[order]
         if len(chosen):
             deal = terms.select(chosen)
@@ -635,7 +635,7 @@ class SymbiosisModel(mesa.Model):
         self.production = production
         book = self.contracts
         running = book.where(ACTIVE)
-        share_of_month = np.clip((period_start + DAYS_PER_MONTH - np.maximum(book.active_from_day[running], period_start)) / DAYS_PER_MONTH, 0.0, 1.0)
+        share_of_month = unit_interval((period_start + DAYS_PER_MONTH - np.maximum(book.active_from_day[running], period_start)) / DAYS_PER_MONTH)
         contracts = {
             "supply": book.supply[running], "demand": book.demand[running],
             "promised": book.quantity[running] * share_of_month, "conversion": book.ratio[running],
@@ -667,7 +667,7 @@ class SymbiosisModel(mesa.Model):
     def _advance_utilisation(self):
         d = self.params.demand
         shock = self.rng.normal(0.0, d.volatility, len(self.utilisation))
-        self.utilisation = np.clip(d.mean_utilisation + d.persistence * (self.utilisation - d.mean_utilisation) + shock, 0.0, 1.0)
+        self.utilisation = unit_interval(d.mean_utilisation + d.persistence * (self.utilisation - d.mean_utilisation) + shock)
 
     def _settle(self, flows, running, recovery):
         """Book the month's money: firms' cash, the government's ledger, firms' savings."""
@@ -752,7 +752,7 @@ class SymbiosisModel(mesa.Model):
         for trust, part, whole in judgements:
             judged = (whole > 0).nonzero()[0]  # trust stays where nothing was at stake
             at = running[judged]
-            trust[at] += rate * (np.clip(part[judged] / whole[judged], 0.0, 1.0) - trust[at])
+            trust[at] += rate * (unit_interval(part[judged] / whole[judged]) - trust[at])
 
     def _insolvency(self):
         self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)

@@ -29,7 +29,7 @@ from simulation.measures import MEASURES
 from simulation.model import SymbiosisModel  # imported here, not per run: forked workers inherit it
 from simulation.outcome import classify
 from simulation.run_measures import RUN_MEASURES, run_measures
-from simulation.scenario import TomlFiles, load
+from simulation.scenario import ScenarioCache, TomlFiles
 from simulation.store import FILE_NAME, Store, read_runs
 from simulation.sweep import assignments
 
@@ -38,6 +38,9 @@ __all__ = ["RUN_MEASURES", "RunTask", "execute", "run_measures", "run_sweep"]
 # Parsed scenario files of this process. Pool workers are forked after the sweep
 # has parsed them, so they start with them; Dask workers parse them at their first run.
 FILES = TomlFiles()
+# Validated scenarios of this process's last few design points: a point's replicates
+# (consecutive runs) skip validation.
+SCENARIOS = ScenarioCache(FILES)
 
 
 @dataclass(frozen=True)
@@ -54,18 +57,23 @@ class RunTask:
 
 
 def execute(task):
-    """One run; a run that raises comes back as ``failed`` with its error, never as an exception."""
+    """One run; a run that raises comes back as ``failed`` with its error, never as an exception.
+
+    The run keeps no exchange log and no DataCollector: its measures come from the
+    model's recorder, the same numbers without the per-month copies and the DataFrame.
+    """
     started = time.perf_counter()
     try:
-        scenario = load(task.base, task.overrides, years=task.years, files=FILES)
-        model = SymbiosisModel(scenario, seed=task.seed, record_exchanges=False).run()
-        frame = model.datacollector.get_model_vars_dataframe()
-        outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
+        scenario = SCENARIOS.load(task.base, task.overrides, years=task.years)
+        model = SymbiosisModel(scenario, seed=task.seed, record_exchanges=False, collect=False).run()
+        series = model.recorder.series
+        outcome = classify(series("active_links"), series("active_firms"), scenario.spec.outcome)
         measures = run_measures(model, outcome)
         result = {"status": "done", "regime": outcome.regime, "measures": {m: measures[m] for m in task.measures}}
         if task.keep_series:
-            result["series"] = {"period": list(range(len(frame))), "month": [model.calendar.label(t) for t in range(len(frame))],
-                                **{m: frame[m].astype(float).tolist() for m in MEASURES}}
+            months = range(model.recorder.months)
+            result["series"] = {"period": list(months), "month": [model.calendar.label(t) for t in months],
+                                **{m: series(m).tolist() for m in MEASURES}}
     except Exception as exc:
         result = {"status": "failed", "error": describe(exc)}
     result.update(run=task.run, seconds=time.perf_counter() - started)

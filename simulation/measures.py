@@ -2,6 +2,8 @@
 
 All waste and virgin-material measures in t count mass streams only (materials
 whose unit is t); energy (MWh) and water (m3) exchanged have their own measures.
+The :class:`PeriodRecorder` keeps every month's measures itself, so a sweep run
+can do without the DataCollector; the DataCollector's reporters read the recorder.
 """
 
 import numpy as np
@@ -40,16 +42,24 @@ MEASURES = {
     "exits": "firms that left insolvent",
 }
 
+COLUMN = {name: j for j, name in enumerate(MEASURES)}  # column of each measure in PeriodRecorder's table
 FLOW_COLUMNS = ("generated", "reused", "exchanged", "disposed", "stock_change", "received_as_input")
 
 
 class PeriodRecorder:
-    """Collects one month's measures, the per-material flows and the exchange log."""
+    """Collects each month's measures, the per-material flows and the exchange log.
+
+    ``current`` holds the last month's measures; :meth:`series` gives every month's.
+    """
 
     def __init__(self, model, record_exchanges=True):
         self.model = model
         self.record_exchanges = record_exchanges
         self.current = dict.fromkeys(MEASURES, 0.0)
+        # One row a month, one column a measure (in MEASURES order), each in its own unit.
+        # Rows for the whole run up front; a model stepped past its end gets more (see record()).
+        self._table = np.zeros((model.n_periods, len(MEASURES)))
+        self.months = 0  # rows filled
         self.material_flows = []  # one (n_materials, len(FLOW_COLUMNS)) array a month
         self.exchanges = []  # (period, contract ids, promised, shipped, received) a month
         mats = model.materials
@@ -137,6 +147,19 @@ class PeriodRecorder:
             "investments": self.investments,
             "exits": self.exits,
         }
+        if self.months == len(self._table):
+            self._table = np.concatenate([self._table, np.zeros((max(1, self.months), len(MEASURES)))])  # doubles
+        self._table[self.months] = [self.current[name] for name in MEASURES]
+        self.months += 1
+
+    def series(self, name):
+        """Measure ``name`` for every month recorded so far, as float64 (a read-only view).
+
+        Holds the values the DataCollector collects, as floats: counts are exact.
+        """
+        column = self._table[:self.months, COLUMN[name]]
+        column.flags.writeable = False
+        return column
 
 
 class Network:

@@ -10,7 +10,8 @@ One call of :meth:`SymbiosisModel.step` is one decision period (a month):
 4. the physical month in simpy (outages, pipeline construction), then the
    month's flows (:mod:`simulation.flows`) and the fleet's deliveries;
 5. accounts (cash, government, savings, CO2), trust, insolvency;
-6. measures through Mesa's ``DataCollector``.
+6. measures: kept by the :class:`~simulation.measures.PeriodRecorder` and
+   collected through Mesa's ``DataCollector`` (unless ``collect=False``).
 """
 
 import mesa
@@ -41,9 +42,13 @@ class SymbiosisModel(mesa.Model):
         scenario: a validated :class:`simulation.scenario.Scenario`.
         seed: overrides the scenario's seed; every random draw comes from
             ``self.rng`` (or, for the layout only, ``park.layout_seed``).
+        record_exchanges: keep every month's contract deliveries (the exchange log).
+        collect: collect the monthly measures through Mesa's ``DataCollector``.
+            Sweeps pass False: they read the same numbers from
+            ``self.recorder.series(name)``, and ``self.datacollector`` is None.
     """
 
-    def __init__(self, scenario, seed=None, record_exchanges=True):
+    def __init__(self, scenario, seed=None, record_exchanges=True, collect=True):
         seed = scenario.spec.scenario.seed if seed is None else seed
         super().__init__(rng=seed)
         self.seed = seed
@@ -75,7 +80,7 @@ class SymbiosisModel(mesa.Model):
         self.logistics = Logistics(self, trucks, p.truck_payload_t, p.truck_speed_kmh, p.truck_handling_hours, p.truck_hours_per_day)
         self.logistics.add_firms(len(self.specs))
         self.recorder = PeriodRecorder(self, record_exchanges)
-        self.datacollector = mesa.DataCollector(model_reporters={name: _reporter(name) for name in MEASURES})
+        self.datacollector = mesa.DataCollector(model_reporters={name: _reporter(name) for name in MEASURES}) if collect else None
         self._reset_period_books()
         self._enter_due(0)
 
@@ -620,7 +625,8 @@ class SymbiosisModel(mesa.Model):
         self._update_trust(flows, running)
         self._insolvency()
         self.recorder.record(flows, running)
-        self.datacollector.collect(self)
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
         self.period += 1
         if self.period >= self.n_periods:
             self.running = False

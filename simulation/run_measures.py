@@ -38,18 +38,23 @@ BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
 
 
 def run_measures(model, outcome):
-    """Every measure of :data:`RUN_MEASURES` for a finished run, as floats."""
-    frame = model.datacollector.get_model_vars_dataframe()
-    totals = {name: float(frame[name].sum()) for name in SUMMED}
-    diverted = float(frame["waste_exchanged_t"].sum() + frame["waste_reused_t"].sum())
+    """Every measure of :data:`RUN_MEASURES` for a finished run, as floats.
+
+    Reads the months from ``model.recorder``, so it needs no DataCollector. numpy's
+    sum of a float64 series is the one pandas' ``Series.sum`` makes (pairwise), so
+    the totals are those of the DataCollector frame to the bit.
+    """
+    series = model.recorder.series
+    totals = {name: float(series(name).sum()) for name in SUMMED}
+    diverted = float(series("waste_exchanged_t").sum() + series("waste_reused_t").sum())
     generated = totals["waste_generated_t"]
     book = model.contracts
     return {
         "links_formed": float(book.n_links),
-        "active_links_end": float(frame["active_links"].iloc[-1]),
-        "mean_active_links": float(frame["active_links"].mean()),
+        "active_links_end": float(series("active_links")[-1]),
+        "mean_active_links": float(series("active_links").mean()),
         "peak_links": float(outcome.peak_links),
-        "firms_linked_end": float(frame["firms_linked"].iloc[-1]),
+        "firms_linked_end": float(series("firms_linked")[-1]),
         **totals,
         "waste_diverted_t": diverted,
         "waste_diverted_share": diverted / generated if generated > 0 else float("nan"),

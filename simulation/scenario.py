@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,15 +118,67 @@ class TomlFiles:
         self._parsed = {}  # resolved path -> ((mtime ns, size), dict)
 
     def read(self, path):
-        try:
-            stat = os.stat(path)
-            key, version = Path(path).resolve(), (stat.st_mtime_ns, stat.st_size)
-        except OSError:
+        version = file_version(path)
+        if version is None:
             return read_toml(path)  # let the reader name the problem
+        key = Path(path).resolve()
         cached = self._parsed.get(key)
         if cached is None or cached[0] != version:
             cached = self._parsed[key] = (version, read_toml(path))
         return copy.deepcopy(cached[1])
+
+
+def file_version(path):
+    """(mtime ns, size) of a file, None if there is none: how TomlFiles and ScenarioCache tell that it changed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+class ScenarioCache:
+    """The last ``size`` validated scenarios of this process, each reloaded once a file it came from changes.
+
+    The replicates of a sweep's design point load the same (file, overrides,
+    years); once the files are parsed, validation (pydantic) is most of a load.
+    The model never changes a Scenario (tests/test_sweep.py checks), so runs
+    may share one. An entry serves only while the scenario file and each
+    catalogue file still have the version (:func:`file_version`) they had
+    before they were read for it, the rule :class:`TomlFiles` follows.
+    """
+
+    def __init__(self, files, size=4):
+        self.files = files
+        self.size = size
+        self._entries = {}  # (path, overrides, years) -> (Scenario, ((file, version), ...)), least recent first
+        self._lock = threading.Lock()  # Dask may run several threads in one worker process
+
+    def load(self, path, overrides=(), years=None):
+        """:func:`load` ``path`` with ``overrides`` and ``years``, or the scenario it gave last time."""
+        key = (str(path), tuple(overrides), years)
+        with self._lock:
+            entry = self._entries.pop(key, None)
+        if entry is None or any(file_version(file) != version for file, version in entry[1]):
+            reads = _NotedReads(self.files)
+            entry = (load(path, overrides, years=years, files=reads), tuple(reads.noted))
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self.size:
+                del self._entries[next(iter(self._entries))]
+        return entry[0]
+
+
+class _NotedReads:
+    """Reads through ``files``, noting each file and its version before the read (a later change shows as another version)."""
+
+    def __init__(self, files):
+        self.files = files
+        self.noted = []
+
+    def read(self, path):
+        self.noted.append((path, file_version(path)))
+        return self.files.read(path)
 
 
 def apply_override(raw, assignment, path=None):

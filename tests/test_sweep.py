@@ -16,11 +16,13 @@ import pandas as pd
 import psutil
 import pytest
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, mini
 from simulation.cli import main
 from simulation.experiment import RUN_MEASURES, run_measures, run_sweep
+from simulation.measures import MEASURES
 from simulation.model import SymbiosisModel
 from simulation.outcome import classify
+from simulation.scenario import ScenarioCache, TomlFiles, load
 from simulation.store import read_runs, read_series, read_sweep
 from simulation.sweep import Sweep, assignments, load_sweep
 
@@ -78,6 +80,99 @@ def test_a_run_repeats_on_its_own_from_its_seed(tmp_path):
     frame = model.datacollector.get_model_vars_dataframe()
     alone = run_measures(model, classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome))
     assert {m: row[m] for m in RUN_MEASURES} == pytest.approx(alone, abs=0, rel=0, nan_ok=True)
+
+
+# -- the sweep's light run: no DataCollector, one validated scenario per design point ---------
+
+EVENTS = ('events=[{at = "2026-01", set = {"materials.coal.virgin_price_eur" = 90.0, "materials.clinker.gate_fee_eur" = 5.0}},'
+          ' {at = "2026-06", set = {"firms.cement.capacity" = 3500.0, "firms.boards.hurdle_rate" = 0.2}},'
+          ' {at = "2027-01", firm = "power", switch_process = "power_wood"}, {at = "2028-01", firm = "greenhouse", leave = true}]')
+SCENARIO_CASES = {
+    "firms and every kind of event": (MINI, (EVENTS, "policy.landfill_tax_eur_per_t=[[0, 0.0], [12, 90.0]]"), None),
+    "synthetic park": (ROOT / "scenarios" / "synthetic_park.toml", ("policy.facilitator_participation=0.5",), 2),
+}
+
+
+def events_happened(model):
+    if model.params.park is not None:
+        return len(model.specs) == 50  # the generated firms
+    greenhouse = model.firm_ids.index("greenhouse")
+    return model.firm_list[0].process == "power_wood" and model.left[greenhouse] == 36 and model.capacity[1] == 3500.0
+
+
+def scenario_content(scenario):
+    """All a Scenario holds, as text (schedules by their periods and values)."""
+    return repr((scenario.path, scenario.spec.model_dump(), scenario.catalogue.model_dump(), scenario.calendar,
+                 {name: (s.periods, s.values) for name, s in scenario.policy.items()}, scenario.content_hash, scenario.overrides))
+
+
+@pytest.mark.parametrize("case", SCENARIO_CASES, ids=list(SCENARIO_CASES))
+def test_the_model_never_changes_its_scenario(case):
+    path, overrides, years = SCENARIO_CASES[case]
+    scenario = load(path, overrides, years=years)
+    before = scenario_content(scenario)
+    model = SymbiosisModel(scenario, seed=3).run()
+    assert model.contracts.n_links > 0 and events_happened(model)
+    assert scenario_content(scenario) == before
+
+
+def test_recorder_holds_the_datacollector_numbers_and_a_light_run_the_same():
+    scenario = load(*SCENARIO_CASES["firms and every kind of event"][:2])
+    full = SymbiosisModel(scenario, seed=4).run()
+    light = SymbiosisModel(scenario, seed=4, collect=False, record_exchanges=False).run()
+    frame = full.datacollector.get_model_vars_dataframe()
+    assert light.datacollector is None and light.recorder.months == len(frame) == scenario.periods
+    for name in MEASURES:
+        assert light.recorder.series(name).tolist() == full.recorder.series(name).tolist() == frame[name].astype(float).tolist()
+        assert float(light.recorder.series(name).sum()) == float(frame[name].sum())  # pandas' sum, to the bit
+    by_frame = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
+    series = light.recorder.series
+    assert classify(series("active_links"), series("active_firms"), scenario.spec.outcome) == by_frame
+    assert run_measures(light, by_frame) == pytest.approx(run_measures(full, by_frame), abs=0, rel=0, nan_ok=True)
+
+
+def test_a_model_stepped_past_its_end_keeps_recording():
+    model = SymbiosisModel(mini(years=0.25), seed=1).run()
+    for _ in range(5):
+        model.step()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert model.recorder.months == len(frame) == 8
+    assert model.recorder.series("active_firms").tolist() == frame["active_firms"].astype(float).tolist()
+
+
+def test_cached_scenario_gives_the_runs_of_a_fresh_load_and_is_reloaded_when_a_file_changes(tmp_path):
+    catalogue = tmp_path / "catalogue.toml"
+    catalogue.write_text((DATA / "mini_catalogue.toml").read_text())
+    base = tmp_path / "park.toml"
+    base.write_text(MINI.read_text().replace('"mini_catalogue.toml"', '"catalogue.toml"'))
+    cache = ScenarioCache(TomlFiles(), size=2)
+    overrides = ("policy.landfill_tax_eur_per_t=70",)
+    first = cache.load(base, overrides, years=2)
+    SymbiosisModel(first, seed=9).run()  # a run on it changes nothing a later run sees
+    assert cache.load(base, overrides, years=2) is first
+    cached = SymbiosisModel(cache.load(base, overrides, years=2), seed=9, collect=False).run()
+    fresh = SymbiosisModel(load(base, overrides, years=2), seed=9, collect=False).run()
+    assert [cached.recorder.series(m).tolist() for m in MEASURES] == [fresh.recorder.series(m).tolist() for m in MEASURES]
+    assert cached.contracts.n_links == fresh.contracts.n_links > 0
+
+    assert cache.load(base, overrides, years=3) is not first  # another key
+    assert cache.load(base, ("policy.landfill_tax_eur_per_t=0",), years=2) is not first
+    assert cache.load(base, overrides, years=2) is not first  # evicted: two entries kept
+
+    def edit(path, old, new):
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new))
+
+    # A change shows as another (mtime, size), as for TomlFiles; new sizes, as two writes may share an mtime tick.
+    latest = cache.load(base, overrides, years=2)
+    edit(base, "seed = 1", "seed = 12")
+    assert cache.load(base, overrides, years=2).spec.scenario.seed == 12
+    kept = cache.load(base, overrides, years=2)
+    edit(catalogue, "recovery_capex_eur = 200000.0", "recovery_capex_eur = 2000000.0")
+    reloaded = cache.load(base, overrides, years=2)
+    assert reloaded is not kept and reloaded is not latest and reloaded.content_hash != kept.content_hash
+    assert 2000000.0 in [s.recovery_capex_eur for s in reloaded.catalogue.substitutions]
 
 
 # -- results never lost --------------------------------------------------------------------

@@ -22,6 +22,7 @@ with numpy (:func:`price_pairs`).
 """
 
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -251,8 +252,23 @@ def distances(model, a, b):
     return np.hypot(model.x[a] - model.x[b], model.y[a] - model.y[b])
 
 
+@dataclass(frozen=True)
+class PairDetails:
+    """What signing a priced pair needs besides its terms (arrays, one element per pair)."""
+
+    mode: np.ndarray  # TRUCK or PIPELINE
+    dist: np.ndarray  # km
+    capex: np.ndarray  # EUR of a new pipeline; 0 by truck or where the pipeline exists
+    conversion: np.ndarray  # units of input replaced per unit of waste shipped
+    trust_s: np.ndarray  # the supplier's trust in the receiver, as priced
+    trust_r: np.ndarray  # the receiver's trust in the supplier, as priced
+
+    def select(self, index):
+        return PairDetails(*(getattr(self, f.name)[index] for f in fields(self)))
+
+
 def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
-    """Terms, transport mode, distance (km) and capex (EUR) for candidate pairs.
+    """:class:`~simulation.bargaining.Terms` and :class:`PairDetails` for candidate pairs.
 
     ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
     receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a
@@ -287,7 +303,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
         receiver_hurdle=hurdle(f["hurdle_rate"][receiver], f["risk_aversion"][receiver], trust_r, receiver_avoided),
         beta=p.contract.supplier_power,
     )
-    return terms, mode, dist, capex
+    return terms, PairDetails(mode, dist, capex, converts, trust_s, trust_r)
 
 
 def transport_unit_costs(model, waste, dist):
@@ -299,7 +315,7 @@ def transport_unit_costs(model, waste, dist):
 
 def treatment_unit_cost(model, k):
     """Treatment cost per unit of waste for substitutions ``k``, carbon included (EUR)."""
-    return model.subs.treatment[k] + model.policy_now.carbon_price_eur_per_t * model.subs.treatment_co2[k]
+    return model.subs.treatment_unit(model.policy_now.carbon_price_eur_per_t)[k]
 
 
 def contract_term(model, mode):

@@ -26,7 +26,7 @@ from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
 from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
 from simulation.logistics import Logistics
-from simulation.market import (Market, contract_term, contract_transport_unit, conversion, free_quantity, grouped_best, grouped_sample,
+from simulation.market import (Market, contract_term, contract_transport_unit, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
 from simulation.measures import MEASURES, PeriodRecorder
 from simulation.policy import GovernmentLedger, PolicyTimeline
@@ -275,7 +275,7 @@ class SymbiosisModel(mesa.Model):
     def price_candidates(self, s, d, k, renewal=False, dist=None):
         return price_pairs(self, s, d, k, *self._pair_context(s, d, k), renewal=renewal, dist=dist)
 
-    def _resolve(self, rank, s, d, k, terms, mode, dist, capex, links=None, renewals=None):
+    def _resolve(self, rank, s, d, k, terms, details, links=None, renewals=None):
         """Sign pairs ``rank`` (indices into the arrays) in that order, where both sides still accept.
 
         Each signing commits its flow; a later pair whose stream has been used is
@@ -287,7 +287,7 @@ class SymbiosisModel(mesa.Model):
         if len(rank) == 0:
             return np.zeros(0, dtype=np.int64)
         min_q = self.params.search.min_quantity
-        converts = conversion(self, s, k, dist)
+        converts = details.conversion
         pending = np.asarray(rank, dtype=np.int64)
         used_s = used_d = None  # streams signed in earlier rounds, once there is a later round
         signed, sized, any_resized = [], [], False
@@ -326,21 +326,22 @@ class SymbiosisModel(mesa.Model):
             deal = terms.select(chosen)
             if any_resized:
                 deal = deal.with_quantity(quantity)  # otherwise ``quantity`` is the priced one and the terms hold as they are
-            self._sign(s[chosen], d[chosen], k[chosen], deal, mode[chosen], dist[chosen], capex[chosen], converts[chosen],
+            self._sign(s[chosen], d[chosen], k[chosen], deal, details.select(chosen),
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
 
-    def _sign(self, s, d, k, deal, mode, dist, capex, converts, links=None, renewals=None):
-        """Record contracts whose flows ``_resolve`` has committed; start them or their pipelines."""
+    def _sign(self, s, d, k, deal, details, links=None, renewals=None):
+        """Record contracts whose flows ``_resolve`` has committed; start them or their pipelines.
+
+        Trust at signing is trust as priced: nothing changes it in between."""
         book, pol = self.contracts, self.policy_now
         n = len(s)
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
-        firms = self.firm_list
-        pairs = list(zip(supplier.tolist(), receiver.tolist()))
-        trust_in_supplier, trust_in_receiver = self._trust_both_ways(receiver, supplier)
+        mode, capex = details.mode, details.capex
+        trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
-            input=self.demand.material[d], substitution=k, ratio=converts, mode=mode, distance_km=dist,
+            input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=mode, distance_km=details.dist,
             quantity=deal.quantity, price=deal.price, start=self.period, term=contract_term(self, mode),
             penalty_eur=pol.breach_penalty_months * np.maximum(deal.supplier_gain, deal.receiver_gain),
             status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
@@ -352,8 +353,8 @@ class SymbiosisModel(mesa.Model):
             renewal_of=-1 if renewals is None else renewals,
         )
         if links is None:
-            for a, b in pairs:
-                firms[a].meet([b])
+            for a, b in zip(supplier.tolist(), receiver.tolist()):
+                self.firm_list[a].meet([b])
             self.links.append(n)
             setup = self.params.contract.setup_cost_eur
             np.subtract.at(self.cash_flow, supplier, setup / 2)
@@ -415,7 +416,7 @@ class SymbiosisModel(mesa.Model):
             self._renegotiate(expiring)
 
     def _check_breaches(self, active):
-        book, pol = self.contracts, self.policy_now
+        book = self.contracts
         gain_s, gain_r = side_gains(
             book.quantity[active], book.price[active], self.costs.disposal[book.waste[active]],
             receiver_running_value(self, active), self.costs.subsidy[book.waste[active]], self.params.contract.transaction_cost_eur_per_month,
@@ -444,8 +445,9 @@ class SymbiosisModel(mesa.Model):
         book = self.contracts
         self._close(expiring, "not renewed", renewed=True)
         s, d, k = book.supply[expiring], book.demand[expiring], book.substitution[expiring]
-        terms, mode, dist, capex = self.price_candidates(s, d, k, renewal=True)
-        renewed = self._resolve(np.arange(len(expiring)), s, d, k, terms, mode, dist, capex,
+        # The firms have not moved: the contracts' distances serve.
+        terms, details = self.price_candidates(s, d, k, renewal=True, dist=book.distance_km[expiring])
+        renewed = self._resolve(np.arange(len(expiring)), s, d, k, terms, details,
                                 links=book.link[expiring], renewals=expiring)
         lapsed = np.ones(len(expiring), dtype=bool)
         lapsed[renewed] = False
@@ -491,10 +493,10 @@ class SymbiosisModel(mesa.Model):
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
-        terms, mode, dist, capex = self.price_candidates(s, d, k, dist=dist[seen])
-        weight = np.where(terms.acceptable, terms.space * np.exp(-dist / p.distance_decay_km), 0.0)
+        terms, details = self.price_candidates(s, d, k, dist=dist[seen])
+        weight = np.where(terms.acceptable, terms.space * np.exp(-details.dist / p.distance_decay_km), 0.0)
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
-        done = self._resolve(offers, s, d, k, terms, mode, dist, capex)
+        done = self._resolve(offers, s, d, k, terms, details)
         signed = np.bincount(searcher[done], minlength=len(self.specs))
         idle = searching[signed[searching] == 0]
         invested = self._invest_in_recovery(idle)

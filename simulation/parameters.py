@@ -80,7 +80,7 @@ class Logistics(Section):
     truck_speed_kmh: float = Field(50.0, gt=0)
     truck_handling_hours: float = Field(1.0, ge=0, description="loading and unloading per trip")
     truck_hours_per_day: float = Field(10.0, gt=0, le=24)
-    fleet_trucks: int = Field(0, ge=0, description="park truck fleet; 0 means one truck per firm, at least 4")
+    fleet_trucks: int = Field(0, ge=0, description="trucks in the park fleet; 0: trucks are hired as needed, so none waits")
     truck_co2_t_per_unit_km: float = Field(0.0001, ge=0, description="about 100 g CO2 per t-km")
     pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0)
     pipeline_min_capex_eur: float = Field(50_000.0, ge=0, description="connection cost even for adjacent plants")

@@ -1,0 +1,66 @@
+"""Partner search pieces: cached nearest-stream answers and the firm network measure."""
+
+import networkx as nx
+import pytest
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulation.market import NearestCache, StreamIndex
+from simulation.measures import Network
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(1, 6))
+def test_nearest_cache_answers_as_the_index_does(seed, n_streams, k):
+    rng = np.random.default_rng(seed)
+    streams = np.sort(rng.choice(200, n_streams, replace=False))
+    index = StreamIndex(streams, rng.uniform(0, 30, n_streams), rng.uniform(0, 30, n_streams), rng.integers(0, 3, n_streams))
+    n_roles = 25
+    x, y, material = rng.uniform(0, 30, n_roles), rng.uniform(0, 30, n_roles), rng.integers(0, 3, n_roles)
+    cache = NearestCache(index, n_roles, k, max_km=12.0)
+    for _ in range(4):  # later rounds mix roles asked before with new ones
+        roles = np.sort(rng.choice(n_roles, rng.integers(0, n_roles + 1), replace=False))
+        rows, found = cache.nearest(roles, x[roles], y[roles], material[roles])
+        want_rows, want = index.nearest(x[roles], y[roles], material[roles], k, 12.0)
+        assert sorted(zip(rows.tolist(), found.tolist())) == sorted(zip(want_rows.tolist(), want.tolist()))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=25), st.lists(st.booleans(), min_size=12, max_size=12))
+def test_network_measures_match_networkx(edges, active):
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    active = np.array(active)
+    network = Network()
+    for mask in (np.ones(12, dtype=bool), active):  # the same links with other firms in the park: recomputed
+        n_active = int(mask.sum())
+        network.update(a, b, 12)
+        graph = nx.Graph()
+        graph.add_nodes_from(np.flatnonzero(mask).tolist())
+        graph.add_edges_from((u, v) for u, v in zip(a.tolist(), b.tolist()) if u != v)
+        pairs = {tuple(sorted(e)) for e in zip(a.tolist(), b.tolist())}
+        expected_density = len(pairs) / (n_active * (n_active - 1) / 2) if n_active >= 2 and pairs else 0.0
+        assert network.density(n_active) == expected_density
+        if n_active == 0:
+            assert network.largest_component_share(mask, n_active) == 0.0
+            continue
+        largest = max(len(c & set(np.flatnonzero(mask).tolist())) for c in nx.connected_components(graph)) if len(a) else 1
+        assert network.largest_component_share(mask, n_active) == largest / n_active
+
+
+def test_unit_costs_follow_price_events_under_one_policy():
+    from conftest import mini
+    from simulation.economy import MaterialTable
+    from simulation.policy import PolicyTimeline
+
+    scenario = mini()
+    materials = MaterialTable(scenario.catalogue)
+    policy = PolicyTimeline(scenario.policy).at(0)
+    material = materials.ids[0]
+    before = materials.unit_costs(policy)
+    materials.set_value(material, "gate_fee_eur", float(materials.gate_fee[0]) + 100.0)
+    materials.set_value(material, "virgin_price_eur", float(materials.base_price[0]) + 10.0)
+    after = materials.unit_costs(policy)
+    assert after.disposal[0] == pytest.approx(before.disposal[0] + 100.0)
+    assert after.virgin[0] == pytest.approx(before.virgin[0] + 10.0 * materials.price_multiplier[0])

@@ -30,26 +30,47 @@ transaction and set-up costs (``shared``). By construction no accepted side gets
 Everything here works on numpy arrays, one element per candidate pair.
 """
 
-from dataclasses import dataclass, fields
 from functools import cached_property
 
 import numpy as np
 
+BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fixed_cost", "subsidy", "shared",
+        "supplier_hurdle", "receiver_hurdle")
 
-@dataclass
+
 class Terms:
-    """Vectorised deal terms for candidate pairs (EUR per month unless noted)."""
+    """Vectorised deal terms for candidate pairs (EUR per month unless noted).
 
-    quantity: np.ndarray  # units of waste a month
-    supplier_avoided: np.ndarray
-    receiver_avoided: np.ndarray
-    running_unit: np.ndarray  # transport, treatment and their carbon, EUR per unit of waste
-    fixed_cost: np.ndarray  # shared costs plus amortised capex after subsidy
-    subsidy: np.ndarray
-    shared: np.ndarray  # transaction plus amortised set-up cost, split equally
-    supplier_hurdle: np.ndarray
-    receiver_hurdle: np.ndarray
-    beta: float
+    Given as keyword arrays (or scalars) of one length, and ``beta``, the supplier's bargaining power:
+
+    * ``quantity``: units of waste a month;
+    * ``supplier_avoided``, ``receiver_avoided``: each side's avoided cost;
+    * ``running_unit``: transport, treatment and their carbon, EUR per unit of waste;
+    * ``fixed_cost``: shared costs plus amortised capex after subsidy;
+    * ``subsidy``;
+    * ``shared``: transaction plus amortised set-up cost, split equally;
+    * ``supplier_hurdle``, ``receiver_hurdle``.
+
+    The given values sit in one array, a row each, so that :meth:`select` and
+    :meth:`replace`, which the search calls many times a month, take one step.
+    """
+
+    def __init__(self, *, beta, **base):
+        values = np.empty((len(BASE), len(base["quantity"])))
+        for row, name in zip(values, BASE):
+            row[:] = base[name]
+        self._bind(values, beta)
+
+    @classmethod
+    def _of(cls, values, beta):
+        terms = object.__new__(cls)
+        terms._bind(values, beta)
+        return terms
+
+    def _bind(self, values, beta):
+        self.values, self.beta = values, beta
+        (self.quantity, self.supplier_avoided, self.receiver_avoided, self.running_unit, self.fixed_cost, self.subsidy,
+         self.shared, self.supplier_hurdle, self.receiver_hurdle) = values
 
     # Derived values are cached: a Terms is never changed in place (replace, select and
     # with_quantity make new ones) and the search reads them several times.
@@ -59,12 +80,9 @@ class Terms:
 
     def replace(self, index, other):
         """A copy with the pairs at ``index`` replaced by the pairs of ``other``."""
-        values = {}
-        for name in _COLUMNS:
-            column = getattr(self, name).copy()
-            column[index] = getattr(other, name)
-            values[name] = column
-        return Terms(beta=self.beta, **values)
+        values = self.values.copy()
+        values[:, index] = other.values
+        return Terms._of(values, self.beta)
 
     def with_quantity(self, quantity):
         """The same deal for another quantity: everything but the fixed costs scales."""
@@ -84,9 +102,7 @@ class Terms:
 
     def select(self, index):
         """The terms of the pairs at ``index`` (an int gives a one-pair Terms)."""
-        index = np.atleast_1d(index)
-        values = {name: getattr(self, name)[index] for name in _COLUMNS}
-        return Terms(beta=self.beta, **values)
+        return Terms._of(self.values[:, np.atleast_1d(index)], self.beta)
 
     @cached_property
     def surplus(self):
@@ -115,8 +131,6 @@ class Terms:
         q = np.where(self.quantity > 0, self.quantity, 1.0)
         return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.shared / 2) / q
 
-
-_COLUMNS = tuple(f.name for f in fields(Terms) if f.name != "beta")
 
 
 def hurdle(rate, risk_aversion, trust, at_stake):

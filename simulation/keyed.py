@@ -51,6 +51,9 @@ class KeyedValues:
         at = self._keys.searchsorted(keys)
         present = at < len(self._keys)
         present[present] = self._keys[at[present]] == keys[present]
+        if present.all():  # the usual merge: values of pairs already known (e.g. trust between partners)
+            self._values[at] = values
+            return
         self._values[at[present]] = values[present]
         new = ~present
         order = keys[new].argsort(kind="stable")

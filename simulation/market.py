@@ -13,7 +13,8 @@ material its waste can replace (or that can replace its input), at:
   among other platform members (the platform's match list).
 
 Nearest streams of a given material come from one KD-tree per side whose third
-coordinate separates materials by far more than any distance searched. A firm
+coordinate separates materials by far more than any distance searched; each
+role's answer is kept until a stream is added or ended (:class:`NearestCache`). A firm
 *sees* a candidate if it lies within ``search.neighbourhood_km``, is an
 acquaintance, or both are on the platform; a search also reveals up to
 ``search.discoveries`` unseen candidates, chosen with probability proportional

@@ -41,7 +41,8 @@ BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fix
 class Terms:
     """Vectorised deal terms for candidate pairs (EUR per month unless noted).
 
-    Given as keyword arrays (or scalars) of one length, and ``beta``, the supplier's bargaining power:
+    Given as keyword arrays of one length (any but ``quantity`` may be a scalar), and
+    ``beta``, the supplier's bargaining power:
 
     * ``quantity``: units of waste a month;
     * ``supplier_avoided``, ``receiver_avoided``: each side's avoided cost;
@@ -56,6 +57,8 @@ class Terms:
     """
 
     def __init__(self, *, beta, **base):
+        if base.keys() != set(BASE):
+            raise TypeError(f"Terms needs exactly {', '.join(BASE)} and beta; got {', '.join(sorted(base))}")
         values = np.empty((len(BASE), len(base["quantity"])))
         for row, name in zip(values, BASE):
             row[:] = base[name]
@@ -69,8 +72,7 @@ class Terms:
 
     def _bind(self, values, beta):
         self.values, self.beta = values, beta
-        (self.quantity, self.supplier_avoided, self.receiver_avoided, self.running_unit, self.fixed_cost, self.subsidy,
-         self.shared, self.supplier_hurdle, self.receiver_hurdle) = values
+        self.__dict__.update(zip(BASE, values))  # each given quantity as a view of its row
 
     # Derived values are cached: a Terms is never changed in place (replace, select and
     # with_quantity make new ones) and the search reads them several times.
@@ -130,7 +132,6 @@ class Terms:
         """EUR per unit of waste paid by the receiver to the supplier."""
         q = np.where(self.quantity > 0, self.quantity, 1.0)
         return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.shared / 2) / q
-
 
 
 def hurdle(rate, risk_aversion, trust, at_stake):

@@ -253,7 +253,7 @@ def distances(model, a, b):
     return np.hypot(model.x[a] - model.x[b], model.y[a] - model.y[b])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairDetails:
     """What signing a priced pair needs besides its terms (arrays, one element per pair)."""
 

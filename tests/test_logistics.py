@@ -1,6 +1,7 @@
 """The batched truck dispatch matches one simpy request per shipment."""
 
 import numpy as np
+import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,3 +46,23 @@ def test_dispatch_equals_simpy_fifo_fleet(jobs, n_trucks):
 
 def test_no_trucks_moves_nothing():
     assert dispatch_trucks([1.0, 2.0], [0.0, 0.0], 0, 30.0).sum() == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 5000.0), st.floats(1.0, 300.0), st.sampled_from([0.0, 0.0, 4.0, 17.5, 29.0])),
+                max_size=20))
+def test_hired_trucks_move_every_part_of_a_shipment_alike(shipments):
+    # With trucks hired as needed, a shipment split over several trucks moves as one schedule per part would.
+    from simulation.logistics import Logistics
+    from simulation.timeline import DAYS_PER_MONTH
+
+    quantities = np.array([q for q, _, _ in shipments])
+    km = np.array([d for _, d, _ in shipments])
+    start = np.array([s for _, _, s in shipments])
+    hired = Logistics(None, None, truck_payload=25.0, truck_speed_kmh=50.0, handling_hours=2.0, hours_per_day=10.0)
+    got = hired.truck_delivery_share(quantities, km, start)
+    days = np.ceil(quantities / 25.0) * (2 * km / 50.0 + 2.0) / 10.0
+    parts = np.maximum(1, np.ceil(days / DAYS_PER_MONTH)).astype(int)
+    for j in range(len(shipments)):
+        done = dispatch_trucks([days[j] / parts[j]] * parts[j], [start[j]] * parts[j], None, DAYS_PER_MONTH)
+        assert got[j] == pytest.approx(done.mean() if quantities[j] > 0 else 0.0)

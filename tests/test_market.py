@@ -1,13 +1,15 @@
 """Partner search pieces: cached nearest-stream answers and the firm network measure."""
 
 import networkx as nx
-import pytest
 import numpy as np
+from conftest import mini
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.market import NearestCache, StreamIndex
+from simulation.firm import AcquaintanceLists
+from simulation.market import Market, NearestCache, StreamIndex
 from simulation.measures import Network
+from simulation.model import SymbiosisModel
 
 
 @settings(max_examples=60, deadline=None)
@@ -33,7 +35,9 @@ def test_network_measures_match_networkx(edges, active):
     b = np.array([e[1] for e in edges], dtype=np.int64)
     active = np.array(active)
     network = Network()
-    for mask in (np.ones(12, dtype=bool), active):  # the same links with other firms in the park: recomputed
+    half = len(a) // 2
+    # One Network through: all firms, then fewer firms (same links), then fewer links (same firms).
+    for mask, (a, b) in ((np.ones(12, dtype=bool), (a, b)), (active, (a, b)), (active, (a[:half], b[:half]))):
         n_active = int(mask.sum())
         network.update(a, b, 12)
         graph = nx.Graph()
@@ -49,18 +53,27 @@ def test_network_measures_match_networkx(edges, active):
         assert network.largest_component_share(mask, n_active) == largest / n_active
 
 
-def test_unit_costs_follow_price_events_under_one_policy():
-    from conftest import mini
-    from simulation.economy import MaterialTable
-    from simulation.policy import PolicyTimeline
 
-    scenario = mini()
-    materials = MaterialTable(scenario.catalogue)
-    policy = PolicyTimeline(scenario.policy).at(0)
-    material = materials.ids[0]
-    before = materials.unit_costs(policy)
-    materials.set_value(material, "gate_fee_eur", float(materials.gate_fee[0]) + 100.0)
-    materials.set_value(material, "virgin_price_eur", float(materials.base_price[0]) + 10.0)
-    after = materials.unit_costs(policy)
-    assert after.disposal[0] == pytest.approx(before.disposal[0] + 100.0)
-    assert after.virgin[0] == pytest.approx(before.virgin[0] + 10.0 * materials.price_multiplier[0])
+def _candidates(market, model):
+    """Candidate pairs if every firm in the park searched with every stream open."""
+    searchers = np.flatnonzero(model.active)
+    rank = np.zeros(len(model.specs), dtype=np.int64)
+    rank[searchers] = np.arange(len(searchers))
+    known = AcquaintanceLists(model.firm_list, searchers, rank)
+    return market.candidate_pairs(searchers, model.supply.alive.copy(), model.demand.alive.copy(), known)
+
+
+def test_nearest_stream_answers_are_dropped_when_streams_change():
+    # The power plant switches to wood in 2028-01 (month 36): its coal wastes end, wood ash begins.
+    model = SymbiosisModel(mini(), seed=1)
+    for _ in range(30):
+        model.step()
+    _candidates(model.market, model)  # answers kept for the streams as they are
+    n_supply = len(model.supply)
+    for _ in range(10):
+        model.step()
+    assert len(model.supply) > n_supply
+    kept, fresh = _candidates(model.market, model), _candidates(Market(model), model)
+    assert (fresh[1] >= n_supply).any()  # a stream born after the answers were kept is a candidate
+    for got, want in zip(kept, fresh):
+        np.testing.assert_array_equal(got, want)

@@ -1,0 +1,38 @@
+"""Unit costs: what firms pay per unit follows the policy in force and scheduled price events."""
+
+import pytest
+from conftest import mini
+
+from simulation.economy import MaterialTable, SubstitutionTable
+from simulation.policy import PolicyTimeline
+
+
+def test_unit_costs_follow_price_events_under_one_policy():
+    scenario = mini()
+    materials = MaterialTable(scenario.catalogue)
+    policy = PolicyTimeline(scenario.policy).at(0)
+    material = materials.ids[0]
+    before = materials.unit_costs(policy)
+    materials.set_value(material, "gate_fee_eur", float(materials.gate_fee[0]) + 100.0)
+    materials.set_value(material, "virgin_price_eur", float(materials.base_price[0]) + 10.0)
+    after = materials.unit_costs(policy)
+    assert after.disposal[0] == pytest.approx(before.disposal[0] + 100.0)
+    assert after.virgin[0] == pytest.approx(before.virgin[0] + 10.0 * materials.price_multiplier[0])
+
+
+def test_unit_costs_follow_the_policy_in_force():
+    # A landfill tax and a carbon price that change in 2027 (month 24).
+    scenario = mini('policy.landfill_tax_eur_per_t=[["2025-01", 30], ["2027-01", 90]]',
+                    'policy.carbon_price_eur_per_t=[["2025-01", 0], ["2027-01", 50]]')
+    materials = MaterialTable(scenario.catalogue)
+    subs = SubstitutionTable(scenario.catalogue, materials)
+    timeline = PolicyTimeline(scenario.policy)
+    early, late = timeline.at(0), timeline.at(30)
+    landfilled = (materials.to_landfill & materials.is_mass).nonzero()[0]
+    assert len(landfilled)
+    costs = [materials.unit_costs(p) for p in (early, late, early)]  # back and forth through the cache
+    assert costs[1].waste_tax[landfilled] == pytest.approx([90.0] * len(landfilled))
+    assert costs[2].waste_tax[landfilled] == pytest.approx([30.0] * len(landfilled))
+    assert costs[1].carbon_disposal == pytest.approx(50.0 * materials.co2_disposal)
+    for carbon_price in (0.0, 50.0, 0.0):
+        assert subs.treatment_unit(carbon_price) == pytest.approx(subs.treatment + carbon_price * subs.treatment_co2)

@@ -183,6 +183,12 @@ def _rss_bytes():
 CHILD_TASKS = {"model": child_model_run, "kalundborg": child_kalundborg_run}
 
 
+def serve_child(tasks, child):
+    """In a child process: run ``tasks[name](**kwargs)`` for ``child = (name, kwargs as JSON)`` and print its result as JSON."""
+    task, kwargs = child
+    print(json.dumps(tasks[task](**json.loads(kwargs))))
+
+
 def source_fingerprint():
     """Short hash of the ``simulation`` package's sources, to tell code versions apart."""
     digest = hashlib.sha256()
@@ -404,8 +410,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.child:
-        task, kwargs = args.child
-        print(json.dumps(CHILD_TASKS[task](**json.loads(kwargs))))
+        serve_child(CHILD_TASKS, args.child)
         return 0
     if args.repeat < 1:
         raise SystemExit("--repeat must be at least 1")

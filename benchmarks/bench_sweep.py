@@ -42,7 +42,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_model import MIB, ROOT, SYNTHETIC_PARK, print_machine, print_table  # noqa: E402
+from bench_model import MIB, ROOT, SYNTHETIC_PARK, print_machine, print_table, serve_child  # noqa: E402
 
 from simulation.experiment import FILES  # noqa: E402
 from simulation.model import SymbiosisModel  # noqa: E402
@@ -164,8 +164,7 @@ def main(argv=None):
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        task, kwargs = args.child
-        print(json.dumps(CHILDREN[task](**json.loads(kwargs))))
+        serve_child(CHILDREN, args.child)
         return 0
     if args.rounds < 1:
         raise SystemExit("--rounds must be at least 1")

@@ -34,11 +34,16 @@ from functools import cached_property
 
 import numpy as np
 
+from simulation.columns import NamedRows
+
 BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fixed_cost", "subsidy", "shared",
         "supplier_hurdle", "receiver_hurdle")
+DERIVED = ("joint_cost", "surplus", "space")
+SCALED = np.array([name in ("supplier_avoided", "receiver_avoided", "subsidy", "supplier_hurdle", "receiver_hurdle")
+                   for name in BASE + DERIVED])[:, None]  # rows proportional to the quantity
 
 
-class Terms:
+class Terms(NamedRows):
     """Vectorised deal terms for candidate pairs (EUR per month unless noted).
 
     Given as keyword arrays of one length (any but ``quantity`` may be a scalar), and
@@ -52,68 +57,35 @@ class Terms:
     * ``shared``: transaction plus amortised set-up cost, split equally;
     * ``supplier_hurdle``, ``receiver_hurdle``.
 
-    The given values sit in one array, a row each, so that :meth:`select` and
-    :meth:`replace`, which the search calls many times a month, take one step.
+    ``joint_cost``, ``surplus`` and ``space`` are computed once, as three more
+    rows, so that the terms of a selection carry them and need not work them out again.
     """
+
+    NAMES = BASE + DERIVED
 
     def __init__(self, *, beta, **base):
         if base.keys() != set(BASE):
             raise TypeError(f"Terms needs exactly {', '.join(BASE)} and beta; got {', '.join(sorted(base))}")
-        values = np.empty((len(BASE), len(base["quantity"])))
+        values = np.empty((len(self.NAMES), len(base["quantity"])))
         for row, name in zip(values, BASE):
             row[:] = base[name]
-        self._bind(values, beta)
-
-    @classmethod
-    def _of(cls, values, beta):
-        terms = object.__new__(cls)
-        terms._bind(values, beta)
-        return terms
+        self._bind(_derive(values), beta)
 
     def _bind(self, values, beta):
-        self.values, self.beta = values, beta
-        self.__dict__.update(zip(BASE, values))  # each given quantity as a view of its row
+        NamedRows.__init__(self, values)
+        self.beta = beta
 
-    # Derived values are cached: a Terms is never changed in place (replace, select and
-    # with_quantity make new ones) and the search reads them several times.
-    @cached_property
-    def joint_cost(self):
-        return self.quantity * self.running_unit + self.fixed_cost
-
-    def replace(self, index, other):
-        """A copy with the pairs at ``index`` replaced by the pairs of ``other``."""
-        values = self.values.copy()
-        values[:, index] = other.values
-        return Terms._of(values, self.beta)
+    def _like(self, values):
+        terms = object.__new__(Terms)
+        terms._bind(values, self.beta)
+        return terms
 
     def with_quantity(self, quantity):
         """The same deal for another quantity: everything but the fixed costs scales."""
-        scale = np.divide(quantity, self.quantity, out=np.zeros_like(self.quantity), where=self.quantity > 0)
-        return Terms(
-            quantity=np.asarray(quantity, float) * np.ones_like(self.quantity),
-            supplier_avoided=self.supplier_avoided * scale,
-            receiver_avoided=self.receiver_avoided * scale,
-            running_unit=self.running_unit,
-            fixed_cost=self.fixed_cost,
-            subsidy=self.subsidy * scale,
-            shared=self.shared,
-            supplier_hurdle=self.supplier_hurdle * scale,
-            receiver_hurdle=self.receiver_hurdle * scale,
-            beta=self.beta,
-        )
-
-    def select(self, index):
-        """The terms of the pairs at ``index`` (an int gives a one-pair Terms)."""
-        return Terms._of(self.values[:, np.atleast_1d(index)], self.beta)
-
-    @cached_property
-    def surplus(self):
-        return self.supplier_avoided + self.receiver_avoided + self.subsidy - self.joint_cost
-
-    @cached_property
-    def space(self):
-        """Space of cooperation: surplus left after both hurdles."""
-        return self.surplus - self.supplier_hurdle - self.receiver_hurdle
+        scale = np.divide(quantity, self.quantity, out=np.zeros(len(self.quantity)), where=self.quantity > 0)
+        values = self.values * np.where(SCALED, scale, 1.0)
+        values[0] = quantity
+        return self._like(_derive(values))
 
     @cached_property
     def acceptable(self):
@@ -132,6 +104,20 @@ class Terms:
         """EUR per unit of waste paid by the receiver to the supplier."""
         q = np.where(self.quantity > 0, self.quantity, 1.0)
         return (self.supplier_gain - self.supplier_avoided - self.subsidy + self.shared / 2) / q
+
+
+def _derive(values):
+    """Fill the DERIVED rows of a Terms array from its BASE rows; returns ``values``."""
+    quantity, supplier_avoided, receiver_avoided, running_unit, fixed_cost, subsidy, _, supplier_hurdle, receiver_hurdle, \
+        joint_cost, surplus, space = values
+    np.multiply(quantity, running_unit, out=joint_cost)
+    joint_cost += fixed_cost
+    np.add(supplier_avoided, receiver_avoided, out=surplus)
+    surplus += subsidy
+    surplus -= joint_cost  # supplier_avoided + receiver_avoided + subsidy - joint_cost
+    np.subtract(surplus, supplier_hurdle, out=space)
+    space -= receiver_hurdle  # surplus left after both hurdles: the space of cooperation
+    return values
 
 
 def hurdle(rate, risk_aversion, trust, at_stake):

@@ -41,14 +41,15 @@ _FIELDS = {
     "distance_km": float, "quantity": float, "price": float, "start": np.int64,
     "term": np.int64, "penalty_eur": float, "status": np.int8, "active_from_day": float,
     "link": np.int64, "renewal_of": np.int64, "end": np.int64, "reason": np.int8,
-    "surplus_eur": float, "supplier_gain_eur": float, "receiver_gain_eur": float,
-    "supplier_hurdle_eur": float, "receiver_hurdle_eur": float, "capex_eur": float,
-    "supplier_avoided_eur": float, "receiver_avoided_eur": float,
     "trust_in_supplier": float, "trust_in_receiver": float,  # updated monthly while the contract runs
-    "signing_trust_in_supplier": float, "signing_trust_in_receiver": float,  # as priced, for the log
     "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
     "promised_total": float, "delivered_total": float,
 }
+# The deal as priced at signing (EUR a month, capex in EUR, trust in [0, 1]): never changed and read only
+# for the log, so kept as one block per signing round rather than as columns.
+AT_SIGNING = ("surplus_eur", "supplier_gain_eur", "receiver_gain_eur", "supplier_hurdle_eur", "receiver_hurdle_eur",
+              "supplier_avoided_eur", "receiver_avoided_eur", "capex_eur", "signing_trust_in_supplier",
+              "signing_trust_in_receiver")
 
 
 class ContractBook(Columns):
@@ -57,27 +58,55 @@ class ContractBook(Columns):
     def __init__(self):
         super().__init__(_FIELDS, fill={"renewal_of": -1, "end": -1})
         self.n_links = 0
+        # Ids by status, asked for several times a month: kept until a contract is added or changes status,
+        # which happens only through add(), activate() and close().
+        self._by_status = {}
+        self._at_signing = [np.zeros((len(AT_SIGNING), 0))]  # (len(AT_SIGNING), n) arrays, one per add()
 
-    def add(self, n, link=None, **values):
+    def add(self, n, at_signing, link=None, **values):
         """Append ``n`` contracts (an array or a scalar per field); returns their ids.
 
+        ``at_signing`` holds the deals as priced, a row per name of ``AT_SIGNING``.
         Without ``link`` each contract opens a new link; a renewal passes the
         link it continues.
         """
         if link is None:
             link = np.arange(self.n_links, self.n_links + n)
             self.n_links += n
+        self._by_status.clear()
+        self._at_signing.append(at_signing)
         return self.append(n, link=link, **values)
 
+    def _signed(self):
+        """Every contract's deal at signing, a row per name of ``AT_SIGNING``."""
+        if len(self._at_signing) > 1:
+            self._at_signing = [np.concatenate(self._at_signing, axis=1)]
+        return self._at_signing[0]
+
     def where(self, status):
-        return (self.status == status).nonzero()[0]
+        """Ids of the contracts with ``status`` (read only)."""
+        return self._ids(status, lambda: self.status == status)
 
     def running(self):
-        """Ids of contracts pending or active."""
-        return (self.status != ENDED).nonzero()[0]
+        """Ids of contracts pending or active (read only)."""
+        return self._ids("running", lambda: self.status != ENDED)
+
+    def _ids(self, key, mask):
+        ids = self._by_status.get(key)
+        if ids is None:
+            ids = self._by_status[key] = mask().nonzero()[0]
+            ids.flags.writeable = False
+        return ids
+
+    def activate(self, ids, day):
+        """Contracts ``ids`` deliver from ``day`` (days since the start of the run)."""
+        self.status[ids] = ACTIVE
+        self.active_from_day[ids] = day
+        self._by_status.clear()
 
     def close(self, ids, period, reason):
         ids = np.atleast_1d(ids)
+        self._by_status.clear()
         self.status[ids] = ENDED
         self.end[ids] = period
         self.reason[ids] = REASON[reason]
@@ -117,3 +146,11 @@ class ContractBook(Columns):
                 "delivered_total": float(self.delivered_total[c]),
             })
         return rows
+
+
+def _at_signing_row(row, name):
+    return property(lambda book: book._signed()[row], doc=f"``{name}`` of every contract, as priced at signing")
+
+
+for _row, _name in enumerate(AT_SIGNING):
+    setattr(ContractBook, _name, _at_signing_row(_row, _name))

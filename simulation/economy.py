@@ -40,6 +40,7 @@ class MaterialTable:
         self.co2_disposal = np.array([m.co2_disposal_t for m in mats], float)
         self.truck_cost = np.array([m.transport.get("truck", NO_MODE) for m in mats], float)
         self.pipeline_cost = np.array([m.transport.get("pipeline", NO_MODE) for m in mats], float)
+        self.pipeline_only = np.isnan(self.truck_cost) & ~np.isnan(self.pipeline_cost)
         self.storable = np.array([m.storable for m in mats])
         self.loss_per_km = np.array([m.loss_per_km for m in mats], float)
         self.price_multiplier = np.ones(len(mats))

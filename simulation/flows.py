@@ -19,7 +19,7 @@ def allocate(requests, group, available):
         return requests
     total = np.bincount(group, weights=requests, minlength=len(available))
     available = np.maximum(available, 0.0)  # rounding can leave -1e-13 of a need
-    scale = np.divide(available, total, out=np.ones_like(total), where=total > available)  # in [0, 1]
+    scale = np.divide(available, total, out=np.ones(len(total)), where=total > available)  # in [0, 1]
     return requests * scale[group]
 
 

@@ -74,7 +74,8 @@ def _interleave(kept, kept_at, slots, added):
 
 def contains(queries, reference):
     """Which of ``queries`` occur in ``reference`` (int64 arrays), by sorting rather than hashing."""
-    reference = np.sort(reference)
+    reference = reference.copy()
+    reference.sort()  # as np.sort, without its Python-level wrapper
     at = reference.searchsorted(queries)
     found = at < len(reference)
     found[found] = reference[at[found]] == queries[found]
@@ -83,7 +84,8 @@ def contains(queries, reference):
 
 def unique_ints(values):
     """Sorted distinct values of an int64 array."""
-    ordered = np.sort(values)
+    ordered = values.copy()
+    ordered.sort()
     return ordered[run_start_mask(ordered)]
 
 

@@ -23,12 +23,12 @@ with numpy (:func:`price_pairs`).
 """
 
 import math
-from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from simulation.bargaining import Terms, hurdle
+from simulation.columns import NamedRows
 from simulation.contract import PIPELINE, TRUCK
 from simulation.keyed import contains, ragged_rows, run_start_mask, unique_ints
 
@@ -65,17 +65,19 @@ class NearestCache:
     answer is kept, and a month's search mostly gathers stored answers.
     """
 
-    def __init__(self, index, n_roles, k, max_km):
+    def __init__(self, index, n_roles, k, max_km, x, y):
         self.index, self.k, self.max_km = index, k, max_km
+        self.x, self.y = x, y  # km, by firm
         self.start = np.full(n_roles, -1, dtype=np.int64)  # where a role's answer begins in ``flat``; -1: not asked yet
         self.count = np.zeros(n_roles, dtype=np.int64)
         self.flat = _EMPTY
 
-    def nearest(self, roles, x, y, material):
-        """The ``(row, stream)`` pairs :meth:`StreamIndex.nearest` gives for distinct ``roles`` at ``x, y``."""
+    def nearest(self, roles, firms, material):
+        """The ``(row, stream)`` pairs :meth:`StreamIndex.nearest` gives for distinct ``roles`` of ``firms``."""
         new = self.start[roles] < 0
         if new.any():
-            rows, streams = self.index.nearest(x[new], y[new], material[new], self.k, self.max_km)
+            at = firms[new]
+            rows, streams = self.index.nearest(self.x[at], self.y[at], material[new], self.k, self.max_km)
             counts = np.bincount(rows, minlength=int(new.sum()))  # rows come sorted, so each role's answer is one run
             self.start[roles[new]] = len(self.flat) + counts.cumsum() - counts
             self.count[roles[new]] = counts
@@ -89,6 +91,7 @@ class Market:
         self.model = model
         self._version = None
         self._platform_key = None
+        self._per_unit_km = None  # (carbon price, per-material costs at it)
         self.near = {}
         self.roles = {}
         self.platform_index = {}
@@ -107,7 +110,7 @@ class Market:
             self.roles = {"supply": _expand(np.arange(len(m.supply)), m.supply.material, self.by_waste),
                           "demand": _expand(np.arange(len(m.demand)), m.demand.material, self.by_input)}
             # A supply role looks for demand streams, and a demand role for supply streams.
-            self.near = {side: NearestCache(_index(table, m.x, m.y, table.alive), len(self.roles[role][0]), p.candidates, p.max_distance_km)
+            self.near = {side: NearestCache(_index(table, m.x, m.y, table.alive), len(self.roles[role][0]), p.candidates, p.max_distance_km, m.x, m.y)
                          for side, table, role in (("supply", m.supply, "demand"), ("demand", m.demand, "supply"))}
         key = (version, m.policy_now.facilitator_participation)
         if key != self._platform_key and m.policy_now.facilitator_participation > 0:
@@ -116,14 +119,26 @@ class Market:
             self.platform_index = {side: _index(table, m.x, m.y, table.alive & members[table.firm])
                                    for side, table in (("supply", m.supply), ("demand", m.demand))}
 
+    def transport_per_unit_km(self):
+        """Running cost per unit-km of each material (column) by mode (row TRUCK, carbon included,
+        and row PIPELINE), EUR, nan where the mode is not allowed; kept while the carbon price stays."""
+        carbon = self.model.policy_now.carbon_price_eur_per_t
+        if self._per_unit_km is None or self._per_unit_km[0] != carbon:
+            p, mats = self.model.params.logistics, self.model.materials
+            by_mode = np.empty((2, len(mats)))
+            by_mode[TRUCK] = p.transport_cost_factor * mats.truck_cost + carbon * p.truck_co2_t_per_unit_km
+            by_mode[PIPELINE] = p.transport_cost_factor * mats.pipeline_cost
+            self._per_unit_km = carbon, by_mode
+        return self._per_unit_km[1]
+
     def candidate_pairs(self, searchers, open_s, open_d, known):
         """Candidate pairs for a round of searching firms, as arrays.
 
         ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
         supply and demand streams); ``known`` holds the searchers' acquaintances
         (:class:`simulation.firm.AcquaintanceLists`).
-        Returns ``(searcher, s, d, k, dist)``: the searching firm, the supply
-        stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
+        Returns ``(searcher, partner, s, d, k, dist)``: the searching firm, the firm on the
+        other side, the supply stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
         the pair is priced. Pairs are unique.
         """
@@ -141,14 +156,16 @@ class Market:
                                           (((partner_s << 24) | own_d[row_d]) << 11) | (k_d[row_d] << 1) | 1]))
         s, d, k = key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023
         supplier, receiver = m.supply.firm[s], m.demand.firm[d]
-        searcher = np.where(key & 1, receiver, supplier)
-        keep = (supplier != receiver) & m.active[supplier] & m.active[receiver] & m.supply.alive[s] & m.demand.alive[d]
+        by_receiver = (key & 1).astype(bool)
+        searcher, partner = np.where(by_receiver, receiver, supplier), np.where(by_receiver, supplier, receiver)
+        # Every stream found is alive and its firm active: the indexes are rebuilt whenever a stream
+        # is added or ended, a firm that leaves ends all its streams, and ``lookup`` holds alive streams only.
         dist = distances(m, supplier, receiver)
-        keep &= dist <= m.params.search.max_distance_km
+        keep = (supplier != receiver) & (dist <= m.params.search.max_distance_km)
         # A pair already under contract is topped up at renewal, not by a second contract.
         running = m.contracts.running()
         keep &= ~contains(stream_pair_key(s, d), stream_pair_key(m.contracts.supply[running], m.contracts.demand[running]))
-        return searcher[keep], s[keep], d[keep], k[keep], dist[keep]
+        return searcher[keep], partner[keep], s[keep], d[keep], k[keep], dist[keep]
 
     def _reachable(self, side, table, roles, firms, materials, known):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.
@@ -157,11 +174,11 @@ class Market:
         acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
         """
         m, p = self.model, self.model.params.search
-        x, y = m.x[firms], m.y[firms]
-        found = [self.near[side].nearest(roles, x, y, materials)]
+        found = [self.near[side].nearest(roles, firms, materials)]
         if side in self.platform_index:
             rows = np.flatnonzero(m.platform_members()[firms])
-            near_rows, streams = self.platform_index[side].nearest(x[rows], y[rows], materials[rows], p.candidates, p.max_distance_km)
+            at = firms[rows]
+            near_rows, streams = self.platform_index[side].nearest(m.x[at], m.y[at], materials[rows], p.candidates, p.max_distance_km)
             found.append((rows[near_rows], streams))
         rows, acquaintance = known.pairs(firms)
         streams = table.lookup[acquaintance, materials[rows]]
@@ -224,9 +241,9 @@ def _top_per_group(groups, values, n):
     return order[rank < n]
 
 
-def conversion(model, s, k, dist):
-    """Units of input replaced per unit of waste shipped: the ratio, less what is lost over ``dist`` km."""
-    return model.subs.ratio[k] * (1.0 - model.materials.loss_per_km[model.supply.material[s]]) ** dist
+def conversion(model, waste, k, dist):
+    """Units of input replaced per unit of ``waste`` shipped: the ratio, less what is lost over ``dist`` km."""
+    return model.subs.ratio[k] * (1.0 - model.materials.loss_per_km[waste]) ** dist
 
 
 def free_quantity(model, s, d, k, conversion):
@@ -237,8 +254,14 @@ def free_quantity(model, s, d, k, conversion):
     """
     share = model.params.contract.quantity_share
     demand = model.demand
-    room = np.maximum(model.subs.max_share[k] * share * demand.expected[d] - demand.committed[d], 0.0)
-    return np.minimum(model.supply.free(share, s), np.minimum(demand.free(share, d), room) / conversion)
+    expected = demand.expected[d]
+    # The demand side's free flow and the substitution's room, min(share * expected, max_share * share * expected)
+    # less what is committed, in one pass: taking the min before subtracting rounds the same.
+    room = np.minimum(share * expected, model.subs.max_share[k] * share * expected)
+    room -= demand.committed[d]
+    np.maximum(room, 0.0, out=room)
+    room[~demand.alive[d]] = 0.0
+    return np.minimum(model.supply.free(share, s), room / conversion)
 
 
 def grouped_best(groups, values):
@@ -253,19 +276,17 @@ def distances(model, a, b):
     return np.hypot(model.x[a] - model.x[b], model.y[a] - model.y[b])
 
 
-@dataclass(frozen=True, eq=False)
-class PairDetails:
-    """What signing a priced pair needs besides its terms (arrays, one element per pair)."""
+class PairDetails(NamedRows):
+    """What signing a priced pair needs besides its terms (rows of one float array, one entry per pair).
 
-    mode: np.ndarray  # TRUCK or PIPELINE
-    dist: np.ndarray  # km
-    capex: np.ndarray  # EUR of a new pipeline; 0 by truck or where the pipeline exists
-    conversion: np.ndarray  # units of input replaced per unit of waste shipped
-    trust_s: np.ndarray  # the supplier's trust in the receiver, as priced
-    trust_r: np.ndarray  # the receiver's trust in the supplier, as priced
+    ``mode`` (TRUCK or PIPELINE); ``dist`` (km); ``capex`` (EUR of a new pipeline;
+    0 by truck or where the pipeline exists); ``conversion`` (units of input
+    replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
+    receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
+    (months the contract would run).
+    """
 
-    def select(self, index):
-        return PairDetails(*(getattr(self, f.name)[index] for f in fields(self)))
+    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term")
 
 
 def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
@@ -281,7 +302,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
     supplier, receiver = m.supply.firm[s], m.demand.firm[d]
     waste, inp = m.supply.material[s], m.demand.material[d]
     dist = distances(m, supplier, receiver) if dist is None else dist
-    converts = conversion(m, s, k, dist)
+    converts = conversion(m, waste, k, dist)
     quantity = free_quantity(m, s, d, k, converts)
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)
     term = contract_term(m, mode)
@@ -304,14 +325,13 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
         receiver_hurdle=hurdle(f["hurdle_rate"][receiver], f["risk_aversion"][receiver], trust_r, receiver_avoided),
         beta=p.contract.supplier_power,
     )
-    return terms, PairDetails(mode, dist, capex, converts, trust_s, trust_r)
+    return terms, PairDetails(np.array([mode, dist, capex, converts, trust_s, trust_r, term], dtype=float))
 
 
 def transport_unit_costs(model, waste, dist):
     """Running cost per unit of waste by truck and by pipeline (EUR; nan: mode not allowed)."""
-    m, p, pol = model, model.params.logistics, model.policy_now
-    truck = (p.transport_cost_factor * m.materials.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
-    return truck, p.transport_cost_factor * m.materials.pipeline_cost[waste] * dist
+    by_mode = model.market.transport_per_unit_km()
+    return by_mode[TRUCK][waste] * dist, by_mode[PIPELINE][waste] * dist
 
 
 def treatment_unit_cost(model, k):
@@ -321,7 +341,9 @@ def treatment_unit_cost(model, k):
 
 def contract_term(model, mode):
     """Months a new contract runs by ``mode`` (array)."""
-    return np.where(mode == PIPELINE, term_months(model, PIPELINE), term_months(model, TRUCK)).astype(np.int64)
+    by_mode = np.empty(2, dtype=np.int64)
+    by_mode[TRUCK], by_mode[PIPELINE] = term_months(model, TRUCK), term_months(model, PIPELINE)
+    return by_mode[mode]
 
 
 def term_months(model, mode):
@@ -337,20 +359,21 @@ def choose_mode(model, waste, dist, quantity, existing_pipe):
     """
     p, pol = model.params.logistics, model.policy_now
     truck_unit, pipe_unit = transport_unit_costs(model, waste, dist)
-    pipe_capex = np.where(existing_pipe, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
+    pipe_capex = np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist)
+    pipe_capex[existing_pipe] = 0.0
     term = term_months(model, PIPELINE)
     per_unit_capex = pipe_capex * (1.0 - pol.capex_subsidy_share) / (term * np.maximum(quantity, 1e-9))
-    use_pipe = ~np.isnan(pipe_unit) & (np.isnan(truck_unit) | (pipe_unit + per_unit_capex < truck_unit))
+    # A comparison with nan (a mode not allowed) is false, so only a pipeline-only waste needs saying.
+    use_pipe = model.materials.pipeline_only[waste] | (pipe_unit + per_unit_capex < truck_unit)
     mode = np.where(use_pipe, PIPELINE, TRUCK)
     unit = np.where(use_pipe, pipe_unit, truck_unit)
-    return mode, unit, np.where(use_pipe, pipe_capex, 0.0)
+    return mode, unit, pipe_capex * use_pipe
 
 
 def contract_transport_unit(model, contracts):
     """Current transport cost per unit of waste of signed contracts, by their mode (EUR)."""
     book = model.contracts
-    truck_unit, pipe_unit = transport_unit_costs(model, book.waste[contracts], book.distance_km[contracts])
-    return np.where(book.mode[contracts] == TRUCK, truck_unit, pipe_unit)
+    return model.market.transport_per_unit_km()[book.mode[contracts], book.waste[contracts]] * book.distance_km[contracts]
 
 
 def receiver_running_value(model, contracts):

@@ -8,7 +8,7 @@ can do without the DataCollector; the DataCollector's reporters read the recorde
 
 import numpy as np
 
-from simulation.contract import ACTIVE
+from simulation.contract import ACTIVE, PENDING
 from simulation.keyed import unique_ints
 
 MEASURES = {
@@ -112,7 +112,9 @@ class PeriodRecorder:
         book = m.contracts
         active = book.where(ACTIVE)
         supplier, receiver = book.supplier[active], book.receiver[active]
-        linked = unique_ints(np.concatenate([supplier, receiver]))
+        linked = np.zeros(len(m.active), dtype=bool)
+        linked[supplier] = True
+        linked[receiver] = True
         n_active = int(m.active.sum())
         self._network.update(supplier, receiver, len(m.active))
         ages = m.period - m.links.start[book.link[active]]
@@ -120,8 +122,8 @@ class PeriodRecorder:
         self.current = {
             "active_firms": n_active,
             "active_links": len(active),
-            "pending_links": int((book.status == 0).sum()),
-            "firms_linked": len(linked),
+            "pending_links": len(book.where(PENDING)),
+            "firms_linked": np.count_nonzero(linked),
             "links_born": self.born,
             "links_ended": self.ended,
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact

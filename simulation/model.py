@@ -26,7 +26,7 @@ from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
 from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
 from simulation.logistics import Logistics
-from simulation.market import (Market, contract_term, contract_transport_unit, free_quantity, grouped_best, grouped_sample,
+from simulation.market import (Market, contract_transport_unit, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
 from simulation.measures import MEASURES, PeriodRecorder
 from simulation.policy import GovernmentLedger, PolicyTimeline
@@ -282,50 +282,39 @@ class SymbiosisModel(mesa.Model):
         re-sized to the flow left free and signed only if it still clears both
         hurdles. Done in rounds with the same result as one pair at a time: a
         round takes every pair that comes first on both its streams among the
-        pairs left, and such pairs share no stream. Returns the indices signed.
+        pairs left, and such pairs share no stream. Pairs of later rounds are all
+        re-sized: where no earlier signing used their streams, the flow left free
+        is the flow they were priced for. Returns the indices signed.
         """
         if len(rank) == 0:
             return np.zeros(0, dtype=np.int64)
         min_q = self.params.search.min_quantity
         converts = details.conversion
         pending = np.asarray(rank, dtype=np.int64)
-        used_s = used_d = None  # streams signed in earlier rounds, once there is a later round
-        signed, sized, any_resized = [], [], False
+        signed, deals = [], []
         while len(pending):
             ready = _first_on_both(s[pending], d[pending])
             batch, pending = pending[ready], pending[~ready]
             deal = terms.select(batch)
-            if used_s is not None:
-                clash = used_s[s[batch]] | used_d[d[batch]]
-                if clash.any():
-                    j, at = batch[clash], clash.nonzero()[0]
-                    resized = deal.select(at).with_quantity(free_quantity(self, s[j], d[j], k[j], converts[j]))
-                    deal = deal.replace(at, resized)
-                    any_resized = True
-            take = deal.acceptable & (deal.quantity >= min_q)
-            batch, quantity = batch[take], deal.quantity[take]
+            if signed:
+                deal = deal.with_quantity(free_quantity(self, s[batch], d[batch], k[batch], converts[batch]))
+            take = (deal.acceptable & (deal.quantity >= min_q)).nonzero()[0]
+            batch, deal = batch[take], deal.select(take)
             # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
-            self.supply.committed[s[batch]] += quantity
-            self.demand.committed[d[batch]] += quantity * converts[batch]
-            if len(pending):
-                if used_s is None:
-                    used_s, used_d = np.zeros(len(self.supply), dtype=bool), np.zeros(len(self.demand), dtype=bool)
-                used_s[s[batch]] = True
-                used_d[d[batch]] = True
+            self.supply.committed[s[batch]] += deal.quantity
+            self.demand.committed[d[batch]] += deal.quantity * converts[batch]
             signed.append(batch)
-            sized.append(quantity)
+            deals.append(deal)
         if len(signed) == 1:  # one round keeps the order of ``rank``
-            chosen, quantity = signed[0], sized[0]
+            chosen, deal = signed[0], deals[0]
         else:
             position = np.empty(len(s), dtype=np.int64)
             position[rank] = np.arange(len(rank))
             chosen = np.concatenate(signed)
             order = position[chosen].argsort(kind="stable")  # sign in the order of ``rank``
-            chosen, quantity = chosen[order], np.concatenate(sized)[order]
+            chosen = chosen[order]
+            deal = terms._like(np.concatenate([deal.values for deal in deals], axis=1)[:, order])
         if len(chosen):
-            deal = terms.select(chosen)
-            if any_resized:
-                deal = deal.with_quantity(quantity)  # otherwise ``quantity`` is the priced one and the terms hold as they are
             self._sign(s[chosen], d[chosen], k[chosen], deal, details.select(chosen),
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
         return chosen
@@ -342,15 +331,13 @@ class SymbiosisModel(mesa.Model):
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=mode, distance_km=details.dist,
-            quantity=deal.quantity, price=deal.price, start=self.period, term=contract_term(self, mode),
+            quantity=deal.quantity, price=deal.price, start=self.period, term=details.term,
             penalty_eur=pol.breach_penalty_months * np.maximum(deal.supplier_gain, deal.receiver_gain),
-            status=PENDING, surplus_eur=deal.surplus, supplier_gain_eur=deal.supplier_gain,
-            receiver_gain_eur=deal.receiver_gain, supplier_hurdle_eur=deal.supplier_hurdle,
-            receiver_hurdle_eur=deal.receiver_hurdle, capex_eur=capex,
-            supplier_avoided_eur=deal.supplier_avoided, receiver_avoided_eur=deal.receiver_avoided,
-            trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
-            signing_trust_in_supplier=trust_in_supplier, signing_trust_in_receiver=trust_in_receiver,
+            status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
+            at_signing=np.array([deal.surplus, deal.supplier_gain, deal.receiver_gain, deal.supplier_hurdle,  # AT_SIGNING order
+                                 deal.receiver_hurdle, deal.supplier_avoided, deal.receiver_avoided, capex,
+                                 trust_in_supplier, trust_in_receiver]),
         )
         if links is None:
             for a, b in zip(supplier.tolist(), receiver.tolist()):
@@ -360,11 +347,12 @@ class SymbiosisModel(mesa.Model):
             np.subtract.at(self.cash_flow, supplier, setup / 2)
             np.subtract.at(self.cash_flow, receiver, setup / 2)
             self.spend["setup"] += setup * n
-        needs_pipe = capex > 0
-        for cid, c in zip(ids[needs_pipe].tolist(), np.flatnonzero(needs_pipe).tolist()):
-            self._build_pipeline(cid, int(receiver[c]), int(supplier[c]), int(self.supply.material[s[c]]), float(capex[c]))
-        self._open(ids[~needs_pipe], self.logistics.env.now)
-        return ids
+        piped = capex > 0
+        if piped.any():
+            for c in piped.nonzero()[0].tolist():
+                self._build_pipeline(int(ids[c]), int(receiver[c]), int(supplier[c]), int(self.supply.material[s[c]]), float(capex[c]))
+            ids = ids[~piped]
+        self._start(ids, self.logistics.env.now)
 
     def _build_pipeline(self, cid, receiver, supplier, waste, capex):
         pol = self.policy_now
@@ -375,13 +363,15 @@ class SymbiosisModel(mesa.Model):
         lead = self.params.logistics.pipeline_lead_months * DAYS_PER_MONTH
         self.logistics.build_pipeline(cid, lead, self._open)
 
-    def _open(self, ids, day):
-        """Contracts ``ids`` start delivering from ``day``; pending ones only (one may have ended while its pipe was built)."""
+    def _open(self, cid, day):
+        """A pipeline is built: contract ``cid`` starts delivering from ``day``, unless it ended meanwhile."""
+        if self.contracts.status[cid] == PENDING:
+            self._start(np.array([cid]), day)
+
+    def _start(self, ids, day):
+        """Pending contracts ``ids`` start delivering from ``day``."""
         book = self.contracts
-        ids = np.atleast_1d(ids)
-        ids = ids[book.status[ids] == PENDING]
-        book.status[ids] = ACTIVE
-        book.active_from_day[ids] = day
+        book.activate(ids, day)
         links = unique_ints(book.link[ids])
         first = links[self.links.start[links] < 0]
         self.links.start[first] = self.period
@@ -398,10 +388,9 @@ class SymbiosisModel(mesa.Model):
         supplier, receiver = book.supplier[ids], book.receiver[ids]
         self.trust.set(self._pair_key(receiver, supplier), book.trust_in_supplier[ids])
         self.trust.set(self._pair_key(supplier, receiver), book.trust_in_receiver[ids])
-        was_active = book.status[ids] == ACTIVE
-        book.close(ids, self.period, reason)
         if not renewed:
-            self.recorder.ended += int(was_active.sum())
+            self.recorder.ended += np.count_nonzero(book.status[ids] == ACTIVE)
+        book.close(ids, self.period, reason)
 
     def _review_contracts(self):
         """Let sides break deals that turned bad; renegotiate contracts that expire."""
@@ -417,9 +406,10 @@ class SymbiosisModel(mesa.Model):
 
     def _check_breaches(self, active):
         book = self.contracts
+        waste = book.waste[active]
         gain_s, gain_r = side_gains(
-            book.quantity[active], book.price[active], self.costs.disposal[book.waste[active]],
-            receiver_running_value(self, active), self.costs.subsidy[book.waste[active]], self.params.contract.transaction_cost_eur_per_month,
+            book.quantity[active], book.price[active], self.costs.disposal[waste],
+            receiver_running_value(self, active), self.costs.subsidy[waste], self.params.contract.transaction_cost_eur_per_month,
         )
         sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
                  (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
@@ -449,10 +439,12 @@ class SymbiosisModel(mesa.Model):
         terms, details = self.price_candidates(s, d, k, renewal=True, dist=book.distance_km[expiring])
         renewed = self._resolve(np.arange(len(expiring)), s, d, k, terms, details,
                                 links=book.link[expiring], renewals=expiring)
+        book.reason[expiring[renewed]] = REASON["renewed"]
+        if len(renewed) == len(expiring):
+            return
         lapsed = np.ones(len(expiring), dtype=bool)
         lapsed[renewed] = False
         lapsed = lapsed.nonzero()[0]
-        book.reason[expiring[renewed]] = REASON["renewed"]
         # With flow left to trade but no surplus the deal has stopped paying; otherwise a side declined.
         unprofitable = (terms.surplus[lapsed] <= 0) & (terms.quantity[lapsed] >= self.params.search.min_quantity)
         book.reason[expiring[lapsed]] = np.where(unprofitable, REASON["no longer profitable"], REASON["not renewed"])
@@ -487,8 +479,7 @@ class SymbiosisModel(mesa.Model):
 
         # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
         known = AcquaintanceLists(self.firm_list, searching, rank)
-        searcher, s, d, k, dist = self.market.candidate_pairs(searching, open_s, open_d, known)
-        partner = np.where(self.supply.firm[s] == searcher, self.demand.firm[d], self.supply.firm[s])
+        searcher, partner, s, d, k, dist = self.market.candidate_pairs(searching, open_s, open_d, known)
         seen = self._sees(searcher, partner, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
@@ -505,8 +496,9 @@ class SymbiosisModel(mesa.Model):
     def _sees(self, searcher, partner, dist, known):
         """Which partners each searcher knows of: neighbours, acquaintances (``known``), platform peers."""
         seen = dist <= self.params.search.neighbourhood_km
-        platform = self.platform_members()
-        seen |= platform[searcher] & platform[partner]
+        if self.policy_now.facilitator_participation > 0:
+            platform = self.platform_members()
+            seen |= platform[searcher] & platform[partner]
         rows, acquaintance = known.pairs(known.firms)
         seen |= contains(self._pair_key(searcher, partner), self._pair_key(known.firms[rows], acquaintance))
         return seen
@@ -528,9 +520,13 @@ class SymbiosisModel(mesa.Model):
         return contains(self._pair_key(searcher, partner), self._pair_key(searcher[picked], partner[picked]))
 
     def _open_streams(self):
-        """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks)."""
+        """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks).
+
+        A stream with nothing free is never open, even at ``min_quantity = 0``; ended streams have nothing free.
+        """
         share = self.params.contract.quantity_share
-        return self.supply.free(share) >= self.params.search.min_quantity, self.demand.free(share) > 0
+        free_s = self.supply.free(share)
+        return (free_s >= self.params.search.min_quantity) & (free_s > 0), self.demand.free(share) > 0
 
     def _firms_with_unmatched_flows(self, open_s, open_d):
         free_s = open_s & self._is_waste_used[self.supply.material]
@@ -643,13 +639,14 @@ class SymbiosisModel(mesa.Model):
         self.production = production
         book = self.contracts
         running = book.where(ACTIVE)
-        share_of_month = unit_interval((period_start + DAYS_PER_MONTH - np.maximum(book.active_from_day[running], period_start)) / DAYS_PER_MONTH)
+        active_from = np.maximum(book.active_from_day[running], period_start)
+        share_of_month = unit_interval((period_start + DAYS_PER_MONTH - active_from) / DAYS_PER_MONTH)
         contracts = {
             "supply": book.supply[running], "demand": book.demand[running],
             "promised": book.quantity[running] * share_of_month, "conversion": book.ratio[running],
         }
         truck = book.mode[running] == TRUCK
-        release = np.maximum(book.active_from_day[running] - period_start, 0.0)
+        release = active_from - period_start  # days into the month a contract started delivering
 
         def ship_share(planned):
             share = np.ones(len(planned))
@@ -695,7 +692,8 @@ class SymbiosisModel(mesa.Model):
         transport = shipped_c * contract_transport_unit(self, running)
         k_c = book.substitution[running]
         treatment_c = shipped_c * treatment_unit_cost(self, k_c)
-        transaction_half = np.full(len(running), self.params.contract.transaction_cost_eur_per_month / 2)
+        transaction_half = np.empty(len(running))
+        transaction_half.fill(self.params.contract.transaction_cost_eur_per_month / 2)
         subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
         gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(flows, recovery, per_firm)
 
@@ -711,7 +709,8 @@ class SymbiosisModel(mesa.Model):
         self.cash += self.cash_flow
 
         # Totals of the month (t CO2)
-        truck_co2 = np.where(book.mode[running] == TRUCK, shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km, 0.0).sum()
+        by_truck = book.mode[running] == TRUCK  # shipments and distances are >= 0, so a product with False is 0.0
+        truck_co2 = (shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km * by_truck).sum()
         treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
         subsidy_c_total = subsidy_c.sum()
         ledger = self.ledger
@@ -787,12 +786,13 @@ class SymbiosisModel(mesa.Model):
 
 def _first_on_both(s, d):
     """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
-    if len(s) < 2:
-        return np.ones(len(s), dtype=bool)
-    first_s, first_d = np.zeros(len(s), dtype=bool), np.zeros(len(s), dtype=bool)
-    first_s[first_occurrences(s)] = True
-    first_d[first_occurrences(d)] = True
-    return first_s & first_d
+    n = len(s)
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    first = np.zeros(2 * n, dtype=bool)
+    # One pass over both: demand streams shifted past every supply stream.
+    first[first_occurrences(np.concatenate([s, d + (1 << 32)]))] = True
+    return first[:n] & first[n:]
 
 
 def total(quantities, unit_values):

@@ -66,5 +66,9 @@ class StreamTable(Columns):
         For all streams, or only for the index array ``streams``.
         """
         if streams is None:
-            return np.where(self.alive, np.maximum(share * self.expected - self.committed, 0.0), 0.0)
-        return np.where(self.alive[streams], np.maximum(share * self.expected[streams] - self.committed[streams], 0.0), 0.0)
+            free, dead = share * self.expected - self.committed, ~self.alive
+        else:
+            free, dead = share * self.expected[streams] - self.committed[streams], ~self.alive[streams]
+        np.maximum(free, 0.0, out=free)
+        free[dead] = 0.0  # cheaper than np.where on the short arrays of a month
+        return free

@@ -20,10 +20,10 @@ def test_nearest_cache_answers_as_the_index_does(seed, n_streams, k):
     index = StreamIndex(streams, rng.uniform(0, 30, n_streams), rng.uniform(0, 30, n_streams), rng.integers(0, 3, n_streams))
     n_roles = 25
     x, y, material = rng.uniform(0, 30, n_roles), rng.uniform(0, 30, n_roles), rng.integers(0, 3, n_roles)
-    cache = NearestCache(index, n_roles, k, max_km=12.0)
+    cache = NearestCache(index, n_roles, k, max_km=12.0, x=x, y=y)  # each role at a place of its own
     for _ in range(4):  # later rounds mix roles asked before with new ones
         roles = np.sort(rng.choice(n_roles, rng.integers(0, n_roles + 1), replace=False))
-        rows, found = cache.nearest(roles, x[roles], y[roles], material[roles])
+        rows, found = cache.nearest(roles, roles, material[roles])
         want_rows, want = index.nearest(x[roles], y[roles], material[roles], k, 12.0)
         assert sorted(zip(rows.tolist(), found.tolist())) == sorted(zip(want_rows.tolist(), want.tolist()))
 
@@ -77,3 +77,25 @@ def test_nearest_stream_answers_are_dropped_when_streams_change():
     assert (fresh[1] >= n_supply).any()  # a stream born after the answers were kept is a candidate
     for got, want in zip(kept, fresh):
         np.testing.assert_array_equal(got, want)
+
+
+def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity():
+    # Candidate search relies on the indexes and look-ups holding alive streams of active firms only
+    # (it does not filter them again). At min_quantity 0 an ended stream (nothing free) must not count as open.
+    model = SymbiosisModel(mini("search.min_quantity=0"), seed=3)
+    market, seen = model.market, []
+    original = market.candidate_pairs
+
+    def checked(searchers, open_s, open_d, known):
+        assert not (open_s & ~model.supply.alive).any() and not (open_d & ~model.demand.alive).any()
+        searcher, partner, s, d, k, dist = pairs = original(searchers, open_s, open_d, known)
+        assert model.supply.alive[s].all() and model.demand.alive[d].all()
+        assert model.active[model.supply.firm[s]].all() and model.active[model.demand.firm[d]].all()
+        assert (searcher != partner).all()
+        seen.append(len(s))
+        return pairs
+
+    market.candidate_pairs = checked
+    model.run()
+    assert (~model.supply.alive).any()  # the switch ended streams while the run went on
+    assert sum(seen) > 0

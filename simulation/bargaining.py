@@ -30,14 +30,13 @@ transaction and set-up costs (``shared``). By construction no accepted side gets
 Everything here works on numpy arrays, one element per candidate pair.
 """
 
-from functools import cached_property
-
 import numpy as np
 
 from simulation.columns import NamedRows
 
 BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fixed_cost", "subsidy", "shared",
         "supplier_hurdle", "receiver_hurdle")
+_BASE_SET = frozenset(BASE)
 DERIVED = ("joint_cost", "surplus", "space")
 SCALED = np.array([name in ("supplier_avoided", "receiver_avoided", "subsidy", "supplier_hurdle", "receiver_hurdle")
                    for name in BASE + DERIVED])[:, None]  # rows proportional to the quantity
@@ -64,7 +63,7 @@ class Terms(NamedRows):
     NAMES = BASE + DERIVED
 
     def __init__(self, *, beta, **base):
-        if base.keys() != set(BASE):
+        if base.keys() != _BASE_SET:
             raise TypeError(f"Terms needs exactly {', '.join(BASE)} and beta; got {', '.join(sorted(base))}")
         values = np.empty((len(self.NAMES), len(base["quantity"])))
         for row, name in zip(values, BASE):
@@ -87,19 +86,20 @@ class Terms(NamedRows):
         values[0] = quantity
         return self._like(_derive(values))
 
-    @cached_property
+    # Derived values read once or twice at most: worked out on each read, which costs less than caching them.
+    @property
     def acceptable(self):
         return (self.space >= 0) & (self.surplus > 0) & (self.quantity > 0)
 
-    @cached_property
+    @property
     def supplier_gain(self):
         return self.supplier_hurdle + self.beta * self.space
 
-    @cached_property
+    @property
     def receiver_gain(self):
         return self.receiver_hurdle + (1 - self.beta) * self.space
 
-    @cached_property
+    @property
     def price(self):
         """EUR per unit of waste paid by the receiver to the supplier."""
         q = np.where(self.quantity > 0, self.quantity, 1.0)

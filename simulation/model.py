@@ -297,7 +297,9 @@ class SymbiosisModel(mesa.Model):
             batch, pending = pending[ready], pending[~ready]
             deal = terms.select(batch)
             if signed:
-                deal = deal.with_quantity(free_quantity(self, s[batch], d[batch], k[batch], converts[batch]))
+                free = free_quantity(self, s[batch], d[batch], k[batch], converts[batch])
+                if (free != deal.quantity).any():  # re-sizing to the same quantity would leave the deal as it is
+                    deal = deal.with_quantity(free)
             take = (deal.acceptable & (deal.quantity >= min_q)).nonzero()[0]
             batch, deal = batch[take], deal.select(take)
             # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
@@ -326,16 +328,17 @@ class SymbiosisModel(mesa.Model):
         book, pol = self.contracts, self.policy_now
         n = len(s)
         supplier, receiver = self.supply.firm[s], self.demand.firm[d]
-        mode, capex = details.mode, details.capex
+        capex = details.capex
         trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
+        supplier_gain, receiver_gain = deal.supplier_gain, deal.receiver_gain
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
-            input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=mode, distance_km=details.dist,
+            input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=details.mode, distance_km=details.dist,
             quantity=deal.quantity, price=deal.price, start=self.period, term=details.term,
-            penalty_eur=pol.breach_penalty_months * np.maximum(deal.supplier_gain, deal.receiver_gain),
+            penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
-            at_signing=np.array([deal.surplus, deal.supplier_gain, deal.receiver_gain, deal.supplier_hurdle,  # AT_SIGNING order
+            at_signing=np.array([deal.surplus, supplier_gain, receiver_gain, deal.supplier_hurdle,  # AT_SIGNING order
                                  deal.receiver_hurdle, deal.supplier_avoided, deal.receiver_avoided, capex,
                                  trust_in_supplier, trust_in_receiver]),
         )
@@ -797,7 +800,7 @@ def _first_on_both(s, d):
 
 def total(quantities, unit_values):
     """Sum of products, without BLAS: its kernels differ between machines, and results must not."""
-    return float(np.multiply(quantities, unit_values).sum())
+    return float(np.add.reduce(np.multiply(quantities, unit_values)))  # as .sum() of a 1-D array, without its wrapper
 
 
 def _reporter(name):

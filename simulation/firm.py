@@ -68,6 +68,10 @@ class AcquaintanceLists:
         self.flat = np.concatenate(known) if known else np.zeros(0, dtype=np.int64)
         self.starts = self.counts.cumsum() - self.counts
 
+    def known_pairs(self):
+        """(firm, acquaintance) arrays: every acquaintance of every one of ``firms``."""
+        return self.firms.repeat(self.counts), self.flat
+
     def pairs(self, firms):
         """(row, acquaintance) arrays: every acquaintance of each of ``firms`` (which may repeat)."""
         if len(self.flat) == 0:

@@ -106,6 +106,8 @@ class Logistics:
         self.hours_per_day = hours_per_day
         self.down_since = np.zeros(0)  # day a plant went down; nan when running
         self.downtime = np.zeros(0)  # days down in the current period (index: firm)
+        self.plants_down = 0  # plants failed and not yet repaired
+        self._repaired = False  # a repair booked downtime in the current period
         self.outage_log = []  # (firm index, failed day, repaired day)
         self._period_began = 0.0
 
@@ -132,10 +134,13 @@ class Logistics:
     def _outage(self, firm, offset, repair_days):
         yield self.env.timeout(offset)
         self.down_since[firm] = self.env.now
+        self.plants_down += 1
         failed = self.env.now
         yield self.env.timeout(repair_days)
         self.downtime[firm] += self.env.now - max(self.down_since[firm], self._period_began)
         self.down_since[firm] = np.nan
+        self.plants_down -= 1
+        self._repaired = True
         self.outage_log.append((firm, failed, self.env.now))
 
     # -- pipelines -------------------------------------------------------------
@@ -151,12 +156,16 @@ class Logistics:
     def play_period(self):
         """Run the environment through one period; returns the uptime share per plant."""
         self._period_began = self.env.now
-        self.downtime[:] = 0.0
+        self._repaired = False
         end = self.env.now + DAYS_PER_MONTH
         self.env.run(until=end)
+        if self.plants_down == 0 and not self._repaired:  # the usual month: every plant ran throughout
+            return np.ones(len(self.downtime))
         still_down = ~np.isnan(self.down_since)
         self.downtime[still_down] += end - np.maximum(self.down_since[still_down], self._period_began)
-        return 1.0 - unit_interval(self.downtime / DAYS_PER_MONTH)
+        uptime = 1.0 - unit_interval(self.downtime / DAYS_PER_MONTH)
+        self.downtime[:] = 0.0  # zero again for the next period, into which a repair may book
+        return uptime
 
     def truck_delivery_share(self, quantities, distances_km, active_from_days):
         """Share of each truck contract's planned quantity the fleet moves this period.

@@ -502,8 +502,7 @@ class SymbiosisModel(mesa.Model):
         if self.policy_now.facilitator_participation > 0:
             platform = self.platform_members()
             seen |= platform[searcher] & platform[partner]
-        rows, acquaintance = known.pairs(known.firms)
-        seen |= contains(self._pair_key(searcher, partner), self._pair_key(known.firms[rows], acquaintance))
+        seen |= contains(self._pair_key(searcher, partner), self._pair_key(*known.known_pairs()))
         return seen
 
     def _pair_key(self, a, b):

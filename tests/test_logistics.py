@@ -6,7 +6,8 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.logistics import dispatch_trucks
+from simulation.logistics import Logistics, dispatch_trucks
+from simulation.timeline import DAYS_PER_MONTH
 
 
 def simpy_reference(durations, releases, n_trucks, horizon):
@@ -66,3 +67,26 @@ def test_hired_trucks_move_every_part_of_a_shipment_alike(shipments):
     for j in range(len(shipments)):
         done = dispatch_trucks([days[j] / parts[j]] * parts[j], [start[j]] * parts[j], None, DAYS_PER_MONTH)
         assert got[j] == pytest.approx(done.mean() if quantities[j] > 0 else 0.0)
+
+
+class _FixedDraws:
+    """Stands in for the model's generator: every plant asked fails a third into the month, for two months."""
+
+    def random(self, n):
+        return np.full(n, 1 / 3)
+
+    def exponential(self, scale, n):
+        return np.full(n, 2 * DAYS_PER_MONTH)
+
+
+def test_uptime_counts_an_outage_in_each_month_it_spans():
+    logistics = Logistics(None, None, 20.0, 60.0, 2.0, 10.0)
+    logistics.add_firms(3)
+    np.testing.assert_array_equal(logistics.play_period(), np.ones(3))  # a month without outages
+    logistics.start_outages(np.array([True, False, False]), 1.0, 0.0, _FixedDraws())
+    # Down from a third into this month until a third into the month after next.
+    np.testing.assert_allclose(logistics.play_period(), [1 / 3, 1, 1])
+    np.testing.assert_allclose(logistics.play_period(), [0, 1, 1], atol=1e-12)
+    np.testing.assert_allclose(logistics.play_period(), [2 / 3, 1, 1])
+    np.testing.assert_array_equal(logistics.play_period(), np.ones(3))  # repaired: a full month again
+    assert logistics.plants_down == 0 and len(logistics.outage_log) == 1

@@ -74,7 +74,7 @@ class Terms(NamedRows):
         NamedRows.__init__(self, values)
         self.beta = beta
 
-    def _like(self, values):
+    def like(self, values):
         terms = object.__new__(Terms)
         terms._bind(values, self.beta)
         return terms
@@ -84,7 +84,7 @@ class Terms(NamedRows):
         scale = np.divide(quantity, self.quantity, out=np.zeros(len(self.quantity)), where=self.quantity > 0)
         values = self.values * np.where(SCALED, scale, 1.0)
         values[0] = quantity
-        return self._like(_derive(values))
+        return self.like(_derive(values))
 
     # Derived values read once or twice at most: worked out on each read, which costs less than caching them.
     @property

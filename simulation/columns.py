@@ -1,9 +1,12 @@
-"""Growable structure-of-arrays storage shared by streams, storage and contracts.
+"""Structure-of-arrays storage: growable tables and fixed bundles of named arrays.
 
-Appending one row at a time to plain numpy arrays costs a copy per row (O(n^2)
-for a large park); these columns double their capacity instead. Reading a
-column returns a view of the rows in use, so in-place updates
-(``table.level[i] += x``) write through.
+:class:`Columns` (streams, storage, contracts): appending one row at a time to
+plain numpy arrays costs a copy per row (O(n^2) for a large park); these columns
+double their capacity instead. Reading a column returns a view of the rows in
+use, so in-place updates (``table.level[i] += x``) write through.
+
+:class:`NamedRows` (deal terms, pair details): equal-length arrays that are
+always subset together, held as the rows of one 2-D array.
 """
 
 import numpy as np
@@ -65,9 +68,9 @@ class Columns:
 class NamedRows:
     """Equal-length arrays kept as the rows of one 2-D array, each readable by its name.
 
-    Taking the same entries of every row (:meth:`select`, :meth:`replace`) is then
-    one numpy step instead of one per array; the search and the contract review
-    do this many times a month on short arrays, where the per-call cost is what counts.
+    Taking the same entries of every row (:meth:`select`) is then one numpy step
+    instead of one per array; the search and the contract review do this many
+    times a month on short arrays, where the per-call cost is what counts.
     Subclasses name their rows in ``NAMES``; the instance is never changed in place.
     """
 
@@ -82,16 +85,10 @@ class NamedRows:
     def __init__(self, values):
         self.values = values
 
-    def _like(self, values):
+    def like(self, values):
         """An instance of the same kind over other ``values``."""
         return type(self)(values)
 
     def select(self, index):
         """The entries at ``index`` (an index array or mask) of every row."""
-        return self._like(self.values[:, index])
-
-    def replace(self, index, other):
-        """A copy with the entries at ``index`` replaced by those of ``other``."""
-        values = self.values.copy()
-        values[:, index] = other.values
-        return self._like(values)
+        return self.like(self.values[:, index])

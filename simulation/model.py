@@ -282,9 +282,9 @@ class SymbiosisModel(mesa.Model):
         re-sized to the flow left free and signed only if it still clears both
         hurdles. Done in rounds with the same result as one pair at a time: a
         round takes every pair that comes first on both its streams among the
-        pairs left, and such pairs share no stream. Pairs of later rounds are all
-        re-sized: where no earlier signing used their streams, the flow left free
-        is the flow they were priced for. Returns the indices signed.
+        pairs left, and such pairs share no stream. A later round's pairs are
+        re-sized where the flow left free is no longer what they were priced for.
+        Returns the indices signed.
         """
         if len(rank) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -315,7 +315,7 @@ class SymbiosisModel(mesa.Model):
             chosen = np.concatenate(signed)
             order = position[chosen].argsort(kind="stable")  # sign in the order of ``rank``
             chosen = chosen[order]
-            deal = terms._like(np.concatenate([deal.values for deal in deals], axis=1)[:, order])
+            deal = terms.like(np.concatenate([part.values for part in deals], axis=1)[:, order])
         if len(chosen):
             self._sign(s[chosen], d[chosen], k[chosen], deal, details.select(chosen),
                        links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])

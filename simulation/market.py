@@ -121,7 +121,13 @@ class Market:
 
     def transport_per_unit_km(self):
         """Running cost per unit-km of each material (column) by mode (row TRUCK, carbon included,
-        and row PIPELINE), EUR, nan where the mode is not allowed; kept while the carbon price stays."""
+        and row PIPELINE), EUR, nan where the mode is not allowed.
+
+        Kept while the carbon price stays the same: the catalogue's transport costs and
+        ``logistics.transport_cost_factor`` are fixed for a run (events may set only the
+        fields in ``scenario.SETTABLE_MATERIAL_FIELDS``); a settable transport cost would need
+        this cache dropped.
+        """
         carbon = self.model.policy_now.carbon_price_eur_per_t
         if self._per_unit_km is None or self._per_unit_km[0] != carbon:
             p, mats = self.model.params.logistics, self.model.materials
@@ -135,7 +141,7 @@ class Market:
         """Candidate pairs for a round of searching firms, as arrays.
 
         ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
-        supply and demand streams); ``known`` holds the searchers' acquaintances
+        supply and demand streams, alive streams only); ``known`` holds the searchers' acquaintances
         (:class:`simulation.firm.AcquaintanceLists`).
         Returns ``(searcher, partner, s, d, k, dist)``: the searching firm, the firm on the
         other side, the supply stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
@@ -283,7 +289,8 @@ class PairDetails(NamedRows):
     0 by truck or where the pipeline exists); ``conversion`` (units of input
     replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
     receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
-    (months the contract would run).
+    (months the contract would run). ``mode`` and ``term`` are whole numbers held as
+    floats: cast them before using them as indices.
     """
 
     NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term")

@@ -20,7 +20,7 @@ import numpy as np
 
 from simulation.bargaining import side_gains
 from simulation.columns import Columns
-from simulation.contract import ACTIVE, PENDING, REASON, TRUCK, ContractBook
+from simulation.contract import ACTIVE, AT_SIGNING, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
 from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
@@ -282,9 +282,9 @@ class SymbiosisModel(mesa.Model):
         re-sized to the flow left free and signed only if it still clears both
         hurdles. Done in rounds with the same result as one pair at a time: a
         round takes every pair that comes first on both its streams among the
-        pairs left, and such pairs share no stream. A later round's pairs are
-        re-sized where the flow left free is no longer what they were priced for.
-        Returns the indices signed.
+        pairs left, and such pairs share no stream. A later round is re-sized to
+        the flow left free when any of its pairs has less free than it was priced
+        for (for the others the re-sizing changes nothing). Returns the indices signed.
         """
         if len(rank) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -331,6 +331,11 @@ class SymbiosisModel(mesa.Model):
         capex = details.capex
         trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
         supplier_gain, receiver_gain = deal.supplier_gain, deal.receiver_gain
+        priced = {"surplus_eur": deal.surplus, "supplier_gain_eur": supplier_gain, "receiver_gain_eur": receiver_gain,
+                  "supplier_hurdle_eur": deal.supplier_hurdle, "receiver_hurdle_eur": deal.receiver_hurdle,
+                  "supplier_avoided_eur": deal.supplier_avoided, "receiver_avoided_eur": deal.receiver_avoided,
+                  "capex_eur": capex, "signing_trust_in_supplier": trust_in_supplier,
+                  "signing_trust_in_receiver": trust_in_receiver}
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=details.mode, distance_km=details.dist,
@@ -338,9 +343,7 @@ class SymbiosisModel(mesa.Model):
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
-            at_signing=np.array([deal.surplus, supplier_gain, receiver_gain, deal.supplier_hurdle,  # AT_SIGNING order
-                                 deal.receiver_hurdle, deal.supplier_avoided, deal.receiver_avoided, capex,
-                                 trust_in_supplier, trust_in_receiver]),
+            at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:
             for a, b in zip(supplier.tolist(), receiver.tolist()):

@@ -1,9 +1,11 @@
 """A contract's life cycle: construction, deliveries and shortfalls, breach, expiry and renewal."""
 
 import numpy as np
+import pytest
 
 from conftest import mini, run
-from simulation.contract import ACTIVE, END_REASONS, PENDING, PIPELINE, TRUCK
+from simulation.contract import ACTIVE, END_REASONS, ENDED, PENDING, PIPELINE, TRUCK
+from simulation.model import SymbiosisModel
 
 POWER = '{id = "power", sector = "power", x_km = 0.0, y_km = 0.0, capacity = 10000.0}'
 CEMENT = '{id = "cement", sector = "cement", x_km = 2.0, y_km = 0.0, capacity = 3000.0}'
@@ -118,3 +120,21 @@ def test_fiscal_effect_is_taxes_forgone_plus_subsidies_paid():
     taxed = run(mini("policy.landfill_tax_eur_per_t=100", "policy.subsidy_eur_per_t=0"))
     frame = taxed.datacollector.get_model_vars_dataframe()
     assert frame.fiscal_effect_eur.sum() < 0 and frame.subsidies_eur.sum() == 0
+
+
+@pytest.mark.parametrize("scenario", [
+    pair(POWER, GREENHOUSE, extra=["logistics.pipeline_lead_months=6.5", "scenario.years=2"]),  # a pipe opens in a quiet month
+    mini("policy.breach_penalty_months=0", "firm_defaults.exit_after_months=6"),  # breaches, renewals, exits
+], ids=["pipeline", "park"])
+def test_contract_ids_by_status_always_match_the_status_column(scenario):
+    # ContractBook keeps ids by status until a contract is added or changes status (add, activate, close);
+    # a status written any other way, or a method that forgot to drop them, would leave them stale.
+    model = SymbiosisModel(scenario, seed=5)
+    book, seen = model.contracts, set()
+    while model.running:
+        model.step()
+        for status in (PENDING, ACTIVE, ENDED):
+            np.testing.assert_array_equal(book.where(status), np.flatnonzero(book.status == status))
+            seen.update([status] if len(book.where(status)) else [])
+        np.testing.assert_array_equal(book.running(), np.flatnonzero(book.status != ENDED))
+    assert {PENDING, ACTIVE} <= seen

@@ -99,3 +99,33 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
     model.run()
     assert (~model.supply.alive).any()  # the switch ended streams while the run went on
     assert sum(seen) > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
+    # The cheapest allowed mode, pipeline capex paid off over its term (odd.md); a nan cost means not allowed.
+    from simulation.contract import PIPELINE, TRUCK
+    from simulation.market import choose_mode, term_months
+
+    rng = np.random.default_rng(seed)
+    model = SymbiosisModel(mini("policy.carbon_price_eur_per_t=80", "policy.capex_subsidy_share=0.3"), seed=1)
+    mats, n = model.materials, len(model.materials)
+    mats.truck_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.01, 0.5, n))
+    mats.pipeline_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.001, 0.1, n))
+    mats.pipeline_only = np.isnan(mats.truck_cost) & ~np.isnan(mats.pipeline_cost)
+    model.market._per_unit_km = None  # costs are fixed for a run; here they were changed behind its back
+    m = 60
+    waste, dist = rng.integers(0, n, m), rng.uniform(0.1, 30.0, m)
+    quantity, existing = rng.uniform(0.0, 5000.0, m) * (rng.random(m) < 0.9), rng.random(m) < 0.3
+    mode, unit, capex = choose_mode(model, waste, dist, quantity, existing)
+
+    p, pol = model.params.logistics, model.policy_now
+    truck = (p.transport_cost_factor * mats.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
+    pipe = p.transport_cost_factor * mats.pipeline_cost[waste] * dist
+    pipe_capex = np.where(existing, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
+    per_unit = pipe_capex * (1 - pol.capex_subsidy_share) / (term_months(model, PIPELINE) * np.maximum(quantity, 1e-9))
+    use_pipe = ~np.isnan(pipe) & (np.isnan(truck) | (pipe + per_unit < truck))
+    np.testing.assert_array_equal(mode, np.where(use_pipe, PIPELINE, TRUCK))
+    np.testing.assert_array_equal(unit, np.where(use_pipe, pipe, truck))
+    np.testing.assert_array_equal(capex, np.where(use_pipe, pipe_capex, 0.0))

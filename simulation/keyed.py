@@ -39,8 +39,11 @@ class KeyedValues:
         if n == 0:
             return np.full(len(keys), self.default, dtype=float)
         # Clipped to the last key, a key past the end is then simply not found.
-        at = np.minimum(self._keys.searchsorted(keys), n - 1)
-        return np.where(self._keys[at] == keys, self._values[at], float(self.default))
+        at = self._keys.searchsorted(keys)
+        np.minimum(at, n - 1, out=at)
+        values = self._values[at]
+        values[self._keys[at] != keys] = self.default
+        return values
 
     def _merge(self):
         if not self._pending:

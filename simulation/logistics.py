@@ -179,10 +179,10 @@ class Logistics:
         # A shipment needing more than a month of one truck is split over several trucks.
         parts = np.maximum(1, np.ceil(total_days / DAYS_PER_MONTH)).astype(np.int64)
         if self.n_trucks is None:  # hired trucks: the parts of a shipment all start at its release, so all go alike
-            return np.where(quantities > 0, dispatch_trucks(total_days / parts, active_from_days, None, DAYS_PER_MONTH), 0.0)
+            return dispatch_trucks(total_days / parts, active_from_days, None, DAYS_PER_MONTH) * (quantities > 0)  # shares >= 0
         owner = np.arange(len(quantities)).repeat(parts)
         job_days = (total_days / parts).repeat(parts)
         job_release = active_from_days.repeat(parts)
         done = dispatch_trucks(job_days, job_release, self.n_trucks, DAYS_PER_MONTH)
         share = np.bincount(owner, weights=done, minlength=len(quantities)) / np.maximum(parts, 1)
-        return np.where(quantities > 0, share, 0.0)
+        return share * (quantities > 0)  # shares >= 0

@@ -243,7 +243,7 @@ def _top_per_group(groups, values, n):
     order = np.lexsort((-values, groups))
     position = np.arange(len(order))
     # Rank within the group: distance from the position where the group's run begins.
-    rank = position - np.maximum.accumulate(np.where(run_start_mask(groups[order]), position, 0))
+    rank = position - np.maximum.accumulate(position * run_start_mask(groups[order]))
     return order[rank < n]
 
 

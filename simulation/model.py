@@ -420,7 +420,7 @@ class SymbiosisModel(mesa.Model):
         sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
                  (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
         for gain, counter, reason, breaker, victim, trust_in_breaker in sides:
-            losing = np.where(gain < 0, counter[active] + 1, 0)
+            losing = (counter[active] + 1) * (gain < 0)  # months in a row at a loss, 0 once it gains
             counter[active] = losing
             breaks = losing >= self.params.contract.review_months
             if not breaks.any():  # the usual month: the rest need not be looked at
@@ -491,7 +491,8 @@ class SymbiosisModel(mesa.Model):
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
         terms, details = self.price_candidates(s, d, k, dist=dist[seen])
-        weight = np.where(terms.acceptable, terms.space * np.exp(-details.dist / p.distance_decay_km), 0.0)
+        # Only positive weights are drawn, so a refused pair's 0 (or -0.0, or nan) weight is never offered.
+        weight = terms.space * np.exp(-details.dist / p.distance_decay_km) * terms.acceptable
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
         done = self._resolve(offers, s, d, k, terms, details)
         signed = np.bincount(searcher[done], minlength=len(self.specs))
@@ -640,7 +641,7 @@ class SymbiosisModel(mesa.Model):
         period_start = self.logistics.period_start
         uptime = self.logistics.play_period()
         self._advance_utilisation()
-        production = np.where(self.active, self.capacity * self.utilisation * uptime, 0.0)
+        production = self.capacity * self.utilisation * uptime * self.active  # all >= 0: a firm gone makes 0.0
         self.production = production
         book = self.contracts
         running = book.where(ACTIVE)
@@ -767,7 +768,7 @@ class SymbiosisModel(mesa.Model):
             trust[at] += rate * (unit_interval(part[judged] / whole[judged]) - trust[at])
 
     def _insolvency(self):
-        self.loss_months = np.where(self.active & (self.cash < 0), self.loss_months + 1, 0)
+        self.loss_months = (self.loss_months + 1) * (self.active & (self.cash < 0))
         for index in (self.loss_months >= self.params.firm_defaults.exit_after_months).nonzero()[0].tolist():
             self.recorder.exits += 1
             self._leave(index, "partner left")

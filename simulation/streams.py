@@ -54,7 +54,7 @@ class StreamTable(Columns):
 
     def quantities(self, production):
         """This month's quantity of every stream given production per firm (dead streams: 0)."""
-        return np.where(self.alive, production[self.firm] * self.coef, 0.0)
+        return production[self.firm] * self.coef * self.alive  # production >= 0 and coefficients > 0
 
     def learn(self, quantities):
         alive = self.alive

@@ -259,14 +259,7 @@ def free_quantity(model, s, d, k, conversion):
     The substitution may replace at most ``Substitution.max_share`` of the input.
     """
     share = model.params.contract.quantity_share
-    demand = model.demand
-    expected = demand.expected[d]
-    # The demand side's free flow and the substitution's room, min(share * expected, max_share * share * expected)
-    # less what is committed, in one pass: taking the min before subtracting rounds the same.
-    room = np.minimum(share * expected, model.subs.max_share[k] * share * expected)
-    room -= demand.committed[d]
-    np.maximum(room, 0.0, out=room)
-    room[~demand.alive[d]] = 0.0
+    room = model.demand.free(share, d, cap=model.subs.max_share[k])
     return np.minimum(model.supply.free(share, s), room / conversion)
 
 

@@ -60,15 +60,21 @@ class StreamTable(Columns):
         alive = self.alive
         self.expected[alive] += EXPECTATION_WEIGHT * (quantities[alive] - self.expected[alive])
 
-    def free(self, share, streams=None):
+    def free(self, share, streams=None, cap=None):
         """Expected monthly flow not yet promised, keeping a safety margin of ``1 - share``.
 
-        For all streams, or only for the index array ``streams``.
+        For all streams, or only for the index array ``streams``. With ``cap`` (one
+        per entry of ``streams``) at most ``cap * share * expected`` may be promised in all.
         """
         if streams is None:
-            free, dead = share * self.expected - self.committed, ~self.alive
+            expected, committed, dead = self.expected, self.committed, ~self.alive
         else:
-            free, dead = share * self.expected[streams] - self.committed[streams], ~self.alive[streams]
+            expected, committed, dead = self.expected[streams], self.committed[streams], ~self.alive[streams]
+        promised_at_most = share * expected
+        if cap is not None:
+            # Capping before subtracting what is committed rounds as capping the difference would.
+            np.minimum(promised_at_most, cap * share * expected, out=promised_at_most)
+        free = promised_at_most - committed
         np.maximum(free, 0.0, out=free)
         free[dead] = 0.0  # cheaper than np.where on the short arrays of a month
         return free

@@ -11,6 +11,9 @@ Sections (each a function called from :func:`main`):
 * sweeps: 200 runs of the 50-firm park through ``symbiosis sweep`` (serial and 2
   workers) and ``mesa.batch_run``; see ``benchmarks/bench_sweep.py``, which also
   runs on its own (``make bench-sweep``). ``--quick`` makes it 40 runs.
+* workload: runs as ``symbiosis run`` and a sweep make them, each beside the memory
+  and time :mod:`simulation.workload` estimated for it (the estimates that refuse
+  runs too large for the machine).
 
 Every run happens in a fresh subprocess of this script (``--child``), so the peak
 memory reported (``ru_maxrss`` of the child) belongs to that run alone. The child
@@ -25,6 +28,7 @@ Usage::
     python benchmarks/bench_model.py --sizes 10000 --profile   # cProfile of the run phase -> results/bench/
     python benchmarks/bench_model.py --sections kalundborg --repeat 3
     python benchmarks/bench_model.py --sections sweep --quick
+    python benchmarks/bench_model.py --sections workload --quick
 """
 
 import argparse
@@ -180,7 +184,29 @@ def _rss_bytes():
     return float("nan")
 
 
-CHILD_TASKS = {"model": child_model_run, "kalundborg": child_kalundborg_run}
+def child_workload(n_firms, periods, logged):
+    """One run as the CLI makes it (logged) or as a sweep makes it (light): time and peak memory, for the estimates."""
+    from simulation.cli import main as symbiosis
+    from simulation.model import SymbiosisModel
+    from simulation.scenario import load
+
+    overrides = [f"park.n_firms={n_firms}", f"park.radius_km={radius_for(n_firms)!r}"]
+    started = time.perf_counter()
+    if logged:
+        out = PROFILE_DIR / "workload"
+        args = [arg for o in overrides for arg in ("--set", o)]
+        status = symbiosis(["run", str(SYNTHETIC_PARK), *args, "--years", repr(periods / 12), "--no-figures", "--quiet",
+                            "--out", str(out)])
+        if status != 0:
+            raise SystemExit(f"symbiosis run ended with status {status}")
+    else:
+        scenario = load(SYNTHETIC_PARK, overrides, years=periods / 12)
+        SymbiosisModel(scenario, record_exchanges=False, collect=False).run()
+    return {"ok": True, "firms": n_firms, "periods": periods, "logged": logged,
+            "seconds": time.perf_counter() - started, "peak_bytes": _peak_rss_bytes(), "source": source_fingerprint()}
+
+
+CHILD_TASKS = {"model": child_model_run, "kalundborg": child_kalundborg_run, "workload": child_workload}
 
 
 def serve_child(tasks, child):
@@ -351,6 +377,44 @@ def bench_kalundborg(repeat, timeout):
     return [best]
 
 
+# -- section: workload estimates -------------------------------------------------------------
+
+WORKLOAD_CASES = [(True, 50, 240), (True, 1_000, 240), (True, 10_000, 240), (True, 1_000, 1_200),
+                  (False, 1_000, 1_200), (False, 10_000, 240), (False, 100_000, 24)]
+QUICK_WORKLOAD_CASES = [(True, 50, 240), (True, 1_000, 240), (False, 1_000, 240)]
+
+
+def bench_workload(cases, timeout):
+    """Each case measured in a fresh process beside what simulation.workload estimated for it before it ran."""
+    from simulation.workload import size_estimate
+
+    print("Workload estimates (simulation/workload.py) against measured runs: logged = `symbiosis run --no-figures`,")
+    print("  light = a sweep's run (no exchange log, no DataCollector); time excludes starting Python (about 0.8 s)")
+    print()
+    PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+    rows, results = [], []
+    for logged, n_firms, periods in cases:
+        kind = "logged" if logged else "light"
+        print(f"  {kind} {n_firms:,} firms x {periods} months ...", end="", flush=True)
+        result = run_child("workload", timeout, n_firms=n_firms, periods=periods, logged=logged)
+        results.append(result)
+        if not result.get("ok"):
+            print(f" {result['error']}")
+            print_stderr(kind, result.get("stderr"))
+            continue
+        print(f" {result['seconds']:.1f} s")
+        estimate = size_estimate(n_firms, periods, logged=logged)
+        rows.append([kind, f"{n_firms:,}", periods, f"{result['peak_bytes'] / MIB:,.0f}", f"{estimate.peak_bytes / MIB:,.0f}",
+                     f"{estimate.peak_bytes / result['peak_bytes']:.2f}", f"{result['seconds']:.1f}", f"{estimate.seconds:.1f}",
+                     f"{estimate.seconds / result['seconds']:.2f}"])
+    print()
+    print_table(["run", "firms", "months", "peak MiB", "estimate", "ratio", "seconds", "estimate", "ratio"], rows,
+                ["<", ">", ">", ">", ">", ">", ">", ">", ">"])
+    print("  ratio = estimate / measured: memory should be at or above 1 (a refusal errs on the safe side), time near 1-2")
+    print()
+    return results
+
+
 def check_same_code(results):
     """Warn when the runs did not all use the same ``simulation`` sources."""
     versions = {r["source"] for r in results if r.get("source")}
@@ -381,7 +445,7 @@ def parse_sizes(text):
     return sizes
 
 
-SECTIONS = ("model", "kalundborg", "sweep")
+SECTIONS = ("model", "kalundborg", "sweep", "workload")
 
 
 def parse_sections(text):
@@ -424,6 +488,8 @@ def main(argv=None):
     if "kalundborg" in args.sections:
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
         results += bench_kalundborg(args.repeat, args.timeout)
+    if "workload" in args.sections:
+        results += bench_workload(QUICK_WORKLOAD_CASES if args.quick else WORKLOAD_CASES, args.timeout)
     if "sweep" in args.sections:
         from bench_sweep import QUICK_RUNS, RUNS, bench_sweeps
 

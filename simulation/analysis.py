@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.atomic import staged_folder
+from simulation.atomic import check_destination, owned_folder, claim, replaced_folder
 from simulation.errors import ScenarioError
 from simulation.intervals import LEVEL, mean_interval, wilson_bounds
 from simulation.outcome import REGIMES
@@ -247,11 +247,12 @@ class Analysis(NamedTuple):
     notes: list  # what was binned, pooled or skipped, and why
 
 
-def analyze(results, x=None, y=None, measures=None):
+def analyze(results, x=None, y=None, measures=None, out_dir=None):
     """Regime map, response curves and (Sobol, Morris) indices of a sweep's results.
 
-    ``results`` is the store file or its folder; files go to ``<folder>/analysis/``,
-    replaced as a whole. ``x`` and ``y`` default to the first two swept parameters,
+    ``results`` is the store file or its folder; files go to ``out_dir``, by
+    default ``<folder>/analysis/``, replaced as a whole (the store itself is only
+    read, so an archived store in a read-only folder can be analysed elsewhere). ``x`` and ``y`` default to the first two swept parameters,
     ``measures`` to :data:`DEFAULT_MEASURES` (those the sweep kept); sensitivity
     indices are tabled for every kept measure unless ``measures`` are given, and
     charted for ``measures``.
@@ -259,7 +260,9 @@ def analyze(results, x=None, y=None, measures=None):
     from simulation.store import read_runs, read_sweep, store_file
 
     store = store_file(results)
-    runs, sweep = read_runs(store), read_sweep(store)
+    runs, sweep = read_runs(results), read_sweep(results)
+    folder = Path(out_dir) if out_dir is not None else store.parent / "analysis"
+    check_destination(folder, "analysis", whole=True)
     if sweep.design == "points":  # labelled override sets have no axes to map or curve along
         raise ScenarioError(store, "", "holds a points design (labelled override sets, e.g. a policy comparison), "
                                        "which has no parameter axes; compare its labels with simulation.compare.comparison_table")
@@ -277,8 +280,9 @@ def analyze(results, x=None, y=None, measures=None):
     # the table covers every kept measure unless some were chosen; the chart only the chosen (or default) ones
     indexed = measures if chosen else sweep.measures
     indices = _all_indices(runs, sweep, indexed, notes) if sweep.design in ("sobol", "morris") else None
-    folder = store.parent / "analysis"
-    with staged_folder(folder) as staging:
+    if out_dir is None:  # the analysis/ folder becomes one of the sweep folder's own files
+        claim(owned_folder(store.parent, "sweep"), folder.name)
+    with replaced_folder(folder, "analysis") as staging:
         _write_files(staging, regimes, curves, groups, indices, (x, y), measures, notes)
     return Analysis(x, y, measures, regimes, curves, indices, folder, notes)
 
@@ -358,17 +362,17 @@ def _write_files(folder, regimes, curves, groups, indices, axes, measures, notes
 
     x, y = axes
     note = "; ".join(n for n in notes if "bins" in n)
-    regimes.to_csv(folder / "regime_shares.csv", index=False, float_format="%.6g")
+    regimes.to_csv(folder / "regime_shares.csv", index=False)
     if y is None:
         save(regime_curve_figure(regimes, x, note), folder / "regime_shares.png")
     else:
         save(regime_map_figure(regimes, x, y, note), folder / "regime_map.png")
     for parameter, table in curves.items():
         stem = f"response_{_file_name(parameter)}"
-        table.to_csv(folder / f"{stem}.csv", index=False, float_format="%.6g")
+        table.to_csv(folder / f"{stem}.csv", index=False)
         save(response_figure(table, parameter, groups[parameter]), folder / f"{stem}.png")
     if indices is not None:
-        indices.to_csv(folder / "sensitivity.csv", index=False, float_format="%.6g")
+        indices.to_csv(folder / "sensitivity.csv", index=False)
         charted = indices[indices["measure"].isin(measures)]
         if not charted.empty:
             save(indices_figure(charted), folder / "sensitivity.png")

@@ -1,42 +1,432 @@
-"""Writing results so that a failure never leaves a half-written file or folder.
+"""Writing results safely: never half-written, never over a file this tool did not write.
 
-Everything is written under a temporary name next to its destination and
-renamed into place only when complete (a rename is atomic on one file system).
+Every output of ``symbiosis`` is a folder it owns, marked by a manifest,
+``.symbiosis.json``, that names the kind of result the folder holds (``run``,
+``sweep``, ``analysis``, ``export``) and lists the files the tool wrote there.
+
+* **Whole results** (a run's folder, a sweep's analysis) are written into a
+  staging folder beside their destination, then swapped in by one atomic rename
+  (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames, undone by the next
+  write if a crash falls between them). At every moment the destination holds the
+  old complete result or the new one. The old one is deleted only after checking
+  that it holds nothing but files its manifest lists.
+* **Single files** (a sweep's store, exports, a comparison's tables) go into a
+  folder the tool owns (:func:`owned_folder`, :func:`added_file`): each is written
+  under a temporary name and renamed over its destination, which is replaced only
+  if the manifest lists it.
+
+A destination that exists, is not empty and carries no manifest of the right kind
+is refused before any work starts (:func:`check_destination`). Staging entries
+are named ``.<name>.symbiosis-<12 hex digits>`` and locked (``flock``) while in
+use; one left by a killed process is removed by the next write to the same place.
+New folders and files get the permissions the user's umask allows.
 """
 
+import errno
+import fcntl
+import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from simulation.errors import ScenarioError
+
+MANIFEST = ".symbiosis.json"
+WRITER = "symbiosis"
+# Results written before manifests existed, recognised by their file names alone.
+LEGACY = {  # kind -> (every name must match, names that must be there)
+    "run": (r"(periods|contracts|exchanges|flows|links|yearly)\.csv|metadata\.json|"
+            r"(network(_\d+)?|timeseries|benefits|timeline)\.png", ("metadata.json", "periods.csv")),
+    "sweep": (r"results\.sqlite(-wal|-shm|-journal|\.lock)?|(runs|series)\.(csv|parquet)|comparison\.(csv|png)|analysis",
+              ("results.sqlite",)),
+    "analysis": (r"(regime_shares|regime_map|response_[\w.-]+|sensitivity)\.(csv|png)|notes\.txt",
+                 ("notes.txt", "regime_shares.csv")),
+}
+KINDS = {"run": "a run", "sweep": "a sweep", "analysis": "an analysis", "export": "an export"}
+# Files a listed file brings along (SQLite's journal and shared-memory index).
+COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _staging_pattern(name):
+    return re.compile(rf"^\.{re.escape(name)}\.symbiosis-[0-9a-f]{{12}}(-old)?$")
+
+
+# -- what a folder holds ---------------------------------------------------------------------
+
+def read_manifest(folder):
+    """The manifest of a folder this tool wrote, or None."""
+    try:
+        data = json.loads((Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("written_by") != WRITER or not isinstance(data.get("files"), list):
+        return None
+    return data
+
+
+def _manifest_or_legacy(folder, entries):
+    """The folder's manifest, or one made up for a result written before manifests, or None."""
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        return manifest
+    for kind, (names, required) in LEGACY.items():
+        if set(required) <= set(entries) and all(re.fullmatch(names, e) for e in entries):
+            return {"written_by": WRITER, "kind": kind, "files": sorted(entries)}
+    return None
+
+
+def _listed(name, files):
+    return name == MANIFEST or name in files or any(name == f + c for f in files for c in COMPANIONS)
+
+
+def _foreign(entries, manifest):
+    return [e for e in entries if not _listed(e, manifest["files"])]
+
+
+def _describe(entries, limit=5):
+    shown = entries[:limit]
+    more = f" and {len(entries) - limit} more" if len(entries) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _entries(folder):
+    return sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in os.scandir(folder))
+
+
+def check_destination(folder, kinds, whole, flag="--out"):
+    """Refuse, before any work, a destination that is not a new, empty or own folder of one of ``kinds``.
+
+    ``whole``: the result replaces the folder as a whole, so it may hold nothing
+    but the files of the earlier result. Returns the manifest (None for a new
+    or empty folder).
+    """
+    folder = Path(folder)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise ScenarioError(folder, flag, "is a symbolic link to a folder that does not exist")
+        _check_creatable(folder, flag)
+        return None
+    if not folder.is_dir():
+        raise ScenarioError(folder, flag, "is a file, expected a folder")
+    listing = _entries(folder)
+    names = [e.rstrip("/") for e in listing]
+    if not names:
+        _check_writable(folder.parent if whole else folder, flag)
+        return None
+    manifest = _manifest_or_legacy(folder, names)
+    if manifest is None:
+        raise ScenarioError(folder, flag, f"exists and holds files symbiosis did not write ({_describe(listing)}); "
+                                          f"symbiosis writes only into a new or empty folder, or over a result it wrote "
+                                          f"there before: choose another folder, or move those files out")
+    if manifest.get("kind") not in kinds:
+        raise ScenarioError(folder, flag, f"holds the results of {KINDS.get(manifest.get('kind'), 'another command')}, "
+                                          f"not of {' or '.join(KINDS[k] for k in kinds)}; choose another folder")
+    foreign = [e for e in listing if not _listed(e.rstrip("/"), manifest["files"])]
+    if whole and foreign:
+        raise ScenarioError(folder, flag, f"holds files symbiosis did not write beside its earlier result "
+                                          f"({_describe(foreign)}); a new result replaces the folder as a whole, "
+                                          f"so move them out first, or choose another folder")
+    _check_writable(folder.parent if whole else folder, flag)
+    return manifest
+
+
+def _check_creatable(folder, flag):
+    ancestor = folder.parent
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            raise ScenarioError(folder, flag, f"cannot be created: {ancestor} is a symbolic link to nothing")
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ScenarioError(folder, flag, f"cannot be created: {ancestor} is a file")
+    _check_writable(ancestor, flag, folder)
+
+
+def _check_writable(folder, flag, target=None):
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ScenarioError(target or folder, flag, f"cannot write into {folder} (permission denied)")
+
+
+def _make_parents(folder):
+    """Create ``folder`` and its missing ancestors; return those created, outermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+    return list(reversed(missing))
+
+
+def _remove_if_empty(folders):
+    for path in reversed(folders):
+        try:
+            os.rmdir(path)
+        except OSError:
+            break
+
+
+# -- staging entries --------------------------------------------------------------------------
+
+def _new_staging(destination, make):
+    """A locked, new staging entry beside ``destination``: (path, lock descriptor)."""
+    while True:
+        path = destination.parent / f".{destination.name}.symbiosis-{secrets.token_hex(6)}"
+        try:
+            make(path)
+            fd = os.open(path, os.O_RDONLY)
+        except (FileExistsError, FileNotFoundError):  # taken, or cleared by a cleaner in the instant before the lock
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink > 0 and _same_inode(path, fd):
+            return path, fd
+        os.close(fd)
+
+
+def _same_inode(path, fd):
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _make_folder(path):
+    os.mkdir(path, 0o777)  # the umask applies
+
+
+def _make_file(path):
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+
+
+def clear_leftovers(destination):
+    """Remove staging entries a killed process left beside ``destination``; undo a swap it left half done."""
+    destination = Path(destination)
+    pattern = _staging_pattern(destination.name)
+    try:
+        candidates = [e for e in os.scandir(destination.parent) if pattern.match(e.name)]
+    except FileNotFoundError:
+        return
+    for entry in sorted(candidates, key=lambda e: not e.name.endswith("-old")):  # a half-done swap first
+        try:
+            fd = os.open(entry.path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process is writing it
+            os.close(fd)
+            continue
+        try:
+            if entry.name.endswith("-old") and not destination.exists():
+                os.rename(entry.path, destination)  # the old result goes back where it was
+            elif entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+                for companion in COMPANIONS:  # a store being created when its process was killed
+                    Path(entry.path + companion).unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+# -- a result replaced as a whole -------------------------------------------------------------
 
 @contextmanager
-def staged_folder(out_dir):
-    """Yield a temporary folder that replaces ``out_dir`` once the block ends without error."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+def replaced_folder(folder, kind, flag="--out"):
+    """Yield a staging folder that replaces ``folder`` as a whole once the block ends without error.
+
+    ``folder`` must be new, empty, or an earlier result of ``kind`` holding only
+    its own files (:func:`check_destination`).
+    """
+    folder = _real(folder)
+    check_destination(folder, kind, whole=True, flag=flag)
+    created = _make_parents(folder.parent)
+    clear_leftovers(folder)
+    staging, lock = _new_staging(folder, _make_folder)
     try:
         yield staging
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
+        write_manifest(staging, kind, sorted(e.name for e in os.scandir(staging)))
+        _sync_tree(staging)
+        _swap_in(staging, folder, kind, flag)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(created)
         raise
+    finally:
+        os.close(lock)
+
+
+def _real(folder):
+    """The folder a symbolic link points to, so that the link itself is never replaced."""
+    folder = Path(folder)
+    return folder.resolve() if folder.is_symlink() else folder
+
+
+def _swap_in(staging, folder, kind, flag):
+    if not folder.exists():
+        os.rename(staging, folder)  # atomic; fails rather than replace a folder that appeared meanwhile with files
+    else:
+        check_destination(folder, kind, whole=True, flag=flag)  # nothing foreign arrived while the new result was made
+        old = _swap(staging, folder)
+        manifest = _manifest_or_legacy(old, [e.name for e in os.scandir(old)]) or {"files": []}
+        foreign = [e for e in _entries(old) if not _listed(e.rstrip("/"), manifest["files"])]
+        if foreign:  # arrived between the check and the swap: put everything back as it was
+            _swap(old, folder)
+            raise ScenarioError(folder, flag, f"changed while the results were written ({_describe(foreign)} appeared); "
+                                              f"nothing was replaced")
+        shutil.rmtree(old, ignore_errors=True)
+    _sync_path(folder.parent)
+
+
+def _swap(new, folder):
+    """Put ``new`` at ``folder``; return where the previous content of ``folder`` now is."""
+    if _exchange(new, folder):
+        return new
+    old = new.with_name(new.name + "-old")
+    os.rename(folder, old)
+    os.rename(new, folder)
+    return old
+
+
+def _exchange(a, b):
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    import ctypes
+
+    if renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0:  # AT_FDCWD, RENAME_EXCHANGE
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # kernel or file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+_RENAMEAT2 = []
+
+
+def _renameat2():
+    if not _RENAMEAT2:
+        function = None
+        try:
+            import ctypes
+
+            function = ctypes.CDLL(None, use_errno=True).renameat2
+            function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        except (OSError, AttributeError):  # not glibc 2.28+ (macOS, musl ...)
+            function = None
+        _RENAMEAT2.append(function)
+    return _RENAMEAT2[0]
+
+
+def _sync_tree(folder):
+    """Flush every file and the folder itself to disk, so a power cut cannot swap in a half-written result."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            _sync_path(os.path.join(root, name))
+        _sync_path(root)
+
+
+def _sync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a directory; the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- files added to a folder the tool owns ---------------------------------------------------
+
+def write_manifest(folder, kind, files):
+    with staged_file(Path(folder) / MANIFEST) as staging:
+        staging.write_text(json.dumps({"written_by": WRITER, "kind": kind, "files": sorted(set(files))},
+                                      indent=2, sort_keys=True) + "\n")
+
+
+def owned_folder(folder, kinds, flag="--out"):
+    """``folder`` as a folder of one of ``kinds`` this tool owns: created, or claimed when empty, or an earlier one.
+
+    A new folder gets the first of ``kinds``. Returns the folder.
+    """
+    folder = _real(folder)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    check_destination(folder, kinds, whole=False, flag=flag)
+    created = _make_parents(folder)
+    try:
+        with _locked(folder):
+            entries = [e.name for e in os.scandir(folder)]
+            manifest = _manifest_or_legacy(folder, entries)
+            if read_manifest(folder) is None:  # new, empty, or written before manifests
+                write_manifest(folder, kinds[0] if manifest is None else manifest["kind"],
+                               [] if manifest is None else manifest["files"])
+    except BaseException:
+        _remove_if_empty(created)
+        raise
+    return folder
+
+
+@contextmanager
+def added_file(folder, name, flag="--out"):
+    """Yield a staging path that becomes ``folder/name`` once the block ends without error.
+
+    ``folder`` is owned (:func:`owned_folder`); an existing ``name`` is replaced
+    only if the manifest lists it, i.e. this tool wrote it.
+    """
+    folder = Path(folder)
+    claim(folder, name, flag)
+    with staged_file(folder / name) as staging:
+        yield staging
+
+
+def claim(folder, name, flag="--out"):
+    """List ``name`` in the manifest of ``folder`` before writing it; refuse a file of that name the tool did not write."""
+    with _locked(folder):
+        manifest = read_manifest(folder)
+        if manifest is None:
+            raise ScenarioError(folder, flag, "is not a folder symbiosis wrote (no manifest)")
+        if name in manifest["files"]:
+            return
+        if os.path.lexists(folder / name):
+            raise ScenarioError(folder / name, "", "exists and was not written by symbiosis; move it out of the way, "
+                                                   "or choose another folder")
+        write_manifest(folder, manifest["kind"], [*manifest["files"], name])
+
+
+@contextmanager
+def _locked(folder):
+    """The folder locked against other processes updating its manifest at the same time."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextmanager
 def staged_file(path):
     """Yield a temporary path that replaces ``path`` once the block ends without error."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(handle)
+    clear_leftovers(path)
+    staging, lock = _new_staging(path, _make_file)
     try:
-        yield Path(staging)
+        yield staging
+        _sync_path(staging)
         os.replace(staging, path)
+        _sync_path(path.parent)
     except BaseException:
-        Path(staging).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(lock)

@@ -11,16 +11,21 @@ CO2 factors are t CO2 per unit; transport costs are EUR per unit-km.
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from simulation.parameters import MAX_CAPACITY, MAX_EUR, MAX_EUR_PER_UNIT, Section
 
 Kind = Literal["solid", "liquid", "energy", "water"]
 Mode = Literal["truck", "pipeline"]
 Route = Literal["landfill", "incineration", "discharge", "venting"]
-NonNeg = Field(ge=0)
+Price = Field(ge=0, le=MAX_EUR_PER_UNIT)  # EUR per unit
+Co2 = Field(ge=0, le=1e5)  # t CO2 per unit
+MAX_COEFFICIENT = 1e5  # units of a material per unit of product
+MAX_TRANSPORT = 1e3  # EUR per unit-km
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Catalogue entries follow the scenario sections' rules: no unknown field, frozen, no true/false for a number.
+Strict = Section
 
 
 class Material(Strict):
@@ -37,12 +42,12 @@ class Material(Strict):
     kind: Kind
     unit: Literal["t", "m3", "MWh"]
     ewc: str | None = Field(default=None, pattern=r"^\d{2} \d{2} \d{2}\*?$")
-    virgin_price_eur: float = NonNeg
+    virgin_price_eur: float = Price
     disposal_route: Route
-    gate_fee_eur: float = NonNeg
-    resale_eur: float = Field(0.0, ge=0, description="what a dealer pays per unit of the waste (recyclables)")
-    co2_virgin_t: float = NonNeg
-    co2_disposal_t: float = NonNeg
+    gate_fee_eur: float = Price
+    resale_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="what a dealer pays per unit of the waste (recyclables)")
+    co2_virgin_t: float = Co2
+    co2_disposal_t: float = Co2
     transport: dict[Mode, float] = Field(min_length=1)
     storable: bool
     loss_per_km: float = Field(default=0.0, ge=0, lt=1)
@@ -52,8 +57,8 @@ class Material(Strict):
     @classmethod
     def _costs_non_negative(cls, costs):
         for mode, cost in costs.items():
-            if cost < 0:
-                raise ValueError(f"transport cost for {mode} must be >= 0 EUR per unit-km, got {cost}")
+            if not 0 <= cost <= MAX_TRANSPORT:
+                raise ValueError(f"transport cost for {mode} must lie in [0, {MAX_TRANSPORT:g}] EUR per unit-km, got {cost}")
         return costs
 
     @model_validator(mode="after")
@@ -84,7 +89,7 @@ class Process(Strict):
     sector: str
     product: str
     product_unit: str
-    margin_eur: float
+    margin_eur: float = Field(ge=-MAX_EUR_PER_UNIT, le=MAX_EUR_PER_UNIT)
     inputs: dict[str, float] = {}
     outputs: dict[str, float] = {}
     capacity: tuple[float, float] = (100.0, 1000.0)
@@ -94,16 +99,16 @@ class Process(Strict):
     @classmethod
     def _positive_coefficients(cls, coefficients):
         for material, value in coefficients.items():
-            if value <= 0:
-                raise ValueError(f"coefficient of {material!r} must be > 0, got {value}")
+            if not 0 < value <= MAX_COEFFICIENT:
+                raise ValueError(f"coefficient of {material!r} must lie in (0, {MAX_COEFFICIENT:g}], got {value}")
         return coefficients
 
     @model_validator(mode="after")
     def _not_empty(self):
         if not self.inputs and not self.outputs:
             raise ValueError("a process needs at least one input or output")
-        if not 0 < self.capacity[0] <= self.capacity[1]:
-            raise ValueError(f"capacity range must satisfy 0 < min <= max, got {list(self.capacity)}")
+        if not 0 < self.capacity[0] <= self.capacity[1] <= MAX_CAPACITY:
+            raise ValueError(f"capacity range must satisfy 0 < min <= max <= {MAX_CAPACITY:g}, got {list(self.capacity)}")
         return self
 
 
@@ -116,11 +121,11 @@ class Substitution(Strict):
 
     waste: str
     replaces: str
-    ratio: float = Field(gt=0)
+    ratio: float = Field(gt=0, le=MAX_COEFFICIENT)
     max_share: float = Field(1.0, gt=0, le=1, description="largest share of the input the waste may replace")
-    treatment_eur: float = NonNeg
-    treatment_co2_t: float = Field(0.0, ge=0)
-    recovery_capex_eur: float = Field(0.0, ge=0)
+    treatment_eur: float = Price
+    treatment_co2_t: float = Field(0.0, ge=0, le=1e5)
+    recovery_capex_eur: float = Field(0.0, ge=0, le=MAX_EUR)
     source: str = ""
 
 

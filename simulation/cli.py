@@ -13,22 +13,29 @@ compares policy packages with the baseline (:mod:`simulation.compare`);
 ``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
 sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.analysis`).
 
-Bad input ends with a one-paragraph message and exit status 2, before anything is written.
+Bad input ends with a one-paragraph message and exit status 2, before anything is written;
+a run that fails once started (its numbers stop being finite), or a sweep or comparison
+with failed runs, ends with exit status 3. Output folders are written as
+:mod:`simulation.atomic` describes: only new or empty folders, or over this tool's
+own earlier results.
 """
 
 import argparse
-import os
 import math
+import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from simulation.errors import ScenarioError
+from simulation.errors import RunFailed, ScenarioError
 
 DEFAULT_SCENARIO = "scenarios/demo_park.toml"
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 3
+EXIT_INTERRUPTED = 130
 
 
 def build_parser():
@@ -40,7 +47,8 @@ def build_parser():
     run.add_argument("--seed", type=_seed, help="override the scenario's random seed")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                      help="override any scenario value by its dotted path, e.g. policy.landfill_tax_eur_per_t=80")
-    run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>)")
+    run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>); must be new, empty, "
+                                                   "or an earlier run's results, which are replaced as a whole")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sweep_commands(commands)
@@ -85,6 +93,7 @@ def _add_analyze(commands):
     analyze.add_argument("--y", help="swept parameter (dotted path) up (default the second)")
     analyze.add_argument("--measure", dest="measures", action="extend", nargs="+", metavar="NAME",
                          help="run measures for response curves and indices (default diversion, links, CO2, government cost)")
+    analyze.add_argument("--out", type=_out_dir, help="folder for the analysis (default: analysis/ next to the store)")
 
 
 def _checked(convert, expected, ok, rule):
@@ -118,45 +127,71 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
     command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
+    # A batch system's SIGTERM ends the command as Ctrl-C does: staging cleared, finished sweep runs kept.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
         return command(args, "symbiosis " + shlex.join(argv))
+    except RunFailed as exc:
+        print(exc.message, file=sys.stderr)
+        return EXIT_RUN_FAILED
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and the like: the results are written, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def _check_writable(out_dir):
-    """Fail before a long run, not after it, when the results cannot be written."""
-    parent = out_dir.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ScenarioError(out_dir, "", f"cannot create the output folder: {exc.strerror or exc}") from None
-    if not os.access(parent, os.W_OK):
-        raise ScenarioError(out_dir, "", f"cannot write into {parent}")
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _main_thread():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _warn(warnings):
+    for line in warnings:
+        print(line, file=sys.stderr)
 
 
 def _run(args, command):
+    from simulation.atomic import check_destination
     from simulation.model import SymbiosisModel
     from simulation.outcome import classify
-    from simulation.report import format_summary, format_timeline, link_table, summary, write_results
+    from simulation.report import format_summary, format_timeline, link_table, output_files, summary, write_results
     from simulation.scenario import load
+    from simulation.workload import run_estimate
 
     scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
+    _warn(scenario.warnings)
     out_dir = args.out or Path("results") / scenario.name
-    _check_writable(out_dir)
+    check_destination(out_dir, "run", whole=True)
+    estimate = run_estimate(scenario, figures=not args.no_figures).checked(scenario.path)
+    if estimate.long:
+        print(f"{scenario.name}: {estimate.describe()}", file=sys.stderr)
+    if estimate.build_seconds > 2 and not args.quiet:
+        print(f"{scenario.name}: building the park ({estimate.firms:,} firms)", file=sys.stderr)
     model = SymbiosisModel(scenario)
     with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
         model.run(progress=bar.update)
     frame = model.datacollector.get_model_vars_dataframe()
     outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
-    try:
-        write_results(model, out_dir, command, outcome, figures=not args.no_figures)
-    except OSError as exc:
-        raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
+    with tqdm(total=output_files(model, not args.no_figures), desc="writing results", unit="file",
+              disable=args.quiet, file=sys.stderr) as bar:
+        try:
+            write_results(model, out_dir, command, outcome, figures=not args.no_figures, progress=_file_progress(bar))
+        except OSError as exc:
+            raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
+        bar.update(bar.total - bar.n)
     print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
     print(format_summary(summary(model, outcome)))
     if scenario.spec.report.print_timeline:
@@ -164,6 +199,18 @@ def _run(args, command):
         print(format_timeline(link_table(model), scenario.calendar.label(model.period - 1)))
     print(f"results written to {out_dir}/")
     return 0
+
+
+def _file_progress(bar):
+    """A ``progress(name)`` for write_results: the bar moves on when the next file starts, and shows its name."""
+    started = []
+
+    def progress(name):
+        if started:
+            bar.update(1)
+        started.append(name)
+        bar.set_postfix_str(name)
+    return progress
 
 
 def _sweep(args, command):
@@ -174,15 +221,17 @@ def _sweep(args, command):
     from simulation.sweep import load_sweep
 
     sweep = load_sweep(args.sweep_file)
+    _warn(sweep.load_base(sweep.snapshot).warnings)
     out_dir = args.out or Path("results") / sweep.name
     try:
         runs = run_sweep(sweep, out_dir, workers=args.workers, dask=args.dask, dask_local=args.dask_local,
-                         resume=args.resume, progress=not args.quiet)
+                         resume=args.resume, progress=not args.quiet, command=command)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"a worker process died ({exc})"
+        again = ["symbiosis", "sweep", args.sweep_file, "--resume", *(["--out", str(args.out)] if args.out else [])]
         print(f"{why}; every finished run is stored in {store_file(out_dir)}; "
-              f"'symbiosis sweep {args.sweep_file} --resume' runs the rest", file=sys.stderr)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+              f"'{shlex.join(again)}' runs the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1
     counts = runs["status"].value_counts()
     regimes = runs.loc[runs["status"] == "done", "regime"].value_counts()
     print(f"{sweep.name}: {len(runs)} runs, {counts.get('done', 0)} done, {counts.get('failed', 0)} failed"
@@ -190,7 +239,17 @@ def _sweep(args, command):
     if len(regimes):
         print("regimes: " + ", ".join(f"{name} {n}" for name, n in regimes.items()))
     print(f"results in {store_file(out_dir)}")
-    return 0
+    return _failed_runs(runs, store_file(out_dir))
+
+
+def _failed_runs(runs, store):
+    """Exit status 0 only when every planned run finished; else 3, with the count on stderr."""
+    failed = int((runs["status"] != "done").sum())
+    if not failed:
+        return 0
+    print(f"error: {store}: {failed} of {len(runs)} runs did not finish (their errors are in the store's runs table)",
+          file=sys.stderr)
+    return EXIT_RUN_FAILED
 
 
 def _export(args, command):
@@ -205,23 +264,17 @@ def _compare(args, command):
     from simulation.compare import compare, format_table, parse_policies
 
     packages = parse_policies(args.policies)
-    if args.out is not None:
-        _check_writable(args.out)
     result = compare(args.scenario, packages, replicates=args.replicates, seed=args.seed, years=args.years,
-                     workers=args.workers, out_dir=args.out, progress=not args.quiet)
-    failed = int((result.runs["status"] == "failed").sum())
+                     workers=args.workers, out_dir=args.out, progress=not args.quiet, command=command)
     print(format_table(result.table))
     print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
-    if failed:
-        print(f"warning: {failed} runs failed and are left out (see {result.folder}/results.sqlite)", file=sys.stderr)
     print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")
-    return 0
+    return _failed_runs(result.runs, result.folder / "results.sqlite")
 
 
 def _analyze(args, command):
     from simulation.analysis import analyze, format_analysis
 
-    analysis = analyze(args.results, args.x, args.y, args.measures)
+    analysis = analyze(args.results, args.x, args.y, args.measures, out_dir=args.out)
     print(format_analysis(analysis))
     return 0
-

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.atomic import staged_file
+from simulation.atomic import added_file
 from simulation.errors import ScenarioError
 from simulation.experiment import run_sweep
 from simulation.intervals import (
@@ -99,7 +99,10 @@ def parse_policy(text):
             raise ScenarioError(where, path.strip(), f"expected PATH=VALUE, got {assignment!r} ({POLICY_SYNTAX})")
         if path.strip() in overrides:
             raise ScenarioError(where, path.strip(), "set twice in one package")
-        overrides[path.strip()] = _parse_value(value.strip())
+        try:
+            overrides[path.strip()] = _parse_value(value.strip(), path.strip())
+        except ScenarioError as exc:
+            raise ScenarioError(where, exc.field, exc.problem) from None
     if not overrides:
         raise ScenarioError(where, "", f"package {name!r} sets nothing ({POLICY_SYNTAX})")
     return name, overrides
@@ -164,7 +167,8 @@ class PairedSweep(Sweep):
         return super().fingerprint(f"{base_hash} paired")
 
 
-def compare(scenario_path, policies, replicates=10, seed=None, years=None, workers=None, out_dir=None, progress=True):
+def compare(scenario_path, policies, replicates=10, seed=None, years=None, workers=None, out_dir=None, progress=True,
+            command=""):
     """Run the baseline and every policy package ``replicates`` times and compare them.
 
     ``policies`` maps a package name to its overrides ``{dotted path: value}``.
@@ -180,7 +184,8 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
                               replicates, seed, years=years)
     folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
     # resume: the same comparison run again reuses its finished runs; a different one into the same folder is refused
-    runs = run_sweep(PairedSweep(**dict(sweep)), out_dir=folder, workers=workers, resume=True, progress=progress)
+    paired = PairedSweep(**dict(sweep)).with_snapshot(sweep.snapshot, sweep.sizes)
+    runs = run_sweep(paired, out_dir=folder, workers=workers, resume=True, progress=progress, command=command)
     table = comparison_table(runs)
     write_comparison(table, folder, f"{baseline.name}: policy packages against the baseline, {replicates} replicates")
     return Comparison(table, runs, folder)
@@ -190,9 +195,9 @@ def write_comparison(table, folder, title):
     """``comparison.csv`` and ``comparison.png`` in ``folder``, each replaced atomically."""
     from simulation.sweep_figures import comparison_figure, save
 
-    with staged_file(Path(folder) / "comparison.csv") as staging:
-        table.to_csv(staging, index=False, float_format="%.6g")
-    with staged_file(Path(folder) / "comparison.png") as staging:
+    with added_file(folder, "comparison.csv") as staging:
+        table.to_csv(staging, index=False)
+    with added_file(folder, "comparison.png") as staging:
         save(comparison_figure(table, [*TOTALS, *EXTRAS, *RATIOS], title, note=FIGURE_NOTE), staging)
 
 

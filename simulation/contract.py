@@ -112,7 +112,7 @@ class ContractBook(Columns):
         self.reason[ids] = REASON[reason]
 
     def log_rows(self, firm_ids, material_ids, calendar):
-        """One dict per contract, for the contract log CSV."""
+        """One dict per contract, for the contract log CSV (keys: :data:`LOG_COLUMNS`)."""
         rows = []
         for c in range(self.size):
             rows.append({
@@ -124,7 +124,7 @@ class ContractBook(Columns):
                 "waste": material_ids[self.waste[c]],
                 "replaces": material_ids[self.input[c]],
                 "mode": MODES[self.mode[c]],
-                "distance_km": round(float(self.distance_km[c]), 3),
+                "distance_km": float(self.distance_km[c]),
                 "quantity_per_month": float(self.quantity[c]),
                 "price_eur_per_unit": float(self.price[c]),
                 "signed": calendar.label(int(self.start[c])),
@@ -146,6 +146,14 @@ class ContractBook(Columns):
                 "delivered_total": float(self.delivered_total[c]),
             })
         return rows
+
+
+LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "distance_km",
+               "quantity_per_month", "price_eur_per_unit", "signed", "term_months", "ended", "end_reason",
+               "surplus_eur_per_month", "supplier_avoided_eur_per_month", "receiver_avoided_eur_per_month",
+               "receiver_trust_in_supplier_at_signing", "supplier_trust_in_receiver_at_signing",
+               "supplier_gain_eur_per_month", "receiver_gain_eur_per_month", "supplier_hurdle_eur_per_month",
+               "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total")
 
 
 def _at_signing_row(row, name):

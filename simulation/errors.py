@@ -1,8 +1,10 @@
-"""The one error type users see for bad input.
+"""The error types users see.
 
-Every problem with a scenario, catalogue or command line is raised as a
-:class:`ScenarioError` naming the file, the field and what is wrong; the command
-line turns it into a one-paragraph message and exit status 2.
+Every problem with a scenario, catalogue, command line or output folder is raised
+as a :class:`ScenarioError` naming the file, the field and what is wrong; the
+command line turns it into a one-paragraph message and exit status 2, before
+anything is written. A run that goes wrong once it has started (its numbers stop
+being finite) raises :class:`RunFailed`: exit status 3, and nothing is written.
 """
 
 
@@ -19,3 +21,7 @@ class ScenarioError(Exception):
     def message(self):
         where = f"{self.file}: {self.field}" if self.field else self.file
         return f"error: {where}: {self.problem}"
+
+
+class RunFailed(ScenarioError):
+    """A run that could not go on: which scenario, which measure, what happened."""

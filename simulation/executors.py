@@ -19,6 +19,7 @@ from typing import Callable
 from simulation.errors import ScenarioError
 
 PARENT_CHECK_S = 1.0  # how often a pool worker checks that the sweep process is still alive
+CONNECT_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler before giving up
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _dask(address, n_local):
             name = f"Dask LocalCluster of {n_local} workers"
         else:
             try:
-                client = Client(address, timeout="10s")
+                client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ScenarioError(None, "--dask", f"cannot reach the Dask scheduler at {address}: {exc}") from None
             name = f"Dask scheduler {address}"

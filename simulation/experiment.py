@@ -9,12 +9,16 @@ varied parameter named by its dotted path, and one per kept measure of
 :data:`RUN_MEASURES`.
 
 A run depends on nothing but its scenario, overrides and seed, so it gives the
-same numbers in this process, in a pool worker or on a Dask worker.
+same numbers in this process, in a pool worker or on a Dask worker. Workers read
+the scenario and catalogue from the snapshot the sweep took when it was checked
+(:class:`~simulation.snapshot.Snapshot`), never from disk: a file edited while a
+sweep runs changes nothing in it.
 """
 
 import concurrent.futures as cf
 import json
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures.process import BrokenProcessPool
@@ -23,29 +27,60 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from simulation.errors import ScenarioError
-from simulation.executors import backend
+from simulation.atomic import check_destination, owned_folder
+from simulation.errors import RunFailed, ScenarioError
+from simulation.executors import backend, usable_cores
 from simulation.measures import MEASURES
 from simulation.model import SymbiosisModel  # imported here, not per run: forked workers inherit it
 from simulation.outcome import classify
 from simulation.run_measures import RUN_MEASURES, run_measures
-from simulation.scenario import ScenarioCache, TomlFiles
-from simulation.store import FILE_NAME, Store, read_runs
+from simulation.scenario import load
+from simulation.snapshot import Snapshot
+from simulation.store import FILE_NAME, Store, StoreLock, read_runs
 from simulation.sweep import assignments
+from simulation.workload import firm_count, sweep_estimate
 
 __all__ = ["RUN_MEASURES", "RunTask", "execute", "run_measures", "run_sweep"]
+LARGE_DESIGN = 50_000  # planned runs whose design takes seconds to write: said on stderr
 
-# Parsed scenario files of this process. Pool workers are forked after the sweep
-# has parsed them, so they start with them; Dask workers parse them at their first run.
-FILES = TomlFiles()
+
+class ScenarioCache:
+    """The last ``size`` validated scenarios of this process.
+
+    The replicates of a sweep's design point load the same (files, overrides,
+    years); validation (pydantic) is most of a load. The model never changes a
+    Scenario (tests/test_sweep.py checks), so runs may share one. Keyed by the
+    snapshot's content hash, so a cached scenario is always the one its files give.
+    """
+
+    def __init__(self, size=4):
+        self.size = size
+        self._entries = {}  # (snapshot digest, path, overrides, years) -> Scenario, least recent first
+        self._lock = threading.Lock()  # Dask may run several threads in one worker process
+
+    def load(self, snapshot, path, overrides=(), years=None):
+        """:func:`~simulation.scenario.load` ``path`` from ``snapshot`` with ``overrides`` and ``years``, or the scenario it gave last time."""
+        key = (snapshot.digest, str(path), tuple(overrides), years)
+        with self._lock:
+            scenario = self._entries.pop(key, None)
+        if scenario is None:
+            scenario = load(path, overrides, years=years, files=snapshot)
+            key = (snapshot.digest, *key[1:])  # a snapshot still open has just read the files
+        with self._lock:
+            self._entries[key] = scenario
+            while len(self._entries) > self.size:
+                del self._entries[next(iter(self._entries))]
+        return scenario
+
+
 # Validated scenarios of this process's last few design points: a point's replicates
 # (consecutive runs) skip validation.
-SCENARIOS = ScenarioCache(FILES)
+SCENARIOS = ScenarioCache()
 
 
 @dataclass(frozen=True)
 class RunTask:
-    """What a worker needs for one run; small, so it is cheap to send."""
+    """What a worker needs for one run: the files come along as a snapshot of some tens of kB."""
 
     run: int
     seed: int
@@ -54,6 +89,7 @@ class RunTask:
     years: float | None
     measures: tuple[str, ...]
     keep_series: bool
+    snapshot: Snapshot
 
 
 def execute(task):
@@ -64,7 +100,7 @@ def execute(task):
     """
     started = time.perf_counter()
     try:
-        scenario = SCENARIOS.load(task.base, task.overrides, years=task.years)
+        scenario = SCENARIOS.load(task.snapshot, task.base, task.overrides, years=task.years)
         model = SymbiosisModel(scenario, seed=task.seed, record_exchanges=False, collect=False).run()
         series = model.recorder.series
         outcome = classify(series("active_links"), series("active_firms"), scenario.spec.outcome)
@@ -89,47 +125,111 @@ def describe(exc):
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, resume=False, progress=True):
+def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, resume=False, progress=True, command=""):
     """Run every planned run of ``sweep`` not yet in its store; return the runs DataFrame.
 
-    ``out_dir`` defaults to ``results/<sweep name>/``. Without ``resume`` the store
-    must not exist yet; with it, finished and failed runs are kept and only the
-    rest run. ``workers`` processes (default: the usable cores; 1 runs here),
-    or a Dask scheduler address ``dask``, or a local Dask cluster of ``dask_local``
-    workers. Ctrl-C stops at once (KeyboardInterrupt) with every finished run stored.
+    ``out_dir`` defaults to ``results/<sweep name>/``; it must be new, empty or a
+    sweep folder this tool wrote. Without ``resume`` the store must not exist yet;
+    with it, finished and failed runs are kept and only the rest run. ``workers``
+    processes (default: the usable cores; 1 runs here), or a Dask scheduler address
+    ``dask``, or a local Dask cluster of ``dask_local`` workers. Nothing is written
+    before the sweep, the folder and the backend are known to be good. Ctrl-C stops
+    at once (KeyboardInterrupt) with every finished run stored. ``command`` is what
+    a second sweep on the same store is told holds it.
     """
     out_dir = Path("results") / sweep.name if out_dir is None else Path(out_dir)
     file = out_dir / FILE_NAME
-    base = sweep.load_base(FILES)
-    store = open_store(file, sweep, sweep.fingerprint(base.content_hash), resume)
-    try:
-        overrides = tuple(sweep.base_overrides)
-        tasks = [RunTask(run, seed, str(Path(sweep.base).resolve()), overrides + tuple(assignments(o)), sweep.years,
-                         tuple(sweep.measures), sweep.keep_series)
-                 for run, seed, o in store.pending()]
-        with backend(workers, dask, dask_local, pending=len(tasks)) as chosen:
-            _execute_all(store, tasks, chosen, store.planned(), sweep.name if progress else None)
-    finally:
-        store.close()
+    if sweep.snapshot is None:
+        sweep = _checked_now(sweep)
+    snapshot = sweep.snapshot
+    base = sweep.load_base(snapshot)
+    fingerprint = sweep.fingerprint(base.content_hash)
+    check_destination(out_dir, "sweep", whole=False)
+    pending = _check_resumable(file, sweep, fingerprint, resume)
+    _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress)
+    with backend(workers, dask, dask_local, pending=pending) as chosen:
+        owned_folder(out_dir, "sweep")
+        lock = StoreLock(out_dir, command)
+        try:
+            store = open_store(file, sweep, fingerprint, resume)
+            try:
+                overrides, base_path = tuple(sweep.base_overrides), str(Path(sweep.base).resolve())
+                tasks = (RunTask(run, seed, base_path, overrides + tuple(assignments(o)), sweep.years,
+                                 tuple(sweep.measures), sweep.keep_series, snapshot)
+                         for run, seed, o in store.pending())
+                _execute_all(store, tasks, chosen, store.planned(), sweep.name if progress else None)
+            finally:
+                store.close()
+        finally:
+            lock.release()
     return read_runs(file)
+
+
+def _checked_now(sweep):
+    """A sweep made in Python, not by load_sweep: its files as they are now, checked again."""
+    from simulation.sweep import _check_base
+
+    snapshot = Snapshot()
+    scenarios = _check_base(sweep, f"sweep {sweep.name!r}", snapshot)
+    return sweep.with_snapshot(snapshot, [(firm_count(s), s.periods) for s in scenarios])
+
+
+def _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress):
+    """Refuse a sweep that cannot fit this machine's memory (or its disk); print the estimate of a long one."""
+    here = dask is None  # the runs of a Dask scheduler's workers do not use this machine's memory
+    workers = dask_local or (min(workers or usable_cores(), max(1, pending)) if here else 1)
+    series = max(months for _, months in sweep.sizes) if sweep.keep_series else 0
+    estimate = sweep_estimate(sweep.sizes, pending, workers, series)
+    estimate.checked_disk(out_dir, out_dir / FILE_NAME)
+    if here:
+        estimate.checked(out_dir / FILE_NAME)
+    if progress and estimate.long and here:
+        print(f"{sweep.name}: {estimate.describe()}", file=sys.stderr)
+
+
+def _check_resumable(file, sweep, fingerprint, resume):
+    """Before anything is written: whether the store may be (re)used; the number of runs left to do."""
+    if not file.exists():
+        return sweep.planned()
+    _refuse_without_resume(file, resume)
+    StoreLock.check_free(file.parent)
+    from simulation.store import reading
+
+    with reading(file) as db:
+        stored = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('fingerprint', 'sweep')").fetchall())
+        _same_sweep(file, stored, sweep, fingerprint)
+        return db.execute("SELECT count(*) FROM design WHERE run NOT IN (SELECT run FROM runs)").fetchone()[0]
 
 
 def open_store(file, sweep, fingerprint, resume):
     """The sweep's store: a new one, or with ``resume`` the existing one if the same sweep made it."""
     if not file.exists():
+        if sweep.planned() > LARGE_DESIGN:
+            print(f"{sweep.name}: writing the design of {sweep.planned():,} runs into {file}", file=sys.stderr)
         try:
             return Store.create(file, sweep, sweep.runs(), fingerprint)
         except OSError as exc:
             raise ScenarioError(file, "", f"cannot create the results store: {exc.strerror or exc}") from None
-    if not resume:
-        raise ScenarioError(file, "", f"already holds results of a sweep; add --resume to finish it, or choose another --out")
+    _refuse_without_resume(file, resume)
     store = Store(file)
-    if store.meta("fingerprint") != fingerprint:
-        changed = _changed_fields(json.loads(store.meta("sweep")), sweep.model_dump(mode="json"))
+    try:
+        _same_sweep(file, {"fingerprint": store.meta("fingerprint"), "sweep": store.meta("sweep")}, sweep, fingerprint)
+    except ScenarioError:
         store.close()
+        raise
+    return store
+
+
+def _refuse_without_resume(file, resume):
+    if not resume:
+        raise ScenarioError(file, "", "already holds results of a sweep; add --resume to finish it, or choose another --out")
+
+
+def _same_sweep(file, stored, sweep, fingerprint):
+    if stored.get("fingerprint") != fingerprint:
+        changed = _changed_fields(json.loads(stored["sweep"]), sweep.model_dump(mode="json"))
         raise ScenarioError(file, "", f"was made by a different sweep ({changed}), so --resume would mix two experiments; "
                                       f"run it into another --out folder, or delete {file.parent} to start again")
-    return store
 
 
 def _changed_fields(stored, current):

@@ -23,18 +23,41 @@ def draw_all(model, folder, links=None, yearly=None):
 
     ``links`` and ``yearly`` are the run's link table and yearly benefits (report.link_table, report.yearly_table).
     """
-    network_figure(model).savefig(folder / "network.png", **PNG)
-    timeseries_figure(model).savefig(folder / "timeseries.png", **PNG)
+    for name, draw in figure_files(model, links, yearly):
+        draw(folder / name)
+
+
+def figure_files(model, links=None, yearly=None):
+    """``(file name, draw(path))`` for each figure of a run, in the order they are written."""
+    def saved(make):
+        def draw(path):
+            make().savefig(path, **PNG)
+            plt.close("all")
+        return draw
+
+    files = [("network.png", saved(lambda: network_figure(model))),
+             ("timeseries.png", saved(lambda: timeseries_figure(model)))]
     if yearly is not None and len(yearly) > 1:
-        benefits_figure(model, yearly).savefig(folder / "benefits.png", **PNG)
+        files.append(("benefits.png", saved(lambda: benefits_figure(model, yearly))))
     if links is not None and 0 < len(links) <= TIMELINE_UP_TO:
-        timeline_figure(model, links).savefig(folder / "timeline.png", **PNG)
-    for year in model.config.spec.report.network_years:
-        period = model.calendar.period_of(f"{year}-01")
-        if 0 <= period < model.period:
-            network_at(model, period).savefig(folder / f"network_{year}.png", **PNG)
-        plt.close("all")
-    plt.close("all")
+        files.append(("timeline.png", saved(lambda: timeline_figure(model, links))))
+    for year, period in network_years(model):
+        files.append((f"network_{year}.png", saved(lambda period=period: network_at(model, period))))
+    return files
+
+
+def count_figures(model):
+    """How many figures :func:`figure_files` gives for a finished run, without building its tables."""
+    years = {model.calendar.label(t)[:4] for t in (0, model.period - 1)}
+    first, last = int(min(years)), int(max(years))
+    return (2 + (last > first) + (0 < model.contracts.n_links <= TIMELINE_UP_TO)
+            + len(network_years(model)))
+
+
+def network_years(model):
+    """(year, period) of each ``[report] network_years`` entry that falls within the run."""
+    periods = [(year, model.calendar.period_of(f"{year}-01")) for year in model.config.spec.report.network_years]
+    return [(year, period) for year, period in periods if 0 <= period < model.period]
 
 
 def network_at(model, period):

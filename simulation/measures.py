@@ -9,6 +9,7 @@ can do without the DataCollector; the DataCollector's reporters read the recorde
 import numpy as np
 
 from simulation.contract import ACTIVE, PENDING
+from simulation.errors import RunFailed
 from simulation.keyed import unique_ints
 
 MEASURES = {
@@ -151,8 +152,19 @@ class PeriodRecorder:
         }
         if self.months == len(self._table):
             self._table = np.concatenate([self._table, np.zeros((max(1, self.months), len(MEASURES)))])  # doubles
-        self._table[self.months] = [self.current[name] for name in MEASURES]
+        row = self._table[self.months]
+        row[:] = [self.current[name] for name in MEASURES]
+        if not np.isfinite(row).all():
+            self._fail(row)
         self.months += 1
+
+    def _fail(self, row):
+        """Stop the run: a measure that is not finite would be written as a result."""
+        name = list(MEASURES)[int(np.flatnonzero(~np.isfinite(row))[0])]
+        m = self.model
+        raise RunFailed(m.config.path, name, f"became {self.current[name]} in {m.calendar.label(m.period)}; a value of "
+                                             f"the scenario is probably far outside what the model can compute with, "
+                                             f"so the run stopped and wrote nothing")
 
     def series(self, name):
         """Measure ``name`` for every month recorded so far, as float64 (a read-only view).

@@ -33,6 +33,7 @@ from simulation.policy import GovernmentLedger, PolicyTimeline
 from simulation.streams import StreamTable
 from simulation.synthetic import generate_firms
 from simulation.timeline import DAYS_PER_MONTH
+from simulation.workload import run_estimate
 
 
 class SymbiosisModel(mesa.Model):
@@ -49,6 +50,8 @@ class SymbiosisModel(mesa.Model):
     """
 
     def __init__(self, scenario, seed=None, record_exchanges=True, collect=True):
+        # A park that cannot fit in memory is refused here, not after minutes of building it.
+        run_estimate(scenario, logged=record_exchanges).checked(scenario.path)
         seed = scenario.spec.scenario.seed if seed is None else seed
         super().__init__(rng=seed)
         self.seed = seed

@@ -4,30 +4,81 @@ Each class is one section of a scenario file (``[demand]``, ``[search]`` ...).
 Fields a scenario does not give take the defaults below; ``docs/odd.md`` refers
 to them by these names. Policy values may be schedules (see
 :mod:`simulation.timeline`).
+
+Every number has a plausible range, wide enough for any real park and narrow
+enough that no value inside it can overflow the model's arithmetic: a value
+outside is refused when the scenario is loaded, naming the field. The common
+bounds are the constants below.
 """
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import functools
+import re
+import typing
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ScheduleSpec = float | list[list[int | str | float]]
 TimeSpec = int | str
 
+MAX_EUR_PER_UNIT = 1e6  # prices, fees, taxes and margins, EUR per t, MWh or m3
+MAX_EUR = 1e10  # one-off and monthly sums, EUR
+MAX_MONTHS = 1200  # terms, waits and lead times: a century
+MAX_KM = 20_000  # half the Earth's circumference
+MAX_CAPACITY = 1e9  # product units a month (the largest real plants make about 1e6)
+MAX_COUNT = 1_000_000  # trucks, candidates, acquaintances ...
+MAX_YEARS = 1000
+MAX_FIRMS = 10_000_000
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value, info):
+        """TOML's ``true`` is not a number: ``capacity = true`` must not read as 1."""
+        if _expects_numbers(cls.model_fields[info.field_name].annotation) and contains_bool(value):
+            if isinstance(value, bool):
+                raise ValueError(f"expected a number, got {str(value).lower()} (true and false are not numbers)")
+            raise ValueError(f"expected numbers, got a true or false inside {value!r}")
+        return value
+
+
+@functools.cache
+def _expects_numbers(annotation):
+    """Whether a field's type is made of numbers (and text, lists, dicts), with no true/false and no nested section."""
+    if annotation is bool or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation in (int, float)
+    parts = [_expects_numbers(a) for a in args]
+    nested = [a for a in args if a is bool or (isinstance(a, type) and issubclass(a, BaseModel))]
+    return any(parts) and not nested
+
+
+def contains_bool(value):
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list):
+        return any(contains_bool(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_bool(v) for v in value.values())
+    return False
 
 
 class Demand(Section):
     """Monthly capacity utilisation follows a mean-reverting AR(1) process."""
 
     mean_utilisation: float = Field(0.85, gt=0, le=1)
-    volatility: float = Field(0.08, ge=0, description="s.d. of the monthly utilisation shock")
+    volatility: float = Field(0.08, ge=0, le=10, description="s.d. of the monthly utilisation shock")
     persistence: float = Field(0.7, ge=0, lt=1, description="AR(1) coefficient of utilisation")
 
 
 class Market(Section):
     """Virgin-price turbulence: a mean-reverting multiplier on every virgin price."""
 
-    price_volatility: float = Field(0.0, ge=0, description="s.d. of the monthly log-price shock")
+    price_volatility: float = Field(0.0, ge=0, le=2, description="s.d. of the monthly log-price shock")
     price_persistence: float = Field(0.9, ge=0, lt=1)
     carbon_pass_through: float = Field(1.0, ge=0, le=1, description="share of input carbon cost passed on in product prices")
 
@@ -35,38 +86,38 @@ class Market(Section):
 class FirmDefaults(Section):
     """Defaults for firm attributes a scenario does not set per firm."""
 
-    hurdle_rate: float = Field(0.2, ge=0, description="minimum net gain as a share of the value at stake")
-    hurdle_spread: float = Field(0.05, ge=0, description="s.d. of hurdle rates drawn for synthetic firms")
-    risk_aversion: float = Field(1.0, ge=0, description="extra hurdle per unit of distrust")
-    initial_cash_months: float = Field(6.0, ge=0, description="starting cash, in months of gross margin")
-    exit_after_months: int = Field(12, ge=1, description="consecutive months with negative cash before exit")
-    storage_months: float = Field(1.0, ge=0, description="storage capacity per storable waste, months of output")
+    hurdle_rate: float = Field(0.2, ge=0, le=10, description="minimum net gain as a share of the value at stake")
+    hurdle_spread: float = Field(0.05, ge=0, le=10, description="s.d. of hurdle rates drawn for synthetic firms")
+    risk_aversion: float = Field(1.0, ge=0, le=100, description="extra hurdle per unit of distrust")
+    initial_cash_months: float = Field(6.0, ge=0, le=MAX_MONTHS, description="starting cash, in months of gross margin")
+    exit_after_months: int = Field(12, ge=1, le=MAX_MONTHS, description="consecutive months with negative cash before exit")
+    storage_months: float = Field(1.0, ge=0, le=MAX_MONTHS, description="storage capacity per storable waste, months of output")
 
 
 class Search(Section):
     """Partner search: who looks, how far, at what cost."""
 
     rate_per_month: float = Field(0.2, ge=0, le=1, description="chance a firm with unmatched flows searches")
-    retry_months: int = Field(12, ge=0, description="months a firm waits after a search that found nothing")
-    candidates: int = Field(10, ge=1, description="nearest matching streams a search (or the platform) lists")
-    cost_eur: float = Field(300.0, ge=0, description="cost of one search")
-    distance_decay_km: float = Field(15.0, gt=0, description="d0 in the exp(-d/d0) partner-choice weight")
-    max_distance_km: float = Field(250.0, gt=0, le=20_000, description="no exchange is considered beyond this distance")
-    max_offers: int = Field(3, ge=1, description="offers a firm makes per search")
-    neighbourhood_km: float = Field(1.5, ge=0, description="firms within this distance know each other")
-    acquaintances: int = Field(3, ge=0, description="extra random acquaintances per firm at start")
-    discoveries: int = Field(2, ge=0, description="new firms a search reveals")
-    min_quantity: float = Field(1.0, ge=0, description="smallest monthly quantity worth a contract (units)")
+    retry_months: int = Field(12, ge=0, le=MAX_MONTHS, description="months a firm waits after a search that found nothing")
+    candidates: int = Field(10, ge=1, le=MAX_COUNT, description="nearest matching streams a search (or the platform) lists")
+    cost_eur: float = Field(300.0, ge=0, le=MAX_EUR, description="cost of one search")
+    distance_decay_km: float = Field(15.0, gt=0, le=MAX_KM, description="d0 in the exp(-d/d0) partner-choice weight")
+    max_distance_km: float = Field(250.0, gt=0, le=MAX_KM, description="no exchange is considered beyond this distance")
+    max_offers: int = Field(3, ge=1, le=MAX_COUNT, description="offers a firm makes per search")
+    neighbourhood_km: float = Field(1.5, ge=0, le=MAX_KM, description="firms within this distance know each other")
+    acquaintances: int = Field(3, ge=0, le=MAX_COUNT, description="extra random acquaintances per firm at start")
+    discoveries: int = Field(2, ge=0, le=MAX_COUNT, description="new firms a search reveals")
+    min_quantity: float = Field(1.0, ge=0, le=MAX_CAPACITY, description="smallest monthly quantity worth a contract (units)")
 
 
 class Contract(Section):
-    duration_months: int = Field(36, ge=1, description="term of a contract moved by truck")
-    pipeline_duration_months: int = Field(120, ge=1, description="term of a contract moved by pipeline")
-    transaction_cost_eur_per_month: float = Field(400.0, ge=0, description="coordination, testing and admin, split equally")
-    setup_cost_eur: float = Field(10_000.0, ge=0, description="one-off negotiation, permits and trials of a new link, split equally")
+    duration_months: int = Field(36, ge=1, le=MAX_MONTHS, description="term of a contract moved by truck")
+    pipeline_duration_months: int = Field(120, ge=1, le=MAX_MONTHS, description="term of a contract moved by pipeline")
+    transaction_cost_eur_per_month: float = Field(400.0, ge=0, le=MAX_EUR, description="coordination, testing and admin, split equally")
+    setup_cost_eur: float = Field(10_000.0, ge=0, le=MAX_EUR, description="one-off negotiation, permits and trials of a new link, split equally")
     quantity_share: float = Field(0.8, gt=0, le=1, description="share of expected free flow a contract promises")
     supplier_power: float = Field(0.5, ge=0, le=1, description="supplier's Nash bargaining weight")
-    review_months: int = Field(6, ge=1, description="months of losses a side tolerates before breaking")
+    review_months: int = Field(6, ge=1, le=MAX_MONTHS, description="months of losses a side tolerates before breaking")
 
 
 class Trust(Section):
@@ -75,44 +126,51 @@ class Trust(Section):
 
 
 class Logistics(Section):
-    transport_cost_factor: float = Field(1.0, ge=0, description="multiplier on every material's transport cost per unit-km")
-    truck_payload_t: float = Field(25.0, gt=0)
-    truck_speed_kmh: float = Field(50.0, gt=0)
-    truck_handling_hours: float = Field(1.0, ge=0, description="loading and unloading per trip")
+    transport_cost_factor: float = Field(1.0, ge=0, le=1000, description="multiplier on every material's transport cost per unit-km")
+    truck_payload_t: float = Field(25.0, gt=0, le=1000)
+    truck_speed_kmh: float = Field(50.0, gt=0, le=200)
+    truck_handling_hours: float = Field(1.0, ge=0, le=1000, description="loading and unloading per trip")
     truck_hours_per_day: float = Field(10.0, gt=0, le=24)
-    fleet_trucks: int = Field(0, ge=0, description="trucks in the park fleet; 0: trucks are hired as needed, so none waits")
-    truck_co2_t_per_unit_km: float = Field(0.0001, ge=0, description="about 100 g CO2 per t-km")
-    pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0)
-    pipeline_min_capex_eur: float = Field(50_000.0, ge=0, description="connection cost even for adjacent plants")
-    pipeline_lead_months: float = Field(6.0, ge=0, description="construction time before a pipeline carries flow")
+    fleet_trucks: int = Field(0, ge=0, le=MAX_COUNT, description="trucks in the park fleet; 0: trucks are hired as needed, so none waits")
+    truck_co2_t_per_unit_km: float = Field(0.0001, ge=0, le=1, description="about 100 g CO2 per t-km")
+    pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0, le=MAX_EUR)
+    pipeline_min_capex_eur: float = Field(50_000.0, ge=0, le=MAX_EUR, description="connection cost even for adjacent plants")
+    pipeline_lead_months: float = Field(6.0, ge=0, le=MAX_MONTHS, description="construction time before a pipeline carries flow")
 
 
 class Outages(Section):
     rate_per_month: float = Field(0.01, ge=0, le=1, description="chance a running plant fails in a month")
-    mean_repair_days: float = Field(5.0, gt=0)
+    mean_repair_days: float = Field(5.0, gt=0, le=3650)
 
 
 class Policy(Section):
-    """Public policy instruments; every value may be a schedule."""
+    """Public policy instruments; every value may be a schedule, each value within [0, ``max``]."""
 
-    landfill_tax_eur_per_t: ScheduleSpec = 0.0
-    incineration_tax_eur_per_t: ScheduleSpec = 0.0
-    virgin_tax_eur_per_t: ScheduleSpec = 0.0
-    carbon_price_eur_per_t: ScheduleSpec = 0.0
-    subsidy_eur_per_t: ScheduleSpec = Field(0.0, description="paid per t of mass waste exchanged or reused (not energy or water)")
-    capex_subsidy_share: ScheduleSpec = 0.0
-    facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform")
-    min_contract_months: ScheduleSpec = 0.0
-    breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the larger side's expected gain at signing")
+    landfill_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    incineration_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    virgin_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    carbon_price_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    subsidy_eur_per_t: ScheduleSpec = Field(0.0, description="paid per t of mass waste exchanged or reused (not energy or water)",
+                                            json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    capex_subsidy_share: ScheduleSpec = Field(0.0, json_schema_extra={"max": 1})
+    facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform",
+                                                    json_schema_extra={"max": 1})
+    min_contract_months: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_MONTHS})
+    breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the larger side's expected gain at signing",
+                                                json_schema_extra={"max": MAX_MONTHS})
+
+    @classmethod
+    def maximum(cls, name):
+        return cls.model_fields[name].json_schema_extra["max"]
 
 
 class Outcome(Section):
     """Thresholds that classify a run as none / formed / persisted / collapsed."""
 
-    min_links: int = Field(1, ge=1)
-    min_links_per_firm: float = Field(0.05, ge=0, description="links needed per active firm to call a network formed")
-    window_months: int = Field(12, ge=1, description="rolling window for smoothing active links")
-    persist_months: int = Field(24, ge=1, description="months a formed network must last to count as persisted")
+    min_links: int = Field(1, ge=1, le=MAX_FIRMS)
+    min_links_per_firm: float = Field(0.05, ge=0, le=MAX_FIRMS, description="links needed per active firm to call a network formed")
+    window_months: int = Field(12, ge=1, le=MAX_YEARS * 12, description="rolling window for smoothing active links")
+    persist_months: int = Field(24, ge=1, le=MAX_YEARS * 12, description="months a formed network must last to count as persisted")
     collapse_drop: float = Field(0.5, gt=0, le=1, description="share of the peak lost that counts as a collapse")
 
 
@@ -120,21 +178,21 @@ class Report(Section):
     """What a run prints and draws beyond the standard outputs."""
 
     print_timeline: bool = Field(False, description="print the timeline of links after the summary")
-    network_years: list[int] = Field([], description="years (January) at which to draw the network, besides the end")
+    network_years: list[int] = Field([], max_length=200, description="years (January) at which to draw the network, besides the end")
 
 
 class SyntheticPark(Section):
     """A generated park: N firms from a sector mix at random places in a disc."""
 
-    n_firms: int = Field(gt=0)
-    radius_km: float = Field(10.0, gt=0)
+    n_firms: int = Field(gt=0, le=MAX_FIRMS)
+    radius_km: float = Field(10.0, gt=0, le=MAX_KM)
     sector_mix: dict[str, float] = Field(min_length=1)
-    layout_seed: int | None = Field(None, description="fixes the layout across run seeds when set")
+    layout_seed: int | None = Field(None, ge=0, lt=2**63, description="fixes the layout across run seeds when set")
 
     @model_validator(mode="after")
     def _weights_positive(self):
-        if any(w < 0 for w in self.sector_mix.values()) or sum(self.sector_mix.values()) <= 0:
-            raise ValueError("sector_mix weights must be >= 0 and not all zero")
+        if any(not 0 <= w <= 1e9 for w in self.sector_mix.values()) or sum(self.sector_mix.values()) <= 0:
+            raise ValueError("sector_mix weights must lie in [0, 1e9] and not all be zero")
         return self
 
 
@@ -143,13 +201,13 @@ class FirmSpec(Section):
     name: str = ""
     sector: str
     process: str | None = None
-    x_km: float
-    y_km: float
-    capacity: float = Field(gt=0, description="product units per month at full utilisation")
+    x_km: float = Field(ge=-MAX_KM, le=MAX_KM)
+    y_km: float = Field(ge=-MAX_KM, le=MAX_KM)
+    capacity: float = Field(gt=0, le=MAX_CAPACITY, description="product units per month at full utilisation")
     entry: TimeSpec = 0
     exit: TimeSpec | None = None
-    hurdle_rate: float | None = Field(None, ge=0)
-    risk_aversion: float | None = Field(None, ge=0)
+    hurdle_rate: float | None = Field(None, ge=0, le=10)
+    risk_aversion: float | None = Field(None, ge=0, le=100)
     recovery: list[str] = Field([], description="wastes the firm can already reuse in its own plant")
 
 
@@ -178,12 +236,21 @@ class Event(Section):
         return self
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_RULE = "a name, not a path: letters, digits, '_', '-' and '.', starting with a letter or digit"
+
+
 class Run(Section):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=100, description="names the results folder")
     description: str = ""
     start: str = "2025-01"
-    years: float = Field(20, gt=0)
-    seed: int = Field(42, ge=0)
+    years: float = Field(20, gt=0, le=MAX_YEARS)
+    seed: int = Field(42, ge=0, lt=2**63)
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, name):
+        return checked_name(name)
     catalogue: list[str] = Field(min_length=1, description="catalogue files, relative to the scenario file")
 
 
@@ -209,3 +276,10 @@ class ScenarioSpec(Section):
         if not self.firms and self.park is None:
             raise ValueError("a scenario needs [[firms]], a [park] generator, or both")
         return self
+
+
+def checked_name(name):
+    """A scenario's or sweep's name, which names a folder: refused when it could be read as a path."""
+    if not re.match(NAME_PATTERN, name):
+        raise ValueError(f"must be {NAME_RULE}, got {name!r}")
+    return name

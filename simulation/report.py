@@ -1,9 +1,13 @@
 """Writing a run's results: CSV tables, run metadata and the summary table.
 
-Everything is first written into a temporary folder next to the destination
-and moved into place only when complete (:mod:`simulation.atomic`), so a
-failed run never leaves a half-written result. Files contain no timestamps or
-timings, so the same scenario and seed give byte-identical files.
+Everything is first written into a staging folder next to the destination and
+swapped in only when complete (:mod:`simulation.atomic`), so a failed run never
+leaves a half-written result, and an earlier result is replaced as a whole or
+not at all. Files contain no timestamps or timings, so the same scenario and
+seed give byte-identical files. Numbers are written at full precision (each
+float as the shortest text that reads back to the same value) and are all
+finite: a NaN or infinity stops the writing with
+:class:`~simulation.errors.RunFailed`.
 """
 
 import json
@@ -14,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.atomic import staged_folder
-from simulation.contract import END_REASONS, MODES
+from simulation.atomic import replaced_folder
+from simulation.contract import END_REASONS, LOG_COLUMNS, MODES
+from simulation.errors import RunFailed
 from simulation.measures import FLOW_COLUMNS, MEASURES
 
 
@@ -50,7 +55,7 @@ def exchange_table(model):
 
 def contract_table(model):
     rows = model.contracts.log_rows(model.firm_ids, model.materials.ids, model.calendar)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)  # the header even when no contract was signed
 
 
 def link_table(model):
@@ -78,7 +83,7 @@ def link_table(model):
             "supplier": model.firm_ids[book.supplier[first]],
             "receiver": model.firm_ids[book.receiver[first]],
             "mode": MODES[book.mode[first]],
-            "distance_km": round(float(book.distance_km[first]), 3),
+            "distance_km": float(book.distance_km[first]),
             "signed": label(int(book.start[first])),
             "delivering_from": label(start) if start >= 0 else "",
             "ended": "" if still_running else label(int(book.end[last])),
@@ -159,8 +164,8 @@ def metadata(model, command, outcome):
             "regime": outcome.regime,
             "formed": model.calendar.label(outcome.formed_period) if outcome.formed_period is not None else None,
             "collapsed": model.calendar.label(outcome.collapsed_period) if outcome.collapsed_period is not None else None,
-            "peak_links": round(outcome.peak_links, 6),
-            "drop_share": round(outcome.drop_share, 6),
+            "peak_links": float(outcome.peak_links),
+            "drop_share": float(outcome.drop_share),
         },
         "measures": MEASURES,
     }
@@ -201,17 +206,49 @@ TABLES = {
 }
 
 
-def write_results(model, out_dir, command, outcome, figures=True):
-    """Write every output file of a run into ``out_dir`` atomically."""
-    with staged_folder(out_dir) as staging:
-        tables = {name: table(model) for name, table in TABLES.items()}
-        for name, table in tables.items():
-            table.to_csv(staging / name, index=False, float_format="%.6g")
+def write_results(model, out_dir, command, outcome, figures=True, progress=None):
+    """Write every output file of a run into ``out_dir``, replacing an earlier result there as a whole.
+
+    ``out_dir`` must be new, empty, or a run's result this tool wrote there
+    before (:func:`simulation.atomic.check_destination`). ``progress``, if given,
+    is called with each file's name as it is written.
+    """
+    progress = progress or (lambda name: None)
+    with replaced_folder(out_dir, "run") as staging:
+        tables = {}
+        for name, table in TABLES.items():
+            progress(name)
+            tables[name] = frame = table(model)
+            check_finite(frame, name, model)
+            frame.to_csv(staging / name, index=False)
+        progress("metadata.json")
         with open(staging / "metadata.json", "w") as handle:
-            json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True)
+            json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True, allow_nan=False)
             handle.write("\n")
         if figures:
-            from simulation.figures import draw_all
+            from simulation.figures import figure_files
 
-            draw_all(model, staging, links=tables["links.csv"], yearly=tables["yearly.csv"])
+            for name, draw in figure_files(model, links=tables["links.csv"], yearly=tables["yearly.csv"]):
+                progress(name)
+                draw(staging / name)
     return Path(out_dir)
+
+
+def output_files(model, figures=True):
+    """How many files :func:`write_results` writes (for a progress bar): the tables, metadata and the figures."""
+    if not figures:
+        return len(TABLES) + 1
+    from simulation.figures import count_figures  # matplotlib: only when figures are drawn
+
+    return len(TABLES) + 1 + count_figures(model)
+
+
+def check_finite(frame, name, model):
+    """Refuse to write a table holding NaN or an infinity (empty cells of text columns are fine)."""
+    numbers = frame.select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(float))
+    if bad.any():
+        row, column = (int(i[0]) for i in np.nonzero(bad))
+        raise RunFailed(model.config.path, f"{name}: {numbers.columns[column]}",
+                        f"is {numbers.iat[row, column]} in row {row + 1}; a value of the scenario is probably far "
+                        f"outside what the model can compute with, so nothing was written")

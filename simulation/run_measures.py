@@ -4,9 +4,12 @@ Totals are sums over the run's months of the monthly measures of
 :mod:`simulation.measures`; waste in t counts mass streams only, as there.
 """
 
+import math
+
 import numpy as np
 
 from simulation.contract import ENDED, REASON
+from simulation.errors import RunFailed
 from simulation.keyed import first_occurrences
 from simulation.measures import MEASURES
 
@@ -35,6 +38,8 @@ RUN_MEASURES = {
     "collapsed_month": "period the network collapsed (NaN if not)",
 }
 BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
+# Measures that are NaN when they do not apply (nothing generated, no link, never formed); all others are finite.
+UNDEFINED_WHEN_NOT_APPLICABLE = ("waste_diverted_share", "mean_link_life_months", "formed_month", "collapsed_month")
 
 
 def run_measures(model, outcome):
@@ -49,7 +54,7 @@ def run_measures(model, outcome):
     diverted = float(series("waste_exchanged_t").sum() + series("waste_reused_t").sum())
     generated = totals["waste_generated_t"]
     book = model.contracts
-    return {
+    return _checked(model, {
         "links_formed": float(book.n_links),
         "active_links_end": float(series("active_links")[-1]),
         "mean_active_links": float(series("active_links").mean()),
@@ -62,7 +67,16 @@ def run_measures(model, outcome):
         "links_broken": float(np.isin(book.reason[book.status == ENDED], BREACHES).sum()),
         "formed_month": _month(outcome.formed_period),
         "collapsed_month": _month(outcome.collapsed_period),
-    }
+    })
+
+
+def _checked(model, measures):
+    """The measures, or RunFailed if one is infinite, or NaN where it should have a value."""
+    for name, value in measures.items():
+        if math.isinf(value) or (math.isnan(value) and name not in UNDEFINED_WHEN_NOT_APPLICABLE):
+            raise RunFailed(model.config.path, name, f"came out {value} over the run; a value of the scenario is "
+                                                     f"probably far outside what the model can compute with")
+    return measures
 
 
 def mean_link_life(model):

@@ -7,22 +7,23 @@ raises :class:`~simulation.errors.ScenarioError` naming the file, the field and
 the problem; nothing is run or written before validation passes.
 """
 
-import copy
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import re
-import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from simulation.catalogue import Catalogue, Material, Process, Sector, Substitution
 from simulation.errors import ScenarioError
-from simulation.parameters import ScenarioSpec
+from simulation.parameters import FirmSpec, Policy, ScenarioSpec
+from simulation.snapshot import read_toml
 from simulation.timeline import Calendar, Schedule, parse_date
 
 SETTABLE_MATERIAL_FIELDS = ("virgin_price_eur", "gate_fee_eur")
@@ -43,6 +44,7 @@ class Scenario:
     policy: dict[str, Schedule]
     content_hash: str
     overrides: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())  # one line each: accepted, but probably not what was meant
 
     @property
     def name(self):
@@ -59,8 +61,9 @@ class Scenario:
 def load(path, overrides=(), seed=None, years=None, files=None):
     """Load, override and validate a scenario; the only door into the model.
 
-    ``files`` (a :class:`TomlFiles`) reuses files already parsed: a sweep loads
-    the same scenario and catalogue thousands of times with other overrides.
+    ``files`` is the reader of the scenario and catalogue files (anything with
+    ``read(path) -> dict``, e.g. a :class:`~simulation.snapshot.Snapshot`);
+    by default they are read from disk.
     """
     path = Path(path)
     read = files.read if files is not None else read_toml
@@ -75,7 +78,8 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     spec = _validate(ScenarioSpec, raw, path, "")
     catalogue, catalogue_raw = _load_catalogue(path, spec.scenario.catalogue, read)
     calendar = _calendar(spec, path)
-    policy = _policy_schedules(spec, calendar, path)
+    warnings = []
+    policy = _policy_schedules(spec, calendar, path, warnings)
     _check_references(spec, catalogue, calendar, path)
     content = json.dumps({"scenario": raw, "catalogue": catalogue_raw}, sort_keys=True, default=str)
     scenario = Scenario(
@@ -89,96 +93,9 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     )
     if scenario.periods < 1:
         raise ScenarioError(path, "scenario.years", f"{spec.scenario.years} years is shorter than one period ({calendar.months_per_period} month)")
-    return scenario
-
-
-def read_toml(path):
-    """A TOML file as a dict; any problem reading it is a ScenarioError naming the file."""
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(path, "", "is a directory, expected a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(path, "", "not a text file (expected UTF-8 TOML)") from None
-
-
-class TomlFiles:
-    """Parsed TOML files kept for reuse, each re-read when it changes on disk.
-
-    Parsing is most of the time of :func:`load` (the catalogue is large);
-    callers get a deep copy because overrides edit the parsed dict in place.
-    """
-
-    def __init__(self):
-        self._parsed = {}  # resolved path -> ((mtime ns, size), dict)
-
-    def read(self, path):
-        version = file_version(path)
-        if version is None:
-            return read_toml(path)  # let the reader name the problem
-        key = Path(path).resolve()
-        cached = self._parsed.get(key)
-        if cached is None or cached[0] != version:
-            cached = self._parsed[key] = (version, read_toml(path))
-        return copy.deepcopy(cached[1])
-
-
-def file_version(path):
-    """(mtime ns, size) of a file, None if there is none: how TomlFiles and ScenarioCache tell that it changed."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-class ScenarioCache:
-    """The last ``size`` validated scenarios of this process, each reloaded once a file it came from changes.
-
-    The replicates of a sweep's design point load the same (file, overrides,
-    years); once the files are parsed, validation (pydantic) is most of a load.
-    The model never changes a Scenario (tests/test_sweep.py checks), so runs
-    may share one. An entry serves only while the scenario file and each
-    catalogue file still have the version (:func:`file_version`) they had
-    before they were read for it, the rule :class:`TomlFiles` follows.
-    """
-
-    def __init__(self, files, size=4):
-        self.files = files
-        self.size = size
-        self._entries = {}  # (path, overrides, years) -> (Scenario, ((file, version), ...)), least recent first
-        self._lock = threading.Lock()  # Dask may run several threads in one worker process
-
-    def load(self, path, overrides=(), years=None):
-        """:func:`load` ``path`` with ``overrides`` and ``years``, or the scenario it gave last time."""
-        key = (str(path), tuple(overrides), years)
-        with self._lock:
-            entry = self._entries.pop(key, None)
-        if entry is None or any(file_version(file) != version for file, version in entry[1]):
-            reads = _NotedReads(self.files)
-            entry = (load(path, overrides, years=years, files=reads), tuple(reads.noted))
-        with self._lock:
-            self._entries[key] = entry
-            while len(self._entries) > self.size:
-                del self._entries[next(iter(self._entries))]
-        return entry[0]
-
-
-class _NotedReads:
-    """Reads through ``files``, noting each file and its version before the read (a later change shows as another version)."""
-
-    def __init__(self, files):
-        self.files = files
-        self.noted = []
-
-    def read(self, path):
-        self.noted.append((path, file_version(path)))
-        return self.files.read(path)
+    if years is None:  # a run shortened on purpose leaves later entries and events out without a word
+        _warn_after_the_end(scenario, warnings)
+    return dataclasses.replace(scenario, warnings=tuple(warnings)) if warnings else scenario
 
 
 def apply_override(raw, assignment, path=None):
@@ -195,17 +112,24 @@ def apply_override(raw, assignment, path=None):
     keys = dotted.strip().split(".")
     if not all(keys):
         raise ScenarioError(path, dotted, "empty segment in the override path")
-    value = _parse_value(text.strip())
+    try:
+        value = _parse_value(text.strip(), dotted.strip())
+    except ScenarioError as exc:
+        raise ScenarioError(path, exc.field, f"{exc.problem} (in --set {assignment})") from None
     node = raw
     for depth, key in enumerate(keys[:-1]):
         node = _descend(node, key, keys[: depth + 1], path)
     node[_slot(node, keys[-1], keys, path)] = value
 
 
-def _parse_value(text):
+def _parse_value(text, where=None):
+    """VALUE of ``PATH=VALUE`` read as TOML; a bare word is text, but a broken list, table or string is an error."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text[:1] in "[{\"'":
+            problem = re.sub(r" \(at line \d+, column (\d+)\)", lambda m: f" (at character {int(m[1]) - 4})", str(exc))
+            raise ScenarioError(None, where or "", f"the value {text!r} is not valid TOML: {problem}") from None
         return text
 
 
@@ -286,9 +210,7 @@ def _load_catalogue(scenario_path, files, read=None):
     merged = {"materials": {}, "sectors": {}, "processes": {}, "substitutions": []}
     origin = {}  # merged entry name -> (file, name in that file), to point errors at the right file
     for n, name in enumerate(files):
-        path = scenario_path.parent / name
-        if not path.exists():  # name the scenario field that points at the missing file
-            raise ScenarioError(scenario_path, f"scenario.catalogue[{n}]", f"catalogue file {path} not found")
+        path = _catalogue_path(scenario_path, name, f"scenario.catalogue[{n}]")
         raw = read(path)
         _check_finite(raw, path, "")
         for section, entries in raw.items():
@@ -314,6 +236,18 @@ def _load_catalogue(scenario_path, files, read=None):
         raise _cross_reference_error(exc, origin, scenario_path, files) from None
 
 
+def _catalogue_path(scenario_path, name, where):
+    """A catalogue file, which must lie in the scenario's folder or below it (a symbolic link there may point anywhere)."""
+    if os.path.isabs(name) or os.path.normpath(name).split(os.sep)[0] == os.pardir:
+        raise ScenarioError(scenario_path, where, f"catalogue files are named relative to the scenario's folder and lie "
+                                                  f"in it or below it, got {name!r}; copy the catalogue (e.g. "
+                                                  f"scenarios/data) next to the scenario")
+    path = scenario_path.parent / name
+    if not path.exists():  # name the scenario field that points at the missing file
+        raise ScenarioError(scenario_path, where, f"catalogue file {path} not found")
+    return path
+
+
 def _cross_reference_error(exc, origin, scenario_path, files):
     """The error for a reference between entries, pointed at the file of the entry that makes it."""
     message = exc.errors()[0]["msg"].removeprefix("Value error, ")
@@ -337,20 +271,42 @@ def _calendar(spec, path):
         raise ScenarioError(path, "scenario.start", str(exc)) from None
 
 
-def _policy_schedules(spec, calendar, path):
+def _policy_schedules(spec, calendar, path, warnings):
     schedules = {}
-    for name in type(spec.policy).model_fields:
+    for name in Policy.model_fields:
+        where = f"policy.{name}"
         try:
             schedule = Schedule.parse(getattr(spec.policy, name), calendar)
         except ValueError as exc:
-            raise ScenarioError(path, f"policy.{name}", str(exc)) from None
+            raise ScenarioError(path, where, str(exc)) from None
         if any(v < 0 for v in schedule.values):
-            raise ScenarioError(path, f"policy.{name}", f"must not be negative, got {list(schedule.values)}")
-        share = name.endswith(("_share", "_participation"))
-        if share and any(v > 1 for v in schedule.values):
-            raise ScenarioError(path, f"policy.{name}", f"is a share and must lie in [0, 1], got {list(schedule.values)}")
+            raise ScenarioError(path, where, f"must not be negative, got {list(schedule.values)}")
+        top = Policy.maximum(name)
+        if any(v > top for v in schedule.values):
+            what = "is a share and must lie in [0, 1]" if top == 1 else f"must be at most {top:g}"
+            raise ScenarioError(path, where, f"{what}, got {list(schedule.values)}")
+        if not schedule.in_order:
+            warnings.append(_warning(path, where, "the [time, value] pairs are not in time order; they are used sorted"))
         schedules[name] = schedule
     return schedules
+
+
+def _warning(path, where, problem):
+    return f"warning: {path}: {where}: {problem}"
+
+
+def _warn_after_the_end(scenario, warnings):
+    """Firms that enter, and events that fall, after the run ends: allowed (a shorter --years), but said."""
+    end, calendar, spec = scenario.periods, scenario.calendar, scenario.spec
+    last = calendar.label(end - 1)
+    for i, firm in enumerate(spec.firms):
+        if calendar.period_of(firm.entry) >= end:
+            warnings.append(_warning(scenario.path, f"firms[{i}].entry", f"{firm.id} enters at {firm.entry!r}, after the "
+                                                                         f"run's last month {last}: it never enters"))
+    for i, event in enumerate(spec.events):
+        if calendar.period_of(event.at) >= end:
+            warnings.append(_warning(scenario.path, f"events[{i}].at", f"{event.at!r} is after the run's last month "
+                                                                       f"{last}: the event never happens"))
 
 
 def _check_references(spec, catalogue, calendar, path):
@@ -417,6 +373,11 @@ def _check_event_setting(kind, name, field, value, sectors, catalogue, path, whe
     if value < 0 or (field == "capacity" and value == 0):
         rule = "must be positive" if field == "capacity" else "must not be negative"
         raise ScenarioError(path, where, f"{'a price' if kind == 'materials' else field} {rule}, got {value}")
+    target = (Material if kind == "materials" else FirmSpec).model_fields[field]
+    try:
+        TypeAdapter(Annotated[float, *target.metadata]).validate_python(value)
+    except ValidationError as exc:
+        raise ScenarioError(path, where, _problem(exc.errors()[0])) from None
 
 
 def _period(calendar, when, path, where):

@@ -11,25 +11,40 @@ Tables:
 
 A planned run with no row in ``runs`` is pending. The file is created complete
 (schema and design) under a temporary name and renamed, so a store either holds
-its whole design or does not exist. Journal mode WAL: each commit is one append
-that survives the writing process being killed, and notebooks may read while a
-sweep writes.
+its whole design or does not exist. Journal mode WAL while a sweep writes: each
+commit is one append that survives the writing process being killed, and
+notebooks may read meanwhile; the sweep holds an exclusive lock on
+``results.sqlite.lock`` for its whole life, so a second sweep on the same store is
+refused. When the sweep ends the store goes back to a single self-contained file.
+
+Readers open the store read-only, so archived or shared stores (read-only
+folders) can be analysed; a file that is not a store, or a damaged one, is a
+:class:`~simulation.errors.ScenarioError` naming it.
 """
 
+import fcntl
 import json
+import os
+import platform
 import sqlite3
+import time
+import urllib.parse
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.atomic import staged_file
+from simulation.atomic import added_file, claim, owned_folder
 from simulation.errors import ScenarioError
 from simulation.measures import MEASURES
 
 FILE_NAME = "results.sqlite"
+LOCK_NAME = FILE_NAME + ".lock"
 RUN_COLUMNS = ["run", "point", "label", "replicate", "seed", "status", "error", "seconds", "regime"]
+META_KEYS = ("sweep", "fingerprint", "parameters", "measures", "keep_series")
+PENDING_CHUNK = 10_000  # pending runs fetched at a time: memory stays flat however large the design
 
 
 def store_file(path):
@@ -47,6 +62,66 @@ def _value(value):
     return json.dumps(value) if isinstance(value, list) else value
 
 
+class StoreLock:
+    """An exclusive lock on a store for a sweep's life (``flock``, released however the process ends)."""
+
+    _held = []  # descriptors this process holds: closed in forked workers, which must not keep the lock
+
+    def __init__(self, folder, command=""):
+        folder = Path(folder)
+        claim(folder, LOCK_NAME)
+        self.path = folder / LOCK_NAME
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            error = _in_use(folder, self.fd)
+            os.close(self.fd)
+            raise error from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps({"pid": os.getpid(), "host": platform.node(), "command": command,
+                                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        StoreLock._held.append(self.fd)
+
+    @staticmethod
+    def check_free(folder):
+        """Refuse at once, writing nothing, when a sweep holds the store in ``folder``."""
+        try:
+            fd = os.open(Path(folder) / LOCK_NAME, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _in_use(folder, fd) from None
+        finally:
+            os.close(fd)
+
+    def release(self):
+        if self.fd in StoreLock._held:
+            StoreLock._held.remove(self.fd)
+            os.close(self.fd)
+
+
+def _in_use(folder, fd):
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode(errors="replace"))
+        holder = f"process {info['pid']} on {info['host']} since {info['since']}: {info['command'] or 'a sweep'}"
+    except (ValueError, KeyError, TypeError):
+        holder = "another process"
+    return ScenarioError(Path(folder) / FILE_NAME, "", f"is in use by another sweep ({holder}); wait for it to end, "
+                                                       f"or stop it and add --resume")
+
+
+def _close_held_locks():
+    for fd in StoreLock._held:
+        os.close(fd)
+    StoreLock._held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+
 class Store:
     """An open store; the sweep's process is its only writer."""
 
@@ -61,7 +136,8 @@ class Store:
     @classmethod
     def create(cls, path, sweep, runs, fingerprint):
         """Write the schema and the whole design under a temporary name, then move it into place."""
-        with staged_file(path) as staging:  # SQLite takes the empty staging file for a new database
+        path = Path(path)
+        with added_file(path.parent, path.name) as staging:  # SQLite takes the empty staging file for a new database
             with sqlite3.connect(staging) as db:
                 _write_schema(db, sweep, runs, fingerprint)
             db.close()
@@ -72,9 +148,19 @@ class Store:
         return row[0] if row else None
 
     def pending(self):
-        """Runs planned but not finished, in order, with what a worker needs."""
-        rows = self.db.execute("SELECT run, seed, overrides FROM design WHERE run NOT IN (SELECT run FROM runs) ORDER BY run")
-        return [(run, seed, json.loads(overrides)) for run, seed, overrides in rows]
+        """Runs planned but not finished, in order, with what a worker needs (an iterator)."""
+        last = -1
+        while True:
+            rows = self.db.execute("SELECT run, seed, overrides FROM design WHERE run > ? AND run NOT IN "
+                                   "(SELECT run FROM runs) ORDER BY run LIMIT ?", (last, PENDING_CHUNK)).fetchall()
+            for run, seed, overrides in rows:
+                yield run, seed, json.loads(overrides)
+            if len(rows) < PENDING_CHUNK:
+                return
+            last = rows[-1][0]
+
+    def count_pending(self):
+        return self.db.execute("SELECT count(*) FROM design WHERE run NOT IN (SELECT run FROM runs)").fetchone()[0]
 
     def planned(self):
         return self.db.execute("SELECT count(*) FROM design").fetchone()[0]
@@ -103,6 +189,11 @@ class Store:
             raise
 
     def close(self):
+        """Close, leaving one self-contained file (readable from a read-only folder) unless a reader holds it open."""
+        try:
+            self.db.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError:  # a notebook is reading: the file stays in WAL mode, which is fine
+            pass
         self.db.close()
 
 
@@ -133,25 +224,70 @@ def _write_schema(db, sweep, runs, fingerprint):
 
 # -- reading -------------------------------------------------------------------------------
 
-def _open_for_reading(path):
+@contextmanager
+def reading(path):
+    """A read-only connection to a store, checked to be one; any SQLite problem becomes a ScenarioError naming the file."""
     file = store_file(path)
+    if not Path(path).exists():
+        raise ScenarioError(path, "", "no such file or folder")
     if not file.is_file():
         raise ScenarioError(path, "", f"no sweep results here (expected {file})")
-    return sqlite3.connect(file)  # not mode=ro: a reader of a WAL file may need to create its index (-shm)
+    db = _connect_read_only(file)
+    try:
+        _check_schema(db, file)
+        yield db
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+        raise ScenarioError(file, "", f"cannot be read as a sweep results store: {_reason(exc)}") from None
+    finally:
+        db.close()
+
+
+def _connect_read_only(file):
+    uri = "file:" + urllib.parse.quote(str(file.resolve()))
+    modes = ["mode=ro"]
+    # A store in a folder nobody may write can still be read whole if no sweep left a journal beside it.
+    if not os.access(file.parent, os.W_OK) and not any(Path(f"{file}{s}").exists() for s in ("-wal", "-journal")):
+        modes.append("immutable=1")
+    for mode in modes:
+        try:
+            db = sqlite3.connect(f"{uri}?{mode}", uri=True)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            failure = exc
+    hint = ""
+    if not os.access(file.parent, os.W_OK) and Path(f"{file}-wal").exists():
+        hint = "; the sweep that wrote it did not finish cleanly and its folder is read-only: copy the folder somewhere writable"
+    raise ScenarioError(file, "", f"cannot be read as a sweep results store: {_reason(failure)}{hint}")
+
+
+def _reason(exc):
+    text = str(exc)
+    return text.split(": ", 1)[-1] if text.startswith("Execution failed on sql") else text
+
+
+def _check_schema(db, file):
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = {"meta", "design", "runs"} - tables
+    if missing:
+        raise ScenarioError(file, "", f"is not a sweep results store of symbiosis (no table {', '.join(sorted(missing))})")
+    keys = {key for (key,) in db.execute("SELECT key FROM meta")}
+    if set(META_KEYS) - keys:
+        raise ScenarioError(file, "meta", f"is not a sweep results store of symbiosis (missing {', '.join(sorted(set(META_KEYS) - keys))})")
+
+
+def _meta(db, key):
+    return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
 
 def read_runs(path):
     """One row per planned run (see :mod:`simulation.experiment` for the columns), sorted by run."""
-    db = _open_for_reading(path)
-    try:
-        meta = dict(db.execute("SELECT key, value FROM meta"))
-        names, measures = json.loads(meta["parameters"]), json.loads(meta["measures"])
+    with reading(path) as db:
+        names, measures = json.loads(_meta(db, "parameters")), json.loads(_meta(db, "measures"))
         select = ", ".join([
             "d.run", "d.point", "d.label", "d.replicate", "d.seed", "coalesce(r.status, 'pending') AS status",
             "r.error", "r.seconds", "r.regime", *(f"d.{_quote(n)}" for n in names), *(f"r.{_quote(m)}" for m in measures)])
         frame = pd.read_sql_query(f"SELECT {select} FROM design d LEFT JOIN runs r USING (run) ORDER BY d.run", db)
-    finally:
-        db.close()
     for name in names:  # schedules come back as JSON text
         frame[name] = [json.loads(v) if isinstance(v, str) and v.startswith("[") else v for v in frame[name]]
     frame["seconds"] = frame["seconds"].astype(float)
@@ -162,20 +298,21 @@ def read_runs(path):
 
 def read_sweep(path):
     """The sweep that made a store."""
+    from pydantic import ValidationError
+
     from simulation.sweep import Sweep
 
-    db = _open_for_reading(path)
+    with reading(path) as db:
+        text = _meta(db, "sweep")
     try:
-        (text,) = db.execute("SELECT value FROM meta WHERE key = 'sweep'").fetchone()
-    finally:
-        db.close()
-    return Sweep.model_validate_json(text)
+        return Sweep.model_validate_json(text)
+    except ValidationError:
+        raise ScenarioError(store_file(path), "meta.sweep", "is not a sweep this version of symbiosis can read") from None
 
 
 def read_series(path, runs=None):
     """Every month's measures of the given runs (all by default): run, period, month, measures..."""
-    db = _open_for_reading(path)
-    try:
+    with reading(path) as db:
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'series'").fetchone() is None:
             raise ScenarioError(store_file(path), "series", "this sweep did not keep series (keep_series = false)")
         query, params = "SELECT * FROM series", ()
@@ -184,35 +321,31 @@ def read_series(path, runs=None):
             query += f" WHERE run IN ({', '.join('?' * len(runs))})"
             params = runs
         return pd.read_sql_query(query + " ORDER BY run, period", db, params=params)
-    finally:
-        db.close()
 
 
 def export(path, fmt, out_dir=None):
-    """Write the runs table (and the series, if kept) as ``runs.csv`` / ``runs.parquet`` ...; returns the files."""
-    out_dir = Path(out_dir) if out_dir is not None else store_file(path).parent
-    tables = {"runs": read_runs(path)}
-    if json.loads(_meta(path, "keep_series")):
-        tables["series"] = read_series(path)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write the runs table (and the series, if kept) as ``runs.csv`` / ``runs.parquet`` ...; returns the files.
+
+    ``out_dir`` defaults to the store's folder; another folder must be new, empty
+    or an earlier export (:mod:`simulation.atomic`).
+    """
+    with reading(path) as db:
+        keep_series = json.loads(_meta(db, "keep_series"))
+    store = store_file(path)
+    tables = {"runs": read_runs(store)}
+    if keep_series:
+        tables["series"] = read_series(store)
+    folder = owned_folder(Path(out_dir) if out_dir is not None else store.parent, ("export", "sweep"))
     written = []
     for name, frame in tables.items():
-        target = out_dir / f"{name}.{fmt}"
+        target = folder / f"{name}.{fmt}"
         try:
-            with staged_file(target) as staging:
+            with added_file(folder, target.name) as staging:
                 _write_table(_flat(frame), staging, fmt)
         except OSError as exc:
             raise ScenarioError(target, "", f"cannot write: {exc.strerror or exc}") from None
         written.append(target)
     return written
-
-
-def _meta(path, key):
-    db = _open_for_reading(path)
-    try:
-        return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
-    finally:
-        db.close()
 
 
 def _flat(frame):

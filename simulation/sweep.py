@@ -28,6 +28,9 @@ and ``set = { "path" = value }``.
 Run ``r`` of design point ``p`` uses child ``p * replicates + r`` of
 ``numpy.random.SeedSequence(seed).spawn(points * replicates)``, so any run can
 be repeated on its own from its seed.
+
+A sweep plans at most :data:`MAX_PLANNED_RUNS` runs; the count is known from the
+file alone, so a huge design is refused before any of it is built.
 """
 
 import hashlib
@@ -39,16 +42,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from simulation.errors import ScenarioError
+from simulation.parameters import checked_name
 from simulation.run_measures import RUN_MEASURES
-from simulation.scenario import TomlFiles, read_toml, _validate, load
+from simulation.scenario import _validate, load
+from simulation.snapshot import Snapshot, read_toml
+from simulation.workload import firm_count
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "points")
 SAMPLED = ("lhs", "sobol", "morris")
 SPEC_KEYS = {"values", "range", "steps", "integer"}  # a table with these keys is one parameter, not a section
 Value = float | int | str | bool | list
+# A store's design table holds every planned run; beyond this the store, the time and the
+# analysis stop making sense on one machine (a million 240-month runs of 50 firms take
+# about six CPU-days).
+MAX_PLANNED_RUNS = 1_000_000
+CHECK_ALL = 20  # listed values checked one by one against the base scenario; longer lists of numbers at their ends
 
 
 class _Strict(BaseModel):
@@ -58,9 +69,9 @@ class _Strict(BaseModel):
 class Parameter(_Strict):
     """How one parameter varies: listed ``values``, or a ``range`` [low, high]."""
 
-    values: list[Value] | None = None
+    values: list[Value] | None = Field(None, max_length=MAX_PLANNED_RUNS)
     range: tuple[float, float] | None = None
-    steps: int | None = Field(None, ge=2, description="grid values spread evenly over the range")
+    steps: int | None = Field(None, ge=2, le=MAX_PLANNED_RUNS, description="grid values spread evenly over the range")
     integer: bool = Field(False, description="round sampled values to whole numbers")
 
     @model_validator(mode="after")
@@ -80,9 +91,17 @@ class Parameter(_Strict):
         return sorted({round(v) for v in values}) if self.integer else values
 
     def checked_values(self):
-        """Values to try against the base scenario before any run: all listed ones, or both ends and the middle."""
+        """Values to try against the base scenario before any run: the listed ones, or both ends and the middle.
+
+        A long list of numbers is checked at its ends (and at one fraction, for a
+        whole-number field): a scenario's limits are ranges.
+        """
         if self.values is not None:
-            return self.values
+            numbers = [v for v in self.values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if len(numbers) <= CHECK_ALL or len(numbers) < len(self.values):
+                return _distinct(self.values)
+            fractions = [v for v in numbers if isinstance(v, float) and not v.is_integer()]
+            return [min(numbers), max(numbers), *fractions[:1]]
         low, high = self.range
         return [self.cast(low), self.cast(high), self.cast((low + high) / 2)]
 
@@ -96,19 +115,24 @@ class PointSpec(_Strict):
 
 
 class Settings(_Strict):
-    name: str = Field(pattern=r"^[\w.-]+$", description="names the results folder: letters, digits, _ . -")
+    name: str = Field(min_length=1, max_length=100, description="names the results folder: letters, digits, _ . -")
     description: str = ""
     base: str = Field(min_length=1, description="base scenario file, relative to the sweep file")
     set: list[str] = []
     years: float | None = Field(None, gt=0)
     design: str = "grid"
-    samples: int | None = Field(None, ge=1, description="base samples of an lhs, sobol or morris design")
+    samples: int | None = Field(None, ge=1, le=MAX_PLANNED_RUNS, description="base samples of an lhs, sobol or morris design")
     second_order: bool = False
-    levels: int = Field(4, ge=2, description="grid levels of a morris design")
-    replicates: int = Field(1, ge=1)
-    seed: int = Field(0, ge=0)
+    levels: int = Field(4, ge=2, le=1000, description="grid levels of a morris design")
+    replicates: int = Field(1, ge=1, le=MAX_PLANNED_RUNS)
+    seed: int = Field(0, ge=0, lt=2**63)
     measures: list[str] | None = None
     keep_series: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _a_name_not_a_path(cls, name):
+        return checked_name(name)
 
 
 class SweepFile(_Strict):
@@ -154,6 +178,27 @@ class Sweep(BaseModel):
     keep_series: bool = False
     years: float | None = None
     description: str = ""
+    _snapshot: Snapshot | None = PrivateAttr(default=None)  # the files as they were when the sweep was checked
+    _sizes: list = PrivateAttr(default_factory=list)  # (firms, months) of the base and each checked value
+
+    def __eq__(self, other):  # the same experiment: its settings, whatever files were read to check it
+        return type(self) is type(other) and self.model_dump() == other.model_dump()
+
+    __hash__ = BaseModel.__hash__
+
+    @property
+    def snapshot(self):
+        return self._snapshot
+
+    @property
+    def sizes(self):
+        """(firms, months) of a run of the base scenario and of each parameter value checked: what runs may cost."""
+        return list(self._sizes)
+
+    def with_snapshot(self, snapshot, sizes=()):
+        self._snapshot = snapshot.freeze()
+        self._sizes = list(sizes) or self._sizes
+        return self
 
     @classmethod
     def from_points(cls, name, base, points, replicates, seed, measures=None, keep_series=False, base_overrides=(), years=None):
@@ -163,7 +208,7 @@ class Sweep(BaseModel):
                       "replicates": replicates, "seed": seed, "measures": measures, "keep_series": keep_series},
             "points": [{"label": label, "set": dict(overrides)} for label, overrides in points],
         }
-        return _checked(raw, f"sweep {name!r}", Path(base), TomlFiles())
+        return _checked(raw, f"sweep {name!r}", Path(base))
 
     # -- the design ------------------------------------------------------------------
     def parameter_names(self):
@@ -179,17 +224,29 @@ class Sweep(BaseModel):
         return {"num_vars": len(self.parameters), "names": list(self.parameters),
                 "bounds": [list(p.range) for p in self.parameters.values()]}
 
+    def n_points(self):
+        """How many design points, known without drawing or listing them."""
+        d = len(self.parameters)
+        return {"points": lambda: len(self.point_sets),
+                "grid": lambda: math.prod(len(p.grid_values()) for p in self.parameters.values()),
+                "lhs": lambda: self.samples,
+                "sobol": lambda: self.samples * (2 * d + 2 if self.second_order else d + 2),
+                "morris": lambda: self.samples * (d + 1)}[self.design]()
+
+    def planned(self):
+        return self.n_points() * self.replicates
+
     def points(self):
-        """Every design point, in order."""
+        """Every design point, in order (an iterator: a design may be large)."""
         if self.design == "points":
-            return [DesignPoint(i, p.label, dict(p.set)) for i, p in enumerate(self.point_sets)]
+            return (DesignPoint(i, p.label, dict(p.set)) for i, p in enumerate(self.point_sets))
         names = list(self.parameters)
         if self.design == "grid":
             rows = itertools.product(*(p.grid_values() for p in self.parameters.values()))
         else:
             specs = list(self.parameters.values())
             rows = ([spec.cast(v) for spec, v in zip(specs, row)] for row in self._sample().tolist())
-        return [DesignPoint(i, _label(names, row), dict(zip(names, row))) for i, row in enumerate(rows)]
+        return (DesignPoint(i, _label(names, row), dict(zip(names, row))) for i, row in enumerate(rows))
 
     def _sample(self):
         from SALib.sample import latin, morris, sobol
@@ -202,14 +259,10 @@ class Sweep(BaseModel):
         return morris.sample(problem, self.samples, num_levels=self.levels, seed=self.seed)
 
     def runs(self, points=None):
-        """Every planned run: each design point ``replicates`` times, each with its own seed."""
+        """Every planned run (an iterator): each design point ``replicates`` times, each with its own seed."""
         points = self.points() if points is None else points
-        children = np.random.SeedSequence(self.seed).spawn(len(points) * self.replicates)
-        return [
-            PlannedRun(p.point * self.replicates + r, p.point, p.label, r,
-                       int(children[p.point * self.replicates + r].generate_state(1)[0]), p.overrides)
-            for p in points for r in range(self.replicates)
-        ]
+        return (PlannedRun(run, p.point, p.label, r, child_seed(self.seed, run), p.overrides)
+                for p in points for r in range(self.replicates) for run in (p.point * self.replicates + r,))
 
     def fingerprint(self, base_hash):
         """Identity of the experiment: every setting, and the base scenario's content (not its path)."""
@@ -218,6 +271,15 @@ class Sweep(BaseModel):
 
     def load_base(self, files=None, overrides=()):
         return load(self.base, [*self.base_overrides, *overrides], years=self.years, files=files)
+
+
+def child_seed(master, index):
+    """Seed of child ``index`` of ``SeedSequence(master).spawn(...)``, without spawning the children before it."""
+    return int(np.random.SeedSequence(master, spawn_key=(index,)).generate_state(1)[0])
+
+
+def _distinct(values):
+    return list({json.dumps(v): v for v in values}.values())
 
 
 def assignments(overrides):
@@ -246,7 +308,7 @@ def load_sweep(path):
         base = None  # validation below names the missing or malformed field
     if isinstance(raw.get("parameters"), dict):
         raw["parameters"] = _flatten(raw["parameters"], path)
-    return _checked(raw, path, base, TomlFiles())
+    return _checked(raw, path, base)
 
 
 def _flatten(table, path, prefix=""):
@@ -265,7 +327,7 @@ def _flatten(table, path, prefix=""):
     return flat
 
 
-def _checked(raw, path, base, files):
+def _checked(raw, path, base):
     try:
         spec = _validate(SweepFile, raw, path, "")
     except ScenarioError as exc:  # the scenario checker points at the parameter list; sweep fields are described here
@@ -283,8 +345,18 @@ def _checked(raw, path, base, files):
                   second_order=settings.second_order, levels=settings.levels, replicates=settings.replicates,
                   seed=settings.seed, measures=measures, keep_series=settings.keep_series, years=settings.years,
                   description=settings.description)
-    _check_base(sweep, path, files)
-    return sweep
+    _check_size(sweep, path)
+    snapshot = Snapshot()
+    scenarios = _check_base(sweep, path, snapshot)
+    return sweep.with_snapshot(snapshot, [(firm_count(s), s.periods) for s in scenarios])
+
+
+def _check_size(sweep, path):
+    points = sweep.n_points()
+    if points * sweep.replicates > MAX_PLANNED_RUNS:
+        raise ScenarioError(path, "sweep", f"plans {points * sweep.replicates:,} runs ({points:,} design points x "
+                                           f"{sweep.replicates:,} replicates); a sweep may plan at most "
+                                           f"{MAX_PLANNED_RUNS:,}: use fewer values, samples or replicates, or split it")
 
 
 def _check_design(spec, path):
@@ -324,15 +396,15 @@ def _check_design(spec, path):
 
 
 def _check_base(sweep, path, files):
-    """Load the base scenario, and each parameter value on its own, before any run."""
-    base = sweep.load_base(files)  # its own errors name the base file
+    """Load the base scenario, and each parameter value on its own, before any run; return every scenario loaded."""
+    scenarios = [sweep.load_base(files)]  # its own errors name the base file
     checks = [(f"parameters.{name}", {name: value}) for name, p in sweep.parameters.items() for value in p.checked_values()]
     checks += [(f"points[{i}].set", p.set) for i, p in enumerate(sweep.point_sets)]
     for where, overrides in checks:
         try:
-            sweep.load_base(files, assignments(overrides))
+            scenarios.append(sweep.load_base(files, assignments(overrides)))
         except ScenarioError as exc:
             hint = " (add integer = true to the range)" if "integer" in exc.problem else ""
             field = f"{exc.field}: " if exc.field else ""
             raise ScenarioError(path, where, f"in base scenario {exc.file}, {field}{exc.problem}{hint}") from None
-    return base
+    return scenarios

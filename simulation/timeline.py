@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DAYS_PER_MONTH = 365.25 / 12
+MAX_PERIOD = 12 * 10_000  # a period number beyond the calendar's last date (year 9999) is a typo
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Calendar:
         if isinstance(when, bool):
             raise ValueError(f"expected a period number or a 'YYYY-MM' date, got {when!r}")
         if isinstance(when, int):
-            if when < 0:
-                raise ValueError(f"a period must be >= 0, got {when}")
+            if not 0 <= when <= MAX_PERIOD:
+                raise ValueError(f"a period must lie in [0, {MAX_PERIOD}], got {when}")
             return when
         if isinstance(when, str):
             year, month = parse_date(when)
@@ -58,20 +59,21 @@ def parse_date(text):
         month = int(parts[1]) if len(parts) > 1 else 1
     except (ValueError, IndexError):
         raise ValueError(f"expected a date as 'YYYY' or 'YYYY-MM', got {text!r}") from None
-    if len(parts) > 2 or not 1 <= month <= 12:
-        raise ValueError(f"expected a date as 'YYYY' or 'YYYY-MM', got {text!r}")
+    if len(parts) > 2 or not 1 <= month <= 12 or not 1 <= year <= 9999:
+        raise ValueError(f"expected a date as 'YYYY' or 'YYYY-MM' (years 1 to 9999), got {text!r}")
     return year, month
 
 
 class Schedule:
     """A step function of the period index, built from a number or ``[time, value]`` pairs."""
 
-    __slots__ = ("_periods", "_values")
+    __slots__ = ("_periods", "_values", "in_order")
 
     def __init__(self, periods, values):
         order = np.argsort(periods, kind="stable")
         self._periods = [int(periods[i]) for i in order]
         self._values = [float(values[i]) for i in order]
+        self.in_order = list(periods) == self._periods  # as given; scenarios are warned when not
 
     @classmethod
     def constant(cls, value):
@@ -79,7 +81,10 @@ class Schedule:
 
     @classmethod
     def parse(cls, spec, calendar):
-        """Build from a scenario value; raises ``ValueError`` with a readable reason."""
+        """Build from a scenario value; raises ``ValueError`` with a readable reason.
+
+        Two pairs for the same period are refused: which one should hold is not clear.
+        """
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
             return cls.constant(spec)
         if isinstance(spec, list) and spec:
@@ -90,7 +95,12 @@ class Schedule:
                 when, value = pair
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"schedule value must be a number, got {value!r}")
-                periods.append(calendar.period_of(when))
+                period = calendar.period_of(when)
+                if period in periods:
+                    earlier = spec[periods.index(period)][0]
+                    raise ValueError(f"two values for the same period: times {earlier!r} and {when!r} "
+                                     f"both fall in {calendar.label(period)}")
+                periods.append(period)
                 values.append(value)
             return cls(periods, values)
         raise ValueError(f"expected a number or a list of [time, value] pairs, got {spec!r}")

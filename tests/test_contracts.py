@@ -138,3 +138,13 @@ def test_contract_ids_by_status_always_match_the_status_column(scenario):
             seen.update([status] if len(book.where(status)) else [])
         np.testing.assert_array_equal(book.running(), np.flatnonzero(book.status != ENDED))
     assert {PENDING, ACTIVE} <= seen
+
+
+def test_the_contract_log_has_its_columns_in_order_with_or_without_contracts(mini_model):
+    from simulation.contract import LOG_COLUMNS
+    from simulation.report import contract_table
+
+    rows = mini_model.contracts.log_rows(mini_model.firm_ids, mini_model.materials.ids, mini_model.calendar)
+    assert rows and all(tuple(row) == LOG_COLUMNS for row in rows)
+    empty = run(mini("policy.landfill_tax_eur_per_t=0", "contract.setup_cost_eur=1e9"), seed=1)
+    assert empty.contracts.size == 0 and tuple(contract_table(empty).columns) == LOG_COLUMNS

@@ -22,7 +22,10 @@ from simulation.experiment import RUN_MEASURES, run_measures, run_sweep
 from simulation.measures import MEASURES
 from simulation.model import SymbiosisModel
 from simulation.outcome import classify
-from simulation.scenario import ScenarioCache, TomlFiles, load
+from simulation.errors import ScenarioError
+from simulation.experiment import ScenarioCache
+from simulation.scenario import load
+from simulation.snapshot import Snapshot
 from simulation.store import read_runs, read_series, read_sweep
 from simulation.sweep import Sweep, assignments, load_sweep
 
@@ -140,39 +143,55 @@ def test_a_model_stepped_past_its_end_keeps_recording():
     assert model.recorder.series("active_firms").tolist() == frame["active_firms"].astype(float).tolist()
 
 
-def test_cached_scenario_gives_the_runs_of_a_fresh_load_and_is_reloaded_when_a_file_changes(tmp_path):
+def copied_park(tmp_path):
+    """The mini park and its catalogue, copied so that a test may edit them."""
     catalogue = tmp_path / "catalogue.toml"
     catalogue.write_text((DATA / "mini_catalogue.toml").read_text())
     base = tmp_path / "park.toml"
     base.write_text(MINI.read_text().replace('"mini_catalogue.toml"', '"catalogue.toml"'))
-    cache = ScenarioCache(TomlFiles(), size=2)
+    return base, catalogue
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_cached_scenario_gives_the_runs_of_a_fresh_load(tmp_path):
+    base, _ = copied_park(tmp_path)
+    snapshot = Snapshot()
+    cache = ScenarioCache(size=2)
     overrides = ("policy.landfill_tax_eur_per_t=70",)
-    first = cache.load(base, overrides, years=2)
+    first = cache.load(snapshot, base, overrides, years=2)
     SymbiosisModel(first, seed=9).run()  # a run on it changes nothing a later run sees
-    assert cache.load(base, overrides, years=2) is first
-    cached = SymbiosisModel(cache.load(base, overrides, years=2), seed=9, collect=False).run()
+    assert cache.load(snapshot, base, overrides, years=2) is first
+    cached = SymbiosisModel(cache.load(snapshot, base, overrides, years=2), seed=9, collect=False).run()
     fresh = SymbiosisModel(load(base, overrides, years=2), seed=9, collect=False).run()
     assert [cached.recorder.series(m).tolist() for m in MEASURES] == [fresh.recorder.series(m).tolist() for m in MEASURES]
     assert cached.contracts.n_links == fresh.contracts.n_links > 0
 
-    assert cache.load(base, overrides, years=3) is not first  # another key
-    assert cache.load(base, ("policy.landfill_tax_eur_per_t=0",), years=2) is not first
-    assert cache.load(base, overrides, years=2) is not first  # evicted: two entries kept
+    assert cache.load(snapshot, base, overrides, years=3) is not first  # another key
+    assert cache.load(snapshot, base, ("policy.landfill_tax_eur_per_t=0",), years=2) is not first
+    assert cache.load(snapshot, base, overrides, years=2) is not first  # evicted: two entries kept
 
-    def edit(path, old, new):
-        text = path.read_text()
-        assert old in text
-        path.write_text(text.replace(old, new))
 
-    # A change shows as another (mtime, size), as for TomlFiles; new sizes, as two writes may share an mtime tick.
-    latest = cache.load(base, overrides, years=2)
-    edit(base, "seed = 1", "seed = 12")
-    assert cache.load(base, overrides, years=2).spec.scenario.seed == 12
-    kept = cache.load(base, overrides, years=2)
-    edit(catalogue, "recovery_capex_eur = 200000.0", "recovery_capex_eur = 2000000.0")
-    reloaded = cache.load(base, overrides, years=2)
-    assert reloaded is not kept and reloaded is not latest and reloaded.content_hash != kept.content_hash
-    assert 2000000.0 in [s.recovery_capex_eur for s in reloaded.catalogue.substitutions]
+def test_a_sweep_runs_the_files_it_was_checked_with_though_they_are_edited_before_it_ends(tmp_path):
+    base, catalogue = copied_park(tmp_path)
+    path = sweep_file(tmp_path, GRID, replicates=1)
+    edit(path, MINI.as_posix(), base.as_posix())
+    sweep = load_sweep(path)
+    clean = run_sweep(load_sweep(path), tmp_path / "clean", workers=1, progress=False)
+    # Edited after the sweep was checked: its workers read the snapshot it took, not the files.
+    edit(base, "capacity = 3000.0", "capacity = 300.0")
+    edit(catalogue, "recovery_capex_eur = 200000.0", "recovery_capex_eur = 2000.0")
+    edited = run_sweep(sweep, tmp_path / "edited", workers=2, progress=False)
+    pd.testing.assert_frame_equal(without_timings(edited), without_timings(clean))
+    # The files now describe another experiment: resuming the store with them is refused.
+    with pytest.raises(ScenarioError, match="different sweep"):
+        run_sweep(load_sweep(path), tmp_path / "edited", workers=1, progress=False, resume=True)
+    again = run_sweep(load_sweep(path), tmp_path / "again", workers=1, progress=False)
+    assert not without_timings(again).equals(without_timings(clean))
 
 
 # -- results never lost --------------------------------------------------------------------
@@ -182,22 +201,30 @@ def stored_runs(file):
         return db.execute("SELECT count(*), count(DISTINCT run) FROM runs").fetchone()
 
 
+def started_sweep(path, out, workers, stored):
+    """A sweep in its own process, once it has stored at least ``stored`` runs."""
+    command = [sys.executable, "-m", "simulation", "sweep", str(path), "--workers", str(workers), "--out", str(out), "--quiet"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    file = out / "results.sqlite"
+    deadline = time.monotonic() + 60
+    while not (file.exists() and stored_runs(file)[0] >= stored):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    return process
+
+
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
 def test_stopped_sweep_resumes_to_every_planned_run_exactly_once(tmp_path, stop):
     path = sweep_file(tmp_path, '"policy.landfill_tax_eur_per_t" = { range = [0, 100], steps = 10 }', replicates=4, years=3)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "simulation", "sweep", str(path), "--workers", "2", "--out", str(out), "--quiet"]
-    sweep_process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     file = out / "results.sqlite"
-    deadline = time.monotonic() + 60
-    while not (file.exists() and stored_runs(file)[0] >= 4):
-        assert sweep_process.poll() is None and time.monotonic() < deadline, sweep_process.communicate()
-        time.sleep(0.02)
+    sweep_process = started_sweep(path, out, workers=2, stored=4)
     workers = psutil.Process(sweep_process.pid).children(recursive=True)
     sweep_process.send_signal(stop)
     _, stderr = sweep_process.communicate(timeout=30)
     if stop == signal.SIGINT:
-        assert sweep_process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr
+        assert sweep_process.returncode == 130 and "Traceback" not in stderr
+        assert f"'symbiosis sweep {path} --resume --out {out}' runs the rest" in stderr  # the hint repeats --out
     gone, alive = psutil.wait_procs(workers, timeout=10)  # no orphan left computing
     assert not alive
     kept, distinct = stored_runs(file)
@@ -210,17 +237,36 @@ def test_stopped_sweep_resumes_to_every_planned_run_exactly_once(tmp_path, stop)
     pd.testing.assert_frame_equal(without_timings(resumed), without_timings(clean))
 
 
+def test_a_second_sweep_on_a_store_in_use_is_refused_and_the_first_goes_on(tmp_path, capsys):
+    path = sweep_file(tmp_path, '"policy.landfill_tax_eur_per_t" = { range = [0, 100], steps = 6 }', replicates=2, years=4)
+    out = tmp_path / "out"
+    file = out / "results.sqlite"
+    first = started_sweep(path, out, workers=1, stored=1)
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(out), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {file}: is in use by another sweep (process {first.pid} on ") and "symbiosis sweep" in err
+    assert first.poll() is None, "the second sweep was refused while the first still ran"
+    assert sorted(p.name for p in out.iterdir()) == before
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert stored_runs(file) == (12, 12)
+    clean = run_sweep(load_sweep(path), tmp_path / "clean", workers=1, progress=False)
+    pd.testing.assert_frame_equal(without_timings(read_runs(out)), without_timings(clean))
+
+
 def test_a_run_that_raises_is_recorded_with_its_error_and_the_rest_finish(tmp_path, capsys):
     # Each value is valid on its own; entry 24 with exit 12 is not, so that run fails at load.
     path = sweep_file(tmp_path, '"firms.cement.entry" = [0, 24]\n"firms.cement.exit" = [12, 30]\n', replicates=2, years=3)
-    assert main(["sweep", str(path), "--workers", "2", "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["sweep", str(path), "--workers", "2", "--out", str(tmp_path / "out"), "--quiet"]) == 3  # not all finished
     runs = read_runs(tmp_path / "out")
     bad = (runs["firms.cement.entry"] == 24) & (runs["firms.cement.exit"] == 12)
     assert (runs.loc[bad, "status"] == "failed").all() and bad.sum() == 2
     assert runs.loc[bad, "error"].str.contains("firms\\[1\\].exit: must come after entry").all()
     assert (runs.loc[~bad, "status"] == "done").all() and runs.loc[~bad, "error"].isna().all()
     assert runs.loc[bad, RUN_MEASURES.keys()].isna().all().all()
-    assert "6 done, 2 failed" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "6 done, 2 failed" in out and "2 of 8 runs did not finish" in err
 
 
 def test_resume_refuses_a_changed_sweep_and_a_rerun_needs_resume(tmp_path, capsys):
@@ -290,8 +336,8 @@ def test_sobol_points_come_in_the_order_salib_analyses(tmp_path):
     path = sweep_file(tmp_path, '"policy.landfill_tax_eur_per_t" = { range = [0, 100] }\n'
                                 '"logistics.transport_cost_factor" = { range = [0.5, 2.0] }\n', design="sobol", extra="samples = 256")
     sweep = load_sweep(path)
-    points = sweep.points()
-    assert len(points) == 256 * (2 + 2)
+    points = list(sweep.points())
+    assert len(points) == sweep.n_points() == 256 * (2 + 2)
     # A response driven by the tax alone must put all of the variance on the tax.
     response = np.array([p.overrides["policy.landfill_tax_eur_per_t"] for p in points])
     indices = sobol.analyze(sweep.problem(), response, calc_second_order=False, seed=1)
@@ -339,4 +385,4 @@ def test_export_of_a_folder_without_results_is_bad_input(tmp_path, capsys):
 def test_shipped_sweeps_load():
     for path in sorted((ROOT / "scenarios" / "sweeps").glob("*.toml")):
         sweep = load_sweep(path)
-        assert len(sweep.runs()) >= 100, path
+        assert sweep.planned() == len(list(sweep.runs())) >= 100, path

@@ -44,7 +44,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import MIB, ROOT, SYNTHETIC_PARK, print_machine, print_table, serve_child  # noqa: E402
 
-from simulation.experiment import FILES  # noqa: E402
+from simulation.snapshot import Snapshot  # noqa: E402
 from simulation.model import SymbiosisModel  # noqa: E402
 from simulation.scenario import load  # noqa: E402
 from simulation.sweep import assignments  # noqa: E402
@@ -110,6 +110,9 @@ def child_batch_run(runs, workers, out):
                              rng=[None], data_collection_period=-1, max_steps=10_000, display_progress=False)
     wall = time.perf_counter() - started
     return {"runs": len(results), "done": len(results), "wall_s": wall, "model_s": None, "links": None}
+
+
+FILES = Snapshot()  # the files parsed once per process, as a sweep's workers have them
 
 
 class BatchSymbiosis(SymbiosisModel):

@@ -137,8 +137,8 @@ def main(argv=None):
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+    except KeyboardInterrupt:  # a run's results are written whole or not at all
+        print("interrupted; no result was written or replaced", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and the like: the results are written, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
@@ -227,11 +227,8 @@ def _sweep(args, command):
         runs = run_sweep(sweep, out_dir, workers=args.workers, dask=args.dask, dask_local=args.dask_local,
                          resume=args.resume, progress=not args.quiet, command=command)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
-        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"a worker process died ({exc})"
         again = ["symbiosis", "sweep", args.sweep_file, "--resume", *(["--out", str(args.out)] if args.out else [])]
-        print(f"{why}; every finished run is stored in {store_file(out_dir)}; "
-              f"'{shlex.join(again)}' runs the rest", file=sys.stderr)
-        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1
+        return _stopped(exc, store_file(out_dir), f"'{shlex.join(again)}' runs the rest")
     counts = runs["status"].value_counts()
     regimes = runs.loc[runs["status"] == "done", "regime"].value_counts()
     print(f"{sweep.name}: {len(runs)} runs, {counts.get('done', 0)} done, {counts.get('failed', 0)} failed"
@@ -240,6 +237,13 @@ def _sweep(args, command):
         print("regimes: " + ", ".join(f"{name} {n}" for name, n in regimes.items()))
     print(f"results in {store_file(out_dir)}")
     return _failed_runs(runs, store_file(out_dir))
+
+
+def _stopped(exc, store, rest):
+    """A sweep stopped part-way: what is kept, and how to finish it."""
+    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"a worker process died ({exc})"
+    print(f"{why}; every finished run is stored in {store}; {rest}", file=sys.stderr)
+    return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else 1
 
 
 def _failed_runs(runs, store):
@@ -261,11 +265,16 @@ def _export(args, command):
 
 
 def _compare(args, command):
+    from concurrent.futures.process import BrokenProcessPool
+
     from simulation.compare import compare, format_table, parse_policies
 
     packages = parse_policies(args.policies)
-    result = compare(args.scenario, packages, replicates=args.replicates, seed=args.seed, years=args.years,
-                     workers=args.workers, out_dir=args.out, progress=not args.quiet, command=command)
+    try:
+        result = compare(args.scenario, packages, replicates=args.replicates, seed=args.seed, years=args.years,
+                         workers=args.workers, out_dir=args.out, progress=not args.quiet, command=command)
+    except (KeyboardInterrupt, BrokenProcessPool) as exc:
+        return _stopped(exc, "the comparison's store", "the same command again runs the rest")
     print(format_table(result.table))
     print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
     print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")

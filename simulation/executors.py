@@ -85,6 +85,7 @@ def _worker_started():
     # Ctrl-C reaches the whole process group; the parent alone decides what to stop,
     # and a worker killed between two runs would break the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's own handler: stopping a worker just ends it
     # A worker inherits its queue's pipe ends, so it never sees end-of-file when the
     # parent is killed (SIGKILL): it would wait forever. It checks instead.
     threading.Thread(target=_exit_with_parent, daemon=True).start()

@@ -28,7 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from simulation.atomic import check_destination, owned_folder
-from simulation.errors import RunFailed, ScenarioError
+from simulation.errors import ScenarioError
 from simulation.executors import backend, usable_cores
 from simulation.measures import MEASURES
 from simulation.model import SymbiosisModel  # imported here, not per run: forked workers inherit it

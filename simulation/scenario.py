@@ -357,8 +357,8 @@ def _check_event(event, sectors, catalogue, calendar, path, where):
         raise ScenarioError(path, f"{where}.firm", f"unknown firm {event.firm!r}")
     if event.switch_process:  # a firm stays in its sector, as when it is declared
         _check_process(catalogue, sectors[event.firm], event.switch_process, path, f"{where}.switch_process")
-    for key, kind, name, field, value in event.settings():
-        _check_event_setting(kind, name, field, value, sectors, catalogue, path, f"{where}.set.{key}")
+    for key, kind, name, setting, value in event.settings():
+        _check_event_setting(kind, name, setting, value, sectors, catalogue, path, f"{where}.set.{key}")
 
 
 def _check_event_setting(kind, name, field, value, sectors, catalogue, path, where):

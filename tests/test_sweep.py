@@ -4,7 +4,6 @@ Sweeps here run the four-firm test park for two or three years, a fraction of a
 second a run.
 """
 
-import os
 import signal
 import sqlite3
 import subprocess

@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,18 +37,20 @@ from simulation.errors import ScenarioError
 
 MANIFEST = ".symbiosis.json"
 WRITER = "symbiosis"
-# Results written before manifests existed, recognised by their file names alone.
-LEGACY = {  # kind -> (every name must match, names that must be there)
+# Results written before manifests existed: regular files with these names only, and a
+# file that only this tool writes (a run's metadata.json naming its command, a sweep's
+# SQLite store); kind -> (every name must match, the proof, and how to read it).
+LEGACY = {
     "run": (r"(periods|contracts|exchanges|flows|links|yearly)\.csv|metadata\.json|"
-            r"(network(_\d+)?|timeseries|benefits|timeline)\.png", ("metadata.json", "periods.csv")),
-    "sweep": (r"results\.sqlite(-wal|-shm|-journal|\.lock)?|(runs|series)\.(csv|parquet)|comparison\.(csv|png)|analysis",
-              ("results.sqlite",)),
-    "analysis": (r"(regime_shares|regime_map|response_[\w.-]+|sensitivity)\.(csv|png)|notes\.txt",
-                 ("notes.txt", "regime_shares.csv")),
+            r"(network(_\d+)?|timeseries|benefits|timeline)\.png", "metadata.json"),
+    "sweep": (r"results\.sqlite(-wal|-shm|-journal|\.lock)?|(runs|series)\.(csv|parquet)|comparison\.(csv|png)",
+              "results.sqlite"),
 }
 KINDS = {"run": "a run", "sweep": "a sweep", "analysis": "an analysis", "export": "an export"}
 # Files a listed file brings along (SQLite's journal and shared-memory index).
 COMPANIONS = ("-wal", "-shm", "-journal")
+STAGING_EXTRA = len(".") + len(".symbiosis-") + 12 + len("-old")  # bytes a staging name adds to the destination's
+NAME_MAX = 255  # bytes in a file name on the file systems results go to
 
 
 def _staging_pattern(name):
@@ -60,9 +63,10 @@ def read_manifest(folder):
     """The manifest of a folder this tool wrote, or None."""
     try:
         data = json.loads((Path(folder) / MANIFEST).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(data, dict) or data.get("written_by") != WRITER or not isinstance(data.get("files"), list):
+    if (not isinstance(data, dict) or data.get("written_by") != WRITER or data.get("kind") not in KINDS
+            or not isinstance(data.get("files"), list) or not all(isinstance(f, str) for f in data["files"])):
         return None
     return data
 
@@ -72,10 +76,30 @@ def _manifest_or_legacy(folder, entries):
     manifest = read_manifest(folder)
     if manifest is not None:
         return manifest
-    for kind, (names, required) in LEGACY.items():
-        if set(required) <= set(entries) and all(re.fullmatch(names, e) for e in entries):
+    for kind, (names, proof) in LEGACY.items():
+        files = all(re.fullmatch(names, e) and (Path(folder) / e).is_file() and not (Path(folder) / e).is_symlink()
+                    for e in entries)
+        if proof in entries and files and _written_by_us(Path(folder) / proof):
             return {"written_by": WRITER, "kind": kind, "files": sorted(entries)}
     return None
+
+
+def _written_by_us(path):
+    """A run's metadata.json naming a symbiosis command, or a SQLite file with a sweep's meta table."""
+    try:
+        if path.suffix == ".json":
+            data = json.loads(path.read_text())
+            return isinstance(data, dict) and str(data.get("command", "")).startswith("symbiosis ") and "scenario_sha256" in data
+        with open(path, "rb") as handle:
+            if handle.read(16) != b"SQLite format 3\0":
+                return False
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is not None
+        finally:
+            db.close()
+    except (OSError, ValueError, UnicodeDecodeError, sqlite3.Error):
+        return False
 
 
 def _listed(name, files):
@@ -100,54 +124,88 @@ def check_destination(folder, kinds, whole, flag="--out"):
     """Refuse, before any work, a destination that is not a new, empty or own folder of one of ``kinds``.
 
     ``whole``: the result replaces the folder as a whole, so it may hold nothing
-    but the files of the earlier result. Returns the manifest (None for a new
-    or empty folder).
+    but the files of the earlier result, and it must be a folder that can be
+    swapped (:func:`_check_swappable`). Messages name the folder as given.
+    Returns the manifest (None for a new or empty folder).
     """
-    folder = Path(folder)
+    given = Path(folder)
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    try:
+        return _checked_destination(given, _real(given), kinds, whole, flag)
+    except OSError as exc:  # a name too long for the file system, a path through a file ...
+        raise ScenarioError(given, flag, f"cannot be used as a folder: {exc.strerror or exc}") from None
+
+
+def _checked_destination(given, folder, kinds, whole, flag):
+    long = [part for part in folder.parts if len(os.fsencode(part)) > NAME_MAX]
+    if long:
+        raise ScenarioError(given, flag, f"cannot be used as a folder: a name of {len(os.fsencode(long[0]))} bytes, "
+                                         f"more than the {NAME_MAX} a file system allows")
+    if whole:
+        _check_swappable(given, folder, flag)
     if not folder.exists():
         if folder.is_symlink():
-            raise ScenarioError(folder, flag, "is a symbolic link to a folder that does not exist")
-        _check_creatable(folder, flag)
+            raise ScenarioError(given, flag, "is a symbolic link to a folder that does not exist")
+        _check_creatable(given, folder, flag)
         return None
     if not folder.is_dir():
-        raise ScenarioError(folder, flag, "is a file, expected a folder")
+        raise ScenarioError(given, flag, "is a file, expected a folder")
     listing = _entries(folder)
     names = [e.rstrip("/") for e in listing]
-    if not names:
-        _check_writable(folder.parent if whole else folder, flag)
-        return None
-    manifest = _manifest_or_legacy(folder, names)
-    if manifest is None:
-        raise ScenarioError(folder, flag, f"exists and holds files symbiosis did not write ({_describe(listing)}); "
-                                          f"symbiosis writes only into a new or empty folder, or over a result it wrote "
-                                          f"there before: choose another folder, or move those files out")
-    if manifest.get("kind") not in kinds:
-        raise ScenarioError(folder, flag, f"holds the results of {KINDS.get(manifest.get('kind'), 'another command')}, "
-                                          f"not of {' or '.join(KINDS[k] for k in kinds)}; choose another folder")
-    foreign = [e for e in listing if not _listed(e.rstrip("/"), manifest["files"])]
+    manifest = _manifest_or_legacy(folder, names) if names else None
+    if names and manifest is None:
+        raise ScenarioError(given, flag, f"exists and holds files symbiosis did not write ({_describe(listing)}); "
+                                         f"symbiosis writes only into a new or empty folder, or over a result it wrote "
+                                         f"there before: choose another folder, or move those files out")
+    if manifest is not None and manifest["kind"] not in kinds:
+        raise ScenarioError(given, flag, f"holds the results of {KINDS[manifest['kind']]}, "
+                                         f"not of {' or '.join(KINDS[k] for k in kinds)}; choose another folder")
+    foreign = [e for e in listing if manifest is not None and not _listed(e.rstrip("/"), manifest["files"])]
     if whole and foreign:
-        raise ScenarioError(folder, flag, f"holds files symbiosis did not write beside its earlier result "
-                                          f"({_describe(foreign)}); a new result replaces the folder as a whole, "
-                                          f"so move them out first, or choose another folder")
-    _check_writable(folder.parent if whole else folder, flag)
+        raise ScenarioError(given, flag, f"holds files symbiosis did not write beside its earlier result "
+                                         f"({_describe(foreign)}); a new result replaces the folder as a whole, "
+                                         f"so move them out first, or choose another folder")
+    if not whole:
+        _check_writable(folder, given, flag)
     return manifest
 
 
-def _check_creatable(folder, flag):
-    ancestor = folder.parent
-    while not ancestor.exists():
-        if ancestor.is_symlink():
-            raise ScenarioError(folder, flag, f"cannot be created: {ancestor} is a symbolic link to nothing")
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ScenarioError(folder, flag, f"cannot be created: {ancestor} is a file")
-    _check_writable(ancestor, flag, folder)
+def _check_swappable(given, folder, flag):
+    """A result replacing ``folder`` is made beside it and swapped in: its parent must take both, and keep it."""
+    here = Path.cwd()
+    if folder == here or folder in here.parents:
+        raise ScenarioError(given, flag, "is the folder this command runs in (or holds it); a result replaces its "
+                                         "folder as a whole, which would pull it from under you: give a folder inside it")
+    if os.path.ismount(folder):
+        raise ScenarioError(given, flag, f"is a mount point, which cannot be swapped for a new result; give a folder "
+                                         f"inside it, e.g. --out {given / 'results'}")
+    if len(os.fsencode(folder.name)) + STAGING_EXTRA > NAME_MAX:
+        raise ScenarioError(given, flag, f"has a name of {len(os.fsencode(folder.name))} bytes; the staging folder "
+                                         f"beside it needs {STAGING_EXTRA} more and names may have {NAME_MAX}")
+    parent = _existing_ancestor(folder.parent, given, flag)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ScenarioError(given, flag, f"cannot be written: the result is made beside it and swapped in, so {parent} "
+                                         f"must be writable (permission denied); give a folder inside one you can "
+                                         f"write into")
 
 
-def _check_writable(folder, flag, target=None):
+def _existing_ancestor(folder, given, flag):
+    while not folder.exists():
+        if folder.is_symlink():
+            raise ScenarioError(given, flag, f"cannot be created: {folder} is a symbolic link to nothing")
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ScenarioError(given, flag, f"cannot be created: {folder} is a file")
+    return folder
+
+
+def _check_creatable(given, folder, flag):
+    _check_writable(_existing_ancestor(folder.parent, given, flag), given, flag)
+
+
+def _check_writable(folder, given, flag):
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ScenarioError(target or folder, flag, f"cannot write into {folder} (permission denied)")
+        raise ScenarioError(given, flag, f"cannot write into {folder} (permission denied)")
 
 
 def _make_parents(folder):
@@ -246,8 +304,8 @@ def replaced_folder(folder, kind, flag="--out"):
     ``folder`` must be new, empty, or an earlier result of ``kind`` holding only
     its own files (:func:`check_destination`).
     """
-    folder = _real(folder)
     check_destination(folder, kind, whole=True, flag=flag)
+    folder = _real(folder)
     created = _make_parents(folder.parent)
     clear_leftovers(folder)
     staging, lock = _new_staging(folder, _make_folder)
@@ -265,8 +323,8 @@ def replaced_folder(folder, kind, flag="--out"):
 
 
 def _real(folder):
-    """The folder a symbolic link points to, so that the link itself is never replaced."""
-    folder = Path(folder)
+    """The folder as an absolute path (so ``.`` has a name and a parent), through a final symbolic link."""
+    folder = Path(os.path.abspath(folder))
     return folder.resolve() if folder.is_symlink() else folder
 
 
@@ -359,9 +417,9 @@ def owned_folder(folder, kinds, flag="--out"):
 
     A new folder gets the first of ``kinds``. Returns the folder.
     """
-    folder = _real(folder)
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     check_destination(folder, kinds, whole=False, flag=flag)
+    folder = _real(folder)
     created = _make_parents(folder)
     try:
         with _locked(folder):

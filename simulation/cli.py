@@ -26,6 +26,7 @@ import os
 import shlex
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -38,8 +39,15 @@ EXIT_RUN_FAILED = 3
 EXIT_INTERRUPTED = 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line like every other refusal (exit status 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="symbiosis", description="Agent-based simulation of industrial symbiosis.")
+    parser = _Parser(prog="symbiosis", description="Agent-based simulation of industrial symbiosis.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run one scenario and write its results")
     run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario TOML file (default {DEFAULT_SCENARIO})")
@@ -186,9 +194,10 @@ def _run(args, command):
     frame = model.datacollector.get_model_vars_dataframe()
     outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
     with tqdm(total=output_files(model, not args.no_figures), desc="writing results", unit="file",
-              disable=args.quiet, file=sys.stderr) as bar:
+              disable=args.quiet, file=sys.stderr) as bar, _signals_deferred() as received:
         try:
-            write_results(model, out_dir, command, outcome, figures=not args.no_figures, progress=_file_progress(bar))
+            write_results(model, out_dir, command, outcome, figures=not args.no_figures,
+                          progress=_file_progress(bar, received))
         except OSError as exc:
             raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
         bar.update(bar.total - bar.n)
@@ -201,16 +210,40 @@ def _run(args, command):
     return 0
 
 
-def _file_progress(bar):
-    """A ``progress(name)`` for write_results: the bar moves on when the next file starts, and shows its name."""
+def _file_progress(bar, received):
+    """A ``progress(name)`` for write_results: the bar moves on when the next file starts, and shows its name.
+
+    A Ctrl-C or SIGTERM that arrived while the last file was written stops the
+    writing here, between two files, rather than inside matplotlib or pandas.
+    """
     started = []
 
     def progress(name):
+        if received:
+            raise KeyboardInterrupt
+        if name is None:
+            return
         if started:
             bar.update(1)
         started.append(name)
         bar.set_postfix_str(name)
     return progress
+
+
+@contextmanager
+def _signals_deferred():
+    """Within the block, Ctrl-C and SIGTERM are noted (in the list it yields) instead of raised at once."""
+    received = []
+    if not _main_thread():
+        yield received
+        return
+    handlers = {number: signal.signal(number, lambda signum, frame: received.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 def _sweep(args, command):

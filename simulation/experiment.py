@@ -228,8 +228,8 @@ def _refuse_without_resume(file, resume):
 def _same_sweep(file, stored, sweep, fingerprint):
     if stored.get("fingerprint") != fingerprint:
         changed = _changed_fields(json.loads(stored["sweep"]), sweep.model_dump(mode="json"))
-        raise ScenarioError(file, "", f"was made by a different sweep ({changed}), so --resume would mix two experiments; "
-                                      f"run it into another --out folder, or delete {file.parent} to start again")
+        raise ScenarioError(file, "", f"was made by a different sweep ({changed}); adding to it would mix two "
+                                      f"experiments: choose another --out folder, or delete {file.parent} to start again")
 
 
 def _changed_fields(stored, current):

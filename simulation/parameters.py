@@ -12,6 +12,7 @@ bounds are the constants below.
 """
 
 import functools
+import os
 import re
 import typing
 
@@ -236,7 +237,7 @@ class Event(Section):
         return self
 
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+NAME_PATTERN = r"^[^\W_][\w.-]*$"  # \w: letters and digits of any script, and '_'
 NAME_RULE = "a name, not a path: letters, digits, '_', '-' and '.', starting with a letter or digit"
 
 
@@ -282,4 +283,6 @@ def checked_name(name):
     """A scenario's or sweep's name, which names a folder: refused when it could be read as a path."""
     if not re.match(NAME_PATTERN, name):
         raise ValueError(f"must be {NAME_RULE}, got {name!r}")
+    if len(os.fsencode(name)) > 100:
+        raise ValueError(f"must be at most 100 bytes long, got {len(os.fsencode(name))}")
     return name

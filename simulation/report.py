@@ -211,7 +211,8 @@ def write_results(model, out_dir, command, outcome, figures=True, progress=None)
 
     ``out_dir`` must be new, empty, or a run's result this tool wrote there
     before (:func:`simulation.atomic.check_destination`). ``progress``, if given,
-    is called with each file's name as it is written.
+    is called with each file's name as it is written, and with None just before
+    the result is swapped in (the last moment at which raising stops it).
     """
     progress = progress or (lambda name: None)
     with replaced_folder(out_dir, "run") as staging:
@@ -231,6 +232,7 @@ def write_results(model, out_dir, command, outcome, figures=True, progress=None)
             for name, draw in figure_files(model, links=tables["links.csv"], yearly=tables["yearly.csv"]):
                 progress(name)
                 draw(staging / name)
+        progress(None)
     return Path(out_dir)
 
 

@@ -57,12 +57,12 @@ class Snapshot:
     """
 
     def __init__(self):
-        self._files = {}  # absolute path -> bytes
+        self._files = {}  # real path -> bytes
         self._frozen = False
         self._digest = None
 
     def read(self, path):
-        key = os.path.abspath(path)
+        key = os.path.realpath(path)  # one key however the path is spelled, through links or not
         data = self._files.get(key)
         if data is None:
             if self._frozen:

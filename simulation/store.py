@@ -271,9 +271,19 @@ def _check_schema(db, file):
     missing = {"meta", "design", "runs"} - tables
     if missing:
         raise ScenarioError(file, "", f"is not a sweep results store of symbiosis (no table {', '.join(sorted(missing))})")
-    keys = {key for (key,) in db.execute("SELECT key FROM meta")}
-    if set(META_KEYS) - keys:
-        raise ScenarioError(file, "meta", f"is not a sweep results store of symbiosis (missing {', '.join(sorted(set(META_KEYS) - keys))})")
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    if set(META_KEYS) - set(meta):
+        raise ScenarioError(file, "meta", f"is not a sweep results store of symbiosis (missing {', '.join(sorted(set(META_KEYS) - set(meta)))})")
+    shapes = {"parameters": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+              "measures": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+              "keep_series": lambda v: isinstance(v, bool), "sweep": lambda v: isinstance(v, dict)}
+    for key, fits in shapes.items():
+        try:
+            good = fits(json.loads(meta[key]))
+        except (TypeError, ValueError):
+            good = False
+        if not good:
+            raise ScenarioError(file, f"meta.{key}", "is damaged: not what a sweep results store of symbiosis holds")
 
 
 def _meta(db, key):
@@ -335,7 +345,8 @@ def export(path, fmt, out_dir=None):
     tables = {"runs": read_runs(store)}
     if keep_series:
         tables["series"] = read_series(store)
-    folder = owned_folder(Path(out_dir) if out_dir is not None else store.parent, ("export", "sweep"))
+    own = out_dir is None or Path(out_dir).resolve() == store.parent.resolve()  # beside the store: its own folder
+    folder = owned_folder(store.parent if own else Path(out_dir), ("sweep",) if own else ("export",))
     written = []
     for name, frame in tables.items():
         target = folder / f"{name}.{fmt}"

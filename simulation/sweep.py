@@ -45,7 +45,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from simulation.errors import ScenarioError
-from simulation.parameters import checked_name
+from simulation.parameters import Section, checked_name
 from simulation.run_measures import RUN_MEASURES
 from simulation.scenario import _validate, load
 from simulation.snapshot import Snapshot, read_toml
@@ -62,8 +62,7 @@ MAX_PLANNED_RUNS = 1_000_000
 CHECK_ALL = 20  # listed values checked one by one against the base scenario; longer lists of numbers at their ends
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = Section  # no unknown field, frozen, no true/false for a number
 
 
 class Parameter(_Strict):
@@ -80,6 +79,8 @@ class Parameter(_Strict):
             raise ValueError("give either a list of values or range = [low, high]")
         if self.values is not None and not self.values:
             raise ValueError("empty list of values: give at least one")
+        if self.values is not None and not all(_finite(v) for v in self.values):
+            raise ValueError(f"values must be finite numbers, got {self.values!r}")
         if self.range is not None and not (math.isfinite(self.range[0]) and math.isfinite(self.range[1]) and self.range[0] < self.range[1]):
             raise ValueError(f"empty range {list(self.range)}: low must be below high")
         return self
@@ -112,6 +113,12 @@ class Parameter(_Strict):
 class PointSpec(_Strict):
     label: str = Field(min_length=1)
     set: dict[str, Value] = {}
+
+    @model_validator(mode="after")
+    def _finite_values(self):
+        if not all(_finite(v) for v in self.set.values()):
+            raise ValueError(f"values must be finite numbers, got {self.set!r}")
+        return self
 
 
 class Settings(_Strict):
@@ -283,8 +290,25 @@ def _distinct(values):
 
 
 def assignments(overrides):
-    """``--set`` strings for a dict of dotted path -> value (JSON is valid TOML for these values)."""
-    return [f"{path}={json.dumps(value)}" for path, value in overrides.items()]
+    """``--set`` strings for a dict of dotted path -> value."""
+    return [f"{path}={toml_value(value)}" for path, value in overrides.items()]
+
+
+def toml_value(value):
+    """A value as TOML text: JSON, but for NaN and infinities, which TOML spells nan and inf (and loading refuses)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _label(names, row):

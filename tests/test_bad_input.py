@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from simulation import executors, workload
+from simulation.atomic import MANIFEST as MANIFEST_NAME
 from simulation.cli import main
 from simulation.scenario import load
 
@@ -59,6 +60,7 @@ class Case:
     status: int = 2
     output: str | None = None  # the folder an accepted command writes (and nothing else)
     setup: object = None  # (folder) -> None, for what edits cannot say
+    cwd: str = "."  # where the command runs, inside the case's folder
 
 
 def run_case(name, file, field_name, problem, scenario=(), catalogue=(), extra=None, args=(), target=SCENARIO):
@@ -270,7 +272,27 @@ def _file_in_result(root):
 
 OUT_CASES = [
     Case("--out the working folder", ("run", SCENARIO, *FAST, "--quiet", "--out", "."), ".: --out",
-         "exists and holds files symbiosis did not write"),
+         "is the folder this command runs in"),
+    Case("--out the working folder, empty", ("run", f"../{SCENARIO}", *FAST, "--quiet", "--out", "."), ".: --out",
+         "is the folder this command runs in", setup=lambda root: (root / "empty").mkdir(), cwd="empty"),
+    Case("--out a folder holding the working folder", ("run", SCENARIO, *FAST, "--quiet", "--out", ".."), "..: --out",
+         "is the folder this command runs in (or holds it)"),
+    Case("--out a mount point", ("run", SCENARIO, *FAST, "--quiet", "--out", "/proc"), "/proc: --out", "is a mount point"),
+    Case("--out a name too long", ("run", SCENARIO, *FAST, "--quiet", "--out", "x" * 240), f"{'x' * 240}: --out",
+         "the staging folder beside it needs"),
+    Case("--out a name longer than the file system allows", ("run", SCENARIO, *FAST, "--quiet", "--out", f"a/{'x' * 300}/b"),
+         f"a/{'x' * 300}/b: --out", "a name of 300 bytes, more than the 255"),
+    Case("--out a folder that only looks like a result", ("run", SCENARIO, *FAST, "--quiet", "--out", "mine"), "mine: --out",
+         "exists and holds files symbiosis did not write (metadata.json, periods.csv)",
+         setup=lambda root: [(root / "mine").mkdir(), (root / "mine" / "metadata.json").write_text("{}"),
+                             (root / "mine" / "periods.csv").write_text("mine")]),
+    Case("--out a result with a folder named like a table", ("run", SCENARIO, *FAST, "--quiet", "--out", "result"),
+         "result: --out", "exists and holds files symbiosis did not write",
+         setup=lambda root: [(root / "result" / MANIFEST_NAME).unlink(), (root / "result" / "periods.csv").unlink(),
+                             (root / "result" / "periods.csv").mkdir(), (root / "result" / "periods.csv" / "thesis.txt").write_text("mine")]),
+    Case("--out a folder with a manifest of someone else", ("run", SCENARIO, *FAST, "--quiet", "--out", "mine"), "mine: --out",
+         "exists and holds files symbiosis did not write",
+         setup=lambda root: [(root / "mine").mkdir(), (root / "mine" / MANIFEST_NAME).write_text('{"kind": ["run"]}')]),
     Case("--out a folder of other files", ("run", SCENARIO, *FAST, "--quiet", "--out", "mine"), "mine: --out",
          ("exists and holds files symbiosis did not write (analysis.R)", "choose another folder"), setup=_foreign("mine", "analysis.R")),
     Case("--out an earlier result with a file added", ("run", SCENARIO, *FAST, "--quiet", "--out", "result"), "result: --out",
@@ -295,7 +317,9 @@ OUT_CASES = [
     Case("export --out a folder of other files", ("export", "store", "--out", "mine"), "mine: --out",
          "exists and holds files symbiosis did not write", setup=_foreign("mine", "runs.csv")),
     Case("export --out a run's folder", ("export", "store", "--out", "result"), "result: --out",
-         "holds the results of a run, not of an export or a sweep"),
+         "holds the results of a run, not of an export"),
+    Case("export --out another sweep's folder", ("export", "store", "--out", "other"), "other: --out",
+         "holds the results of a sweep, not of an export", setup=lambda root: shutil.copytree(root / "store", root / "other")),
 ]
 
 # -- sweeps ------------------------------------------------------------------------------------------
@@ -364,6 +388,13 @@ def _sqlite(statements):
     return content
 
 
+def _edited_store(path, statement):
+    with sqlite3.connect(path) as db:
+        db.execute(statement)
+    db.close()
+    return path.read_bytes()
+
+
 def _damaged(path):
     data = bytearray(path.read_bytes())
     data[100:len(data)] = b"\xff" * (len(data) - 100)  # the header survives, every page after it is garbage
@@ -379,6 +410,10 @@ BROKEN_STORES = {
     "another program's database": (_sqlite(["CREATE TABLE things (x)"]), "no table design, meta, runs"),
     "meta without the sweep": (_sqlite(["CREATE TABLE meta (key, value)", "CREATE TABLE design (run)", "CREATE TABLE runs (run)"]),
                                "missing fingerprint, keep_series, measures, parameters, sweep"),
+    "meta damaged": (lambda path: _edited_store(path, "UPDATE meta SET value = 'not json' WHERE key = 'parameters'"),
+                     "meta.parameters: is damaged"),
+    "meta of the wrong shape": (lambda path: _edited_store(path, "UPDATE meta SET value = 'null' WHERE key = 'measures'"),
+                                "meta.measures: is damaged"),
 }
 STORE_CASES = [
     Case(f"{command} of a store: {what}", (command, "store", *extra), STORE, problem, setup=_replace_store(content))
@@ -461,7 +496,7 @@ def run_case_in(template, tmp_path, case, monkeypatch, capsys):
             _edit(work / name, edits)
     if case.setup is not None:
         case.setup(work)
-    monkeypatch.chdir(work)
+    monkeypatch.chdir(work / case.cwd)
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
     # The same limit on every machine: a park that should be refused is refused before it is built.
     monkeypatch.setattr(workload, "available_memory", lambda: 4 * workload.GIB)
@@ -516,7 +551,7 @@ def test_bad_flags_exit_2(args, words, template, tmp_path, monkeypatch, capsys):
     assert status == 2
     for word in words:
         assert word in stderr, stderr
-    assert "Traceback" not in stderr and tree(work) == before
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr and tree(work) == before
 
 
 def test_good_overrides_load_and_run(template, tmp_path, monkeypatch, capsys):
@@ -558,8 +593,29 @@ def test_a_store_in_a_read_only_folder_is_analysed_and_exported_elsewhere(templa
         capsys.readouterr()
         assert main(["analyze", "store"]) == 2  # its own analysis/ cannot go there
         err = capsys.readouterr().err
-        assert err.startswith("error: store/analysis: --out: cannot write into store") and "permission denied" in err, err
+        assert err.startswith("error: store/analysis: --out: cannot be written: the result is made beside it") \
+            and "must be writable (permission denied)" in err, err
     finally:
         _writable(store)
     assert tree(store) == before
     assert (work / "analysis" / "regime_shares.csv").exists() and (work / "exported" / "runs.parquet").exists()
+
+
+def test_an_empty_folder_in_a_read_only_one_takes_a_result_inside_it_not_in_its_place(template, tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(template, work, symlinks=True)
+    (work / "locked" / "mine").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    try:
+        if not _read_only(work / "locked"):
+            pytest.skip("cannot make a folder read-only here (file system without chmod or chattr)")
+        before = tree(work)
+        assert main([*RUN[:-1], "locked/mine"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: locked/mine: --out: cannot be written: the result is made beside it") \
+            and "give a folder inside one you can write into" in err, err
+        assert tree(work) == before
+        assert main([*RUN[:-1], "locked/mine/run"]) == 0
+    finally:
+        _writable(work / "locked")
+    assert (work / "locked" / "mine" / "run" / "periods.csv").exists()

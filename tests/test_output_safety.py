@@ -5,6 +5,7 @@ import json
 import os
 import random
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +89,25 @@ def test_a_file_that_arrives_while_the_result_is_written_is_kept(tmp_path):
     assert leftovers(out) == []
 
 
+def test_a_file_that_arrives_between_the_last_check_and_the_swap_is_put_back_with_the_old_result(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_result(out, {"periods.csv": "old"})
+    checks, check = [], atomic.check_destination
+
+    def check_then_arrive(*args, **kwargs):
+        manifest = check(*args, **kwargs)
+        checks.append(1)
+        if len(checks) == 2:  # the re-check just before the swap has passed
+            (out / "arrived.txt").write_text("mine")
+        return manifest
+
+    monkeypatch.setattr(atomic, "check_destination", check_then_arrive)
+    with pytest.raises(ScenarioError, match=r"changed while the results were written \(arrived.txt appeared\)"):
+        write_result(out, {"periods.csv": "new"})
+    assert (out / "arrived.txt").read_text() == "mine" and (out / "periods.csv").read_text() == "old"
+    assert leftovers(out) == []
+
+
 def test_another_kind_of_result_is_not_replaced(tmp_path):
     out = tmp_path / "out"
     write_result(out, {"regime_shares.csv": "x", "notes.txt": ""}, kind="analysis")
@@ -98,11 +118,24 @@ def test_another_kind_of_result_is_not_replaced(tmp_path):
 def test_a_result_written_before_manifests_is_recognised_by_its_files(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "metadata.json").write_text(json.dumps({"scenario_sha256": "x", "package_version": "0.1.0"}))
+    (out / "metadata.json").write_text(json.dumps({"scenario_sha256": "x", "command": "symbiosis run park.toml"}))
     (out / "periods.csv").write_text("old")
     (out / "network_1990.png").write_text("old")
     write_result(out, {"periods.csv": "new"})
     assert (out / "periods.csv").read_text() == "new" and not (out / "network_1990.png").exists()
+
+
+@pytest.mark.parametrize("metadata", [{}, {"scenario_sha256": "x", "command": "my own run"}, "not json"],
+                         ids=["no command", "another command", "not JSON"])
+def test_a_folder_that_only_looks_like_an_old_result_is_refused(tmp_path, metadata):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "metadata.json").write_text(metadata if isinstance(metadata, str) else json.dumps(metadata))
+    (out / "periods.csv").write_text("mine")
+    before = tree(tmp_path)
+    with pytest.raises(ScenarioError, match="holds files symbiosis did not write"):
+        write_result(out, {"periods.csv": "new"})
+    assert tree(tmp_path) == before
 
 
 def test_a_symbolic_link_to_the_results_stays_a_link(tmp_path):
@@ -216,12 +249,39 @@ def test_a_run_killed_at_any_moment_of_writing_leaves_the_old_result_or_the_new_
     assert tree(out) == new and leftovers(out) == []
 
 
+def test_ctrl_c_while_a_run_writes_stops_it_cleanly_with_the_old_result_in_place(tmp_path):
+    out = tmp_path / "out"
+    subprocess.run(_run_command(out, 1), cwd=ROOT, check=True, capture_output=True)
+    old = tree(out)
+    rng = random.Random(7)
+    statuses = []
+    for _ in range(5):
+        process = subprocess.Popen(_run_command(out, 2), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _wait_for(process, b"writing results")
+        time.sleep(rng.uniform(0, 1.2))
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        statuses.append(process.returncode)
+        text = stderr.decode(errors="replace")
+        assert "Traceback" not in text and "Exception ignored" not in text, text
+        if process.returncode == 130:
+            assert tree(out) == old and "interrupted; no result was written or replaced" in text
+        else:
+            assert process.returncode == 0, text  # the signal came after the swap
+            subprocess.run(_run_command(out, 1), cwd=ROOT, check=True, capture_output=True)
+        assert leftovers(out) == []
+    assert 130 in statuses
+
+
 def test_the_cli_refuses_before_running_and_leaves_every_file_as_it_was(tmp_path, monkeypatch, capsys):
     (tmp_path / "analysis.R").write_text("mine")
     (tmp_path / "notes").mkdir()
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path / "notes")
     before = tree(tmp_path)
-    assert main(["run", MINI, "--out", ".", "--quiet"]) == 2
+    assert main(["run", MINI, "--out", "..", "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("error: ..: --out: is the folder this command runs in (or holds it)")
+    monkeypatch.chdir(tmp_path.parent)
+    assert main(["run", MINI, "--out", tmp_path.name, "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: .: --out: exists and holds files symbiosis did not write (analysis.R, notes/)")
+    assert err.startswith(f"error: {tmp_path.name}: --out: exists and holds files symbiosis did not write (analysis.R, notes/)")
     assert tree(tmp_path) == before

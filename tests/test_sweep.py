@@ -236,6 +236,17 @@ def test_stopped_sweep_resumes_to_every_planned_run_exactly_once(tmp_path, stop)
     pd.testing.assert_frame_equal(without_timings(resumed), without_timings(clean))
 
 
+def test_a_sweep_reached_through_a_symbolic_link_runs_every_run(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    base, _ = copied_park(real)
+    path = sweep_file(real, GRID, replicates=1)
+    edit(path, MINI.as_posix(), "park.toml")
+    (tmp_path / "link").symlink_to(real)
+    runs = run_sweep(load_sweep(tmp_path / "link" / path.name), tmp_path / "out", workers=2, progress=False)
+    assert (runs["status"] == "done").all(), runs["error"].dropna().tolist()
+
+
 def test_a_second_sweep_on_a_store_in_use_is_refused_and_the_first_goes_on(tmp_path, capsys):
     path = sweep_file(tmp_path, '"policy.landfill_tax_eur_per_t" = { range = [0, 100], steps = 6 }', replicates=2, years=4)
     out = tmp_path / "out"

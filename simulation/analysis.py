@@ -303,6 +303,8 @@ def _chosen_axes(store, parameters, x, y):
 
 
 def _chosen_measures(store, kept, measures):
+    if not kept:
+        raise ScenarioError(store, "", "the sweep kept no run measures (sweep.measures = []), so there is nothing to analyse")
     if measures is None:
         return [m for m in DEFAULT_MEASURES if m in kept] or list(kept[:3])
     for name in measures:

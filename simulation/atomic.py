@@ -43,14 +43,19 @@ WRITER = "symbiosis"
 LEGACY = {
     "run": (r"(periods|contracts|exchanges|flows|links|yearly)\.csv|metadata\.json|"
             r"(network(_\d+)?|timeseries|benefits|timeline)\.png", "metadata.json"),
-    "sweep": (r"results\.sqlite(-wal|-shm|-journal|\.lock)?|(runs|series)\.(csv|parquet)|comparison\.(csv|png)",
+    "sweep": (r"results\.sqlite(-wal|-shm|-journal|\.lock)?|(runs|series)\.(csv|parquet)|comparison\.(csv|png)|analysis",
               "results.sqlite"),
+    "analysis": (r"(regime_shares|regime_map|response_[\w.-]+|sensitivity)\.(csv|png)|notes\.txt", "regime_shares.csv"),
 }
+LEGACY_FOLDERS = {"sweep": ("analysis",)}  # the only entries of an old result that may be folders
+ANALYSIS_HEADER_END = "share_collapsed,share_collapsed_low,share_collapsed_high"  # how regime_shares.csv's header ends
 KINDS = {"run": "a run", "sweep": "a sweep", "analysis": "an analysis", "export": "an export"}
 # Files a listed file brings along (SQLite's journal and shared-memory index).
 COMPANIONS = ("-wal", "-shm", "-journal")
 STAGING_EXTRA = len(".") + len(".symbiosis-") + 12 + len("-old")  # bytes a staging name adds to the destination's
 NAME_MAX = 255  # bytes in a file name on the file systems results go to
+PATH_MAX = 4096  # bytes in a path
+LONGEST_FILE = 64  # bytes of the longest file name a result holds, with its staging suffix
 
 
 def _staging_pattern(name):
@@ -77,16 +82,24 @@ def _manifest_or_legacy(folder, entries):
     if manifest is not None:
         return manifest
     for kind, (names, proof) in LEGACY.items():
-        files = all(re.fullmatch(names, e) and (Path(folder) / e).is_file() and not (Path(folder) / e).is_symlink()
+        files = all(re.fullmatch(names, e) and _plain(Path(folder) / e, e in LEGACY_FOLDERS.get(kind, ()))
                     for e in entries)
         if proof in entries and files and _written_by_us(Path(folder) / proof):
             return {"written_by": WRITER, "kind": kind, "files": sorted(entries)}
     return None
 
 
+def _plain(path, folder_allowed):
+    """A regular file (or, where allowed, a folder), not a link."""
+    return not path.is_symlink() and (path.is_file() or (folder_allowed and path.is_dir()))
+
+
 def _written_by_us(path):
-    """A run's metadata.json naming a symbiosis command, or a SQLite file with a sweep's meta table."""
+    """A run's metadata.json naming a symbiosis command, a SQLite file with a sweep's meta table, or an analysis's table."""
     try:
+        if path.suffix == ".csv":
+            with open(path) as handle:
+                return handle.readline().rstrip("\n").endswith(ANALYSIS_HEADER_END)
         if path.suffix == ".json":
             data = json.loads(path.read_text())
             return isinstance(data, dict) and str(data.get("command", "")).startswith("symbiosis ") and "scenario_sha256" in data
@@ -131,6 +144,8 @@ def check_destination(folder, kinds, whole, flag="--out"):
     given = Path(folder)
     kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     try:
+        if given.is_symlink() and not given.exists():
+            raise ScenarioError(given, flag, "is a symbolic link to a folder that does not exist (or to itself)")
         return _checked_destination(given, _real(given), kinds, whole, flag)
     except OSError as exc:  # a name too long for the file system, a path through a file ...
         raise ScenarioError(given, flag, f"cannot be used as a folder: {exc.strerror or exc}") from None
@@ -172,8 +187,8 @@ def _checked_destination(given, folder, kinds, whole, flag):
 
 def _check_swappable(given, folder, flag):
     """A result replacing ``folder`` is made beside it and swapped in: its parent must take both, and keep it."""
-    here = Path.cwd()
-    if folder == here or folder in here.parents:
+    here = _working_folder()
+    if here is not None and (folder == here or folder in here.parents):
         raise ScenarioError(given, flag, "is the folder this command runs in (or holds it); a result replaces its "
                                          "folder as a whole, which would pull it from under you: give a folder inside it")
     if os.path.ismount(folder):
@@ -182,6 +197,11 @@ def _check_swappable(given, folder, flag):
     if len(os.fsencode(folder.name)) + STAGING_EXTRA > NAME_MAX:
         raise ScenarioError(given, flag, f"has a name of {len(os.fsencode(folder.name))} bytes; the staging folder "
                                          f"beside it needs {STAGING_EXTRA} more and names may have {NAME_MAX}")
+    if len(os.fsencode(str(folder))) + STAGING_EXTRA + LONGEST_FILE >= PATH_MAX:
+        raise ScenarioError(given, flag, f"is a path of {len(os.fsencode(str(folder)))} bytes; with the files of a "
+                                         f"result in its staging folder it would pass the {PATH_MAX} a path may have")
+    if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise ScenarioError(given, flag, "cannot be replaced: it cannot be written (permission denied)")
     parent = _existing_ancestor(folder.parent, given, flag)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ScenarioError(given, flag, f"cannot be written: the result is made beside it and swapped in, so {parent} "
@@ -323,9 +343,15 @@ def replaced_folder(folder, kind, flag="--out"):
 
 
 def _real(folder):
-    """The folder as an absolute path (so ``.`` has a name and a parent), through a final symbolic link."""
-    folder = Path(os.path.abspath(folder))
-    return folder.resolve() if folder.is_symlink() else folder
+    """The folder as a real absolute path (so ``.`` has a name and a parent, and a link is never replaced)."""
+    return Path(os.path.realpath(folder))
+
+
+def _working_folder():
+    try:
+        return Path(os.path.realpath(os.getcwd()))
+    except OSError:  # the folder this command was started in has been deleted
+        return None
 
 
 def _swap_in(staging, folder, kind, flag):

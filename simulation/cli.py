@@ -125,7 +125,11 @@ _positive_int = _checked(int, "a whole number", lambda v: v >= 1, ">= 1")
 
 def _out_dir(text):
     path = Path(text)
-    if path.exists() and not path.is_dir():  # caught now, not after the whole run
+    try:
+        is_file = path.exists() and not path.is_dir()
+    except OSError:  # a name too long, a folder that cannot be entered: check_destination says so, in one line
+        return path
+    if is_file:  # caught now, not after the whole run
         raise argparse.ArgumentTypeError(f"{text} is a file, expected a folder")
     return path
 
@@ -145,8 +149,8 @@ def main(argv=None):
     except ScenarioError as exc:
         print(exc.message, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # a run's results are written whole or not at all
-        print("interrupted; no result was written or replaced", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and the like: the results are written, stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own advice for SIGPIPE
@@ -188,19 +192,23 @@ def _run(args, command):
         print(f"{scenario.name}: {estimate.describe()}", file=sys.stderr)
     if estimate.build_seconds > 2 and not args.quiet:
         print(f"{scenario.name}: building the park ({estimate.firms:,} firms)", file=sys.stderr)
-    model = SymbiosisModel(scenario)
-    with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
-        model.run(progress=bar.update)
-    frame = model.datacollector.get_model_vars_dataframe()
-    outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
-    with tqdm(total=output_files(model, not args.no_figures), desc="writing results", unit="file",
-              disable=args.quiet, file=sys.stderr) as bar, _signals_deferred() as received:
-        try:
-            write_results(model, out_dir, command, outcome, figures=not args.no_figures,
-                          progress=_file_progress(bar, received))
-        except OSError as exc:
-            raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
-        bar.update(bar.total - bar.n)
+    try:
+        model = SymbiosisModel(scenario)
+        with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
+            model.run(progress=bar.update)
+        frame = model.datacollector.get_model_vars_dataframe()
+        outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
+        with tqdm(total=output_files(model, not args.no_figures), desc="writing results", unit="file",
+                  disable=args.quiet, file=sys.stderr) as bar, _signals_deferred() as received:
+            try:
+                write_results(model, out_dir, command, outcome, figures=not args.no_figures,
+                              progress=_file_progress(bar, received))
+            except OSError as exc:
+                raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
+            bar.update(bar.total - bar.n)
+    except KeyboardInterrupt:  # before the swap: the results are written whole or not at all
+        print("interrupted; no result was written or replaced", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
     print(format_summary(summary(model, outcome)))
     if scenario.spec.report.print_timeline:

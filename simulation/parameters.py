@@ -281,7 +281,7 @@ class ScenarioSpec(Section):
 
 def checked_name(name):
     """A scenario's or sweep's name, which names a folder: refused when it could be read as a path."""
-    if not re.match(NAME_PATTERN, name):
+    if not re.fullmatch(NAME_PATTERN, name):
         raise ValueError(f"must be {NAME_RULE}, got {name!r}")
     if len(os.fsencode(name)) > 100:
         raise ValueError(f"must be at most 100 bytes long, got {len(os.fsencode(name))}")

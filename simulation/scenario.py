@@ -76,6 +76,7 @@ def load(path, overrides=(), seed=None, years=None, files=None):
         raw.setdefault("scenario", {})["years"] = years
     _check_finite(raw, path, "")
     spec = _validate(ScenarioSpec, raw, path, "")
+    _check_finite(spec.model_dump(), path, "")  # text such as "NaN" that validation read as a number
     catalogue, catalogue_raw = _load_catalogue(path, spec.scenario.catalogue, read)
     calendar = _calendar(spec, path)
     warnings = []
@@ -217,7 +218,8 @@ def _load_catalogue(scenario_path, files, read=None):
             if section == "substitutions":
                 _check_section_type(entries, list, path, section, "an array of tables [[substitutions]]")
                 for i, entry in enumerate(entries):
-                    _validate(Substitution, entry, path, f"substitutions[{i}]")
+                    _check_finite(_validate(Substitution, entry, path, f"substitutions[{i}]").model_dump(), path,
+                                  f"substitutions[{i}]")
                     origin[f"substitutions[{len(merged['substitutions'])}]"] = (path, f"substitutions[{i}]")
                     merged["substitutions"].append(entry)
             elif section in CATALOGUE_SECTIONS:
@@ -225,7 +227,8 @@ def _load_catalogue(scenario_path, files, read=None):
                 for key, entry in entries.items():
                     if key in merged[section]:
                         raise ScenarioError(path, f"{section}.{key}", "defined twice across catalogue files")
-                    _validate(CATALOGUE_SECTIONS[section], entry, path, f"{section}.{key}")
+                    _check_finite(_validate(CATALOGUE_SECTIONS[section], entry, path, f"{section}.{key}").model_dump(),
+                                  path, f"{section}.{key}")
                     origin[f"{section}.{key}"] = (path, f"{section}.{key}")
                     merged[section][key] = entry
             else:

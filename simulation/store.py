@@ -39,6 +39,7 @@ from simulation import __version__
 from simulation.atomic import added_file, claim, owned_folder
 from simulation.errors import ScenarioError
 from simulation.measures import MEASURES
+from simulation.run_measures import RUN_MEASURES
 
 FILE_NAME = "results.sqlite"
 LOCK_NAME = FILE_NAME + ".lock"
@@ -274,9 +275,10 @@ def _check_schema(db, file):
     meta = dict(db.execute("SELECT key, value FROM meta"))
     if set(META_KEYS) - set(meta):
         raise ScenarioError(file, "meta", f"is not a sweep results store of symbiosis (missing {', '.join(sorted(set(META_KEYS) - set(meta)))})")
-    shapes = {"parameters": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-              "measures": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-              "keep_series": lambda v: isinstance(v, bool), "sweep": lambda v: isinstance(v, dict)}
+    shapes = {"keep_series": lambda v: isinstance(v, bool), "sweep": lambda v: isinstance(v, dict)}
+    columns = {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")} for table in ("design", "runs")}
+    shapes["parameters"] = lambda v: _names(v) and all("." in n for n in v) and set(v) <= columns["design"]
+    shapes["measures"] = lambda v: _names(v) and set(v) <= set(RUN_MEASURES) and set(v) <= columns["runs"]
     for key, fits in shapes.items():
         try:
             good = fits(json.loads(meta[key]))
@@ -284,6 +286,11 @@ def _check_schema(db, file):
             good = False
         if not good:
             raise ScenarioError(file, f"meta.{key}", "is damaged: not what a sweep results store of symbiosis holds")
+
+
+def _names(value):
+    """A list of distinct texts: the parameter paths or measure names a store keeps."""
+    return isinstance(value, list) and all(isinstance(x, str) for x in value) and len(set(value)) == len(value)
 
 
 def _meta(db, key):

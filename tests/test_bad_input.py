@@ -253,6 +253,13 @@ RUN_CASES += [
     run_case("ratio = true", CATALOGUE, "substitutions[0].ratio", "true and false are not numbers", catalogue=(("ratio = 0.9", "ratio = true"),)),
     run_case("broken schedule in --set", SCENARIO, "policy.carbon_price_eur_per_t", ("is not valid TOML", "in --set"),
              args=("--set", 'policy.carbon_price_eur_per_t=[["2025", 30], ["2030", 90]')),
+    run_case("NaN as text", SCENARIO, "policy.landfill_tax_eur_per_t", "must be a finite number",
+             args=("--set", 'policy.landfill_tax_eur_per_t="NaN"')),
+    run_case("NaN as a bare word", SCENARIO, "policy.landfill_tax_eur_per_t", "must be a finite number",
+             args=("--set", "policy.landfill_tax_eur_per_t=NaN")),
+    run_case("NaN as text in the catalogue", CATALOGUE, "materials.coal.gate_fee_eur", "less than or equal to 1000000",
+             catalogue=(("gate_fee_eur = 50.0", 'gate_fee_eur = "NaN"'),)),
+    run_case("a name ending in a newline", SCENARIO, "scenario.name", "must be a name", scenario=((NAME, 'name = "abc\\n"'),)),
     run_case("unclosed text in --set", SCENARIO, "scenario.name", "is not valid TOML", args=("--set", 'scenario.name="abc')),
 ]
 
@@ -290,6 +297,17 @@ OUT_CASES = [
          "result: --out", "exists and holds files symbiosis did not write",
          setup=lambda root: [(root / "result" / MANIFEST_NAME).unlink(), (root / "result" / "periods.csv").unlink(),
                              (root / "result" / "periods.csv").mkdir(), (root / "result" / "periods.csv" / "thesis.txt").write_text("mine")]),
+    Case("--out a symbolic link to itself", ("run", SCENARIO, *FAST, "--quiet", "--out", "loop"), "loop: --out",
+         "is a symbolic link to a folder that does not exist (or to itself)", setup=lambda root: (root / "loop").symlink_to("loop")),
+    Case("--out a symbolic link to nothing", ("run", SCENARIO, *FAST, "--quiet", "--out", "dangling"), "dangling: --out",
+         "is a symbolic link to a folder that does not exist", setup=lambda root: (root / "dangling").symlink_to("nowhere/deep")),
+    Case("--out the working folder reached through a link", ("run", f"../../{SCENARIO}", *FAST, "--quiet", "--out", "../here"),
+         "../here: --out", "is the folder this command runs in",
+         setup=lambda root: [(root / "real" / "here").mkdir(parents=True), (root / "link").symlink_to("real")], cwd="link/here"),
+    Case("--out a path too long for its staging", ("run", SCENARIO, *FAST, "--quiet", "--out", "/".join(["d" * 200] * 20)),
+         f"{'/'.join(['d' * 200] * 20)}: --out", "with the files of a result in its staging folder it would pass the 4096"),
+    Case("--out a folder that cannot be entered", ("run", SCENARIO, *FAST, "--quiet", "--out", "x" * 256 + "/y"),
+         f"{'x' * 256}/y: --out", "cannot be used as a folder: File name too long"),
     Case("--out a folder with a manifest of someone else", ("run", SCENARIO, *FAST, "--quiet", "--out", "mine"), "mine: --out",
          "exists and holds files symbiosis did not write",
          setup=lambda root: [(root / "mine").mkdir(), (root / "mine" / MANIFEST_NAME).write_text('{"kind": ["run"]}')]),
@@ -414,6 +432,10 @@ BROKEN_STORES = {
                      "meta.parameters: is damaged"),
     "meta of the wrong shape": (lambda path: _edited_store(path, "UPDATE meta SET value = 'null' WHERE key = 'measures'"),
                                 "meta.measures: is damaged"),
+    "meta naming a measure that is not one": (
+        lambda path: _edited_store(path, """UPDATE meta SET value = '["regime"]' WHERE key = 'measures'"""), "meta.measures: is damaged"),
+    "meta naming a parameter the design lacks": (
+        lambda path: _edited_store(path, """UPDATE meta SET value = '["run"]' WHERE key = 'parameters'"""), "meta.parameters: is damaged"),
 }
 STORE_CASES = [
     Case(f"{command} of a store: {what}", (command, "store", *extra), STORE, problem, setup=_replace_store(content))
@@ -472,7 +494,10 @@ def tree(root):
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
             path = os.path.join(folder, name)
-            content = None if name in dirs else open(path, "rb").read()
+            if os.path.islink(path):
+                content = "-> " + os.readlink(path)
+            else:
+                content = None if name in dirs else open(path, "rb").read()
             found[os.path.relpath(path, root)] = (content, os.lstat(path).st_mode)
     return found
 
@@ -619,3 +644,16 @@ def test_an_empty_folder_in_a_read_only_one_takes_a_result_inside_it_not_in_its_
     finally:
         _writable(work / "locked")
     assert (work / "locked" / "mine" / "run" / "periods.csv").exists()
+
+
+def test_a_sweep_folder_written_before_manifests_is_still_ours(template, tmp_path, monkeypatch, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(template, work, symlinks=True)
+    monkeypatch.chdir(work)
+    assert main(["analyze", "store"]) == 0
+    for manifest in (work / "store" / MANIFEST_NAME, work / "store" / "analysis" / MANIFEST_NAME):
+        manifest.unlink()  # as an older version of symbiosis left them
+    assert main(["export", "store"]) == 0
+    assert main(["analyze", "store"]) == 0
+    assert main(["sweep", SWEEP, "--quiet", "--out", "store", "--resume"]) == 0
+    assert (work / "store" / "runs.csv").exists() and (work / "store" / "analysis" / MANIFEST_NAME).exists()

@@ -119,8 +119,9 @@ def _listed(name, files):
     return name == MANIFEST or name in files or any(name == f + c for f in files for c in COMPANIONS)
 
 
-def _foreign(entries, manifest):
-    return [e for e in entries if not _listed(e, manifest["files"])]
+def _foreign(listing, manifest):
+    """The entries of a folder's listing (folders end in ``/``) that its manifest does not list."""
+    return [e for e in listing if not _listed(e.rstrip("/"), manifest["files"])]
 
 
 def _describe(entries, limit=5):
@@ -158,9 +159,7 @@ def _checked_destination(given, folder, kinds, whole, flag):
                                          f"more than the {NAME_MAX} a file system allows")
     if whole:
         _check_swappable(given, folder, flag)
-    if not folder.exists():
-        if folder.is_symlink():
-            raise ScenarioError(given, flag, "is a symbolic link to a folder that does not exist")
+    if not folder.exists():  # a real path: a link to nothing was refused by check_destination
         _check_creatable(given, folder, flag)
         return None
     if not folder.is_dir():
@@ -175,7 +174,7 @@ def _checked_destination(given, folder, kinds, whole, flag):
     if manifest is not None and manifest["kind"] not in kinds:
         raise ScenarioError(given, flag, f"holds the results of {KINDS[manifest['kind']]}, "
                                          f"not of {' or '.join(KINDS[k] for k in kinds)}; choose another folder")
-    foreign = [e for e in listing if manifest is not None and not _listed(e.rstrip("/"), manifest["files"])]
+    foreign = _foreign(listing, manifest) if manifest is not None else []
     if whole and foreign:
         raise ScenarioError(given, flag, f"holds files symbiosis did not write beside its earlier result "
                                          f"({_describe(foreign)}); a new result replaces the folder as a whole, "
@@ -360,8 +359,8 @@ def _swap_in(staging, folder, kind, flag):
     else:
         check_destination(folder, kind, whole=True, flag=flag)  # nothing foreign arrived while the new result was made
         old = _swap(staging, folder)
-        manifest = _manifest_or_legacy(old, [e.name for e in os.scandir(old)]) or {"files": []}
-        foreign = [e for e in _entries(old) if not _listed(e.rstrip("/"), manifest["files"])]
+        listing = _entries(old)
+        foreign = _foreign(listing, _manifest_or_legacy(old, [e.rstrip("/") for e in listing]) or {"files": []})
         if foreign:  # arrived between the check and the swap: put everything back as it was
             _swap(old, folder)
             raise ScenarioError(folder, flag, f"changed while the results were written ({_describe(foreign)} appeared); "
@@ -449,11 +448,10 @@ def owned_folder(folder, kinds, flag="--out"):
     created = _make_parents(folder)
     try:
         with _locked(folder):
-            entries = [e.name for e in os.scandir(folder)]
-            manifest = _manifest_or_legacy(folder, entries)
             if read_manifest(folder) is None:  # new, empty, or written before manifests
-                write_manifest(folder, kinds[0] if manifest is None else manifest["kind"],
-                               [] if manifest is None else manifest["files"])
+                legacy = _manifest_or_legacy(folder, [e.name for e in os.scandir(folder)])
+                write_manifest(folder, kinds[0] if legacy is None else legacy["kind"],
+                               [] if legacy is None else legacy["files"])
     except BaseException:
         _remove_if_empty(created)
         raise

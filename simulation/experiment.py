@@ -36,9 +36,9 @@ from simulation.outcome import classify
 from simulation.run_measures import RUN_MEASURES, run_measures
 from simulation.scenario import load
 from simulation.snapshot import Snapshot
-from simulation.store import FILE_NAME, Store, StoreLock, read_runs
-from simulation.sweep import assignments
-from simulation.workload import firm_count, sweep_estimate
+from simulation.store import FILE_NAME, Store, StoreLock, read_runs, reading
+from simulation.sweep import assignments, checked_files
+from simulation.workload import sweep_estimate
 
 __all__ = ["RUN_MEASURES", "RunTask", "execute", "run_measures", "run_sweep"]
 LARGE_DESIGN = 50_000  # planned runs whose design takes seconds to write: said on stderr
@@ -139,8 +139,8 @@ def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, res
     """
     out_dir = Path("results") / sweep.name if out_dir is None else Path(out_dir)
     file = out_dir / FILE_NAME
-    if sweep.snapshot is None:
-        sweep = _checked_now(sweep)
+    if sweep.snapshot is None:  # made in Python, not by load_sweep: its files as they are now, checked again
+        sweep = checked_files(sweep, f"sweep {sweep.name!r}")
     snapshot = sweep.snapshot
     base = sweep.load_base(snapshot)
     fingerprint = sweep.fingerprint(base.content_hash)
@@ -165,15 +165,6 @@ def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, res
     return read_runs(file)
 
 
-def _checked_now(sweep):
-    """A sweep made in Python, not by load_sweep: its files as they are now, checked again."""
-    from simulation.sweep import _check_base
-
-    snapshot = Snapshot()
-    scenarios = _check_base(sweep, f"sweep {sweep.name!r}", snapshot)
-    return sweep.with_snapshot(snapshot, [(firm_count(s), s.periods) for s in scenarios])
-
-
 def _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress):
     """Refuse a sweep that cannot fit this machine's memory (or its disk); print the estimate of a long one."""
     here = dask is None  # the runs of a Dask scheduler's workers do not use this machine's memory
@@ -193,8 +184,6 @@ def _check_resumable(file, sweep, fingerprint, resume):
         return sweep.planned()
     _refuse_without_resume(file, resume)
     StoreLock.check_free(file.parent)
-    from simulation.store import reading
-
     with reading(file) as db:
         stored = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('fingerprint', 'sweep')").fetchall())
         _same_sweep(file, stored, sweep, fingerprint)

@@ -18,17 +18,12 @@ ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments
 TIMELINE_UP_TO = 150  # links; a longer timeline is unreadable and is not drawn
 
 
-def draw_all(model, folder, links=None, yearly=None):
-    """Write every figure of a run into ``folder``.
-
-    ``links`` and ``yearly`` are the run's link table and yearly benefits (report.link_table, report.yearly_table).
-    """
-    for name, draw in figure_files(model, links, yearly):
-        draw(folder / name)
-
-
 def figure_files(model, links=None, yearly=None):
-    """``(file name, draw(path))`` for each figure of a run, in the order they are written."""
+    """``(file name, draw(path))`` for each figure of a run, in the order they are written.
+
+    Which figures there are depends on the run alone; ``links`` and ``yearly``
+    (report.link_table, report.yearly_table) are needed only to draw them.
+    """
     def saved(make):
         def draw(path):
             make().savefig(path, **PNG)
@@ -37,9 +32,10 @@ def figure_files(model, links=None, yearly=None):
 
     files = [("network.png", saved(lambda: network_figure(model))),
              ("timeseries.png", saved(lambda: timeseries_figure(model)))]
-    if yearly is not None and len(yearly) > 1:
+    first, last = (int(model.calendar.label(t)[:4]) for t in (0, model.period - 1))
+    if last > first:  # the yearly table has more than one row
         files.append(("benefits.png", saved(lambda: benefits_figure(model, yearly))))
-    if links is not None and 0 < len(links) <= TIMELINE_UP_TO:
+    if 0 < model.contracts.n_links <= TIMELINE_UP_TO:  # the link table has a row per link
         files.append(("timeline.png", saved(lambda: timeline_figure(model, links))))
     for year, period in network_years(model):
         files.append((f"network_{year}.png", saved(lambda period=period: network_at(model, period))))
@@ -48,10 +44,7 @@ def figure_files(model, links=None, yearly=None):
 
 def count_figures(model):
     """How many figures :func:`figure_files` gives for a finished run, without building its tables."""
-    years = {model.calendar.label(t)[:4] for t in (0, model.period - 1)}
-    first, last = int(min(years)), int(max(years))
-    return (2 + (last > first) + (0 < model.contracts.n_links <= TIMELINE_UP_TO)
-            + len(network_years(model)))
+    return len(figure_files(model))
 
 
 def network_years(model):

@@ -160,9 +160,6 @@ class Store:
                 return
             last = rows[-1][0]
 
-    def count_pending(self):
-        return self.db.execute("SELECT count(*) FROM design WHERE run NOT IN (SELECT run FROM runs)").fetchone()[0]
-
     def planned(self):
         return self.db.execute("SELECT count(*) FROM design").fetchone()[0]
 

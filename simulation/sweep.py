@@ -370,8 +370,13 @@ def _checked(raw, path, base):
                   seed=settings.seed, measures=measures, keep_series=settings.keep_series, years=settings.years,
                   description=settings.description)
     _check_size(sweep, path)
+    return checked_files(sweep, path)
+
+
+def checked_files(sweep, where):
+    """``sweep`` with the snapshot of its files it runs, taken while its base and each value are checked."""
     snapshot = Snapshot()
-    scenarios = _check_base(sweep, path, snapshot)
+    scenarios = _check_base(sweep, where, snapshot)
     return sweep.with_snapshot(snapshot, [(firm_count(s), s.periods) for s in scenarios])
 
 

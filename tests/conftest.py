@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,24 @@ from simulation.scenario import load
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
+
+
+def tree(root):
+    """Every file and folder under ``root``, hidden ones too: relative path -> (content, mode).
+
+    Content is the bytes of a file, None for a folder and ``-> target`` for a link
+    (never followed): what a test compares to show that nothing was touched.
+    """
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                content = "-> " + os.readlink(path)
+            else:
+                content = None if name in dirs else open(path, "rb").read()
+            found[os.path.relpath(path, root)] = (content, os.lstat(path).st_mode)
+    return found
 
 
 def mini(*overrides, **kwargs):

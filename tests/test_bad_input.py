@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import tree
 from simulation import executors, workload
 from simulation.atomic import MANIFEST as MANIFEST_NAME
 from simulation.cli import main
@@ -486,20 +487,6 @@ def template(tmp_path_factory):
     finally:
         os.chdir(cwd)
     return root
-
-
-def tree(root):
-    """Every file and folder under ``root``, hidden ones too: relative path -> (content or None, mode)."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                content = "-> " + os.readlink(path)
-            else:
-                content = None if name in dirs else open(path, "rb").read()
-            found[os.path.relpath(path, root)] = (content, os.lstat(path).st_mode)
-    return found
 
 
 def _edit(path, edits):

@@ -33,8 +33,9 @@ class Material(Strict):
 
     ``virgin_price_eur`` is what a firm pays per unit of primary supply;
     ``gate_fee_eur`` is what disposal by ``disposal_route`` costs per unit before
-    any tax, and ``resale_eur`` what a dealer pays for it instead (scrap): the
-    firm's outside option is ``gate fee + taxes - resale``. The landfill tax
+    any tax, and ``resale_eur`` what a dealer pays for it instead (scrap). A waste
+    with a resale value is sold when no firm takes it (outside option ``-resale``,
+    no gate fee, no tax, counted as sold); any other's outside option is ``gate fee + taxes``. The landfill tax
     applies to route ``landfill``, the incineration tax to ``incineration``.
     """
 

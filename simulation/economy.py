@@ -4,8 +4,10 @@ Turns the catalogue into numpy arrays and combines them each period with the
 policy in force and the market's price multipliers into the unit costs firms
 decide on (all EUR per unit of the material):
 
-* ``disposal_cost = gate_fee - resale + waste tax of the route (landfill or
-  incineration, t only) + carbon_price * co2_disposal``
+* ``disposal_cost = gate_fee + waste tax of the route (landfill or
+  incineration, t only) + carbon_price * co2_disposal`` for a waste that is
+  disposed of, and ``- resale + carbon_price * co2_disposal`` for one with a
+  resale value (scrap): a dealer buys it, so it pays no gate fee and no tax
 * ``virgin_cost = price * multiplier + virgin_tax (t only) + carbon_price * co2_virgin``
 * ``subsidy = subsidy_eur_per_t`` for mass wastes (t), 0 for energy and water
 
@@ -31,9 +33,11 @@ class MaterialTable:
         self.kind = np.array([KINDS.index(m.kind) for m in mats])
         self.unit = [m.unit for m in mats]
         self.is_mass = np.array([m.unit == "t" for m in mats])
-        self.to_landfill = np.array([m.disposal_route == "landfill" for m in mats])
-        self.to_incineration = np.array([m.disposal_route == "incineration" for m in mats])
         self.resale = np.array([m.resale_eur for m in mats], float)
+        # A waste a dealer pays for is sold when no firm takes it: its disposal route is never used.
+        self.sold = self.resale > 0
+        self.to_landfill = np.array([m.disposal_route == "landfill" for m in mats]) & ~self.sold
+        self.to_incineration = np.array([m.disposal_route == "incineration" for m in mats]) & ~self.sold
         self.base_price = np.array([m.virgin_price_eur for m in mats], float)
         self.gate_fee = np.array([m.gate_fee_eur for m in mats], float)
         self.co2_virgin = np.array([m.co2_virgin_t for m in mats], float)
@@ -73,7 +77,7 @@ class MaterialTable:
             waste_tax=np.where(self.to_landfill & self.is_mass, policy.landfill_tax_eur_per_t, 0.0)
             + np.where(self.to_incineration & self.is_mass, policy.incineration_tax_eur_per_t, 0.0),
             virgin_tax=np.where(self.is_mass, policy.virgin_tax_eur_per_t, 0.0),
-            gate_fee=self.gate_fee - self.resale,
+            gate_fee=np.where(self.sold, -self.resale, self.gate_fee),
             carbon_disposal=policy.carbon_price_eur_per_t * self.co2_disposal,
             carbon_virgin=policy.carbon_price_eur_per_t * self.co2_virgin,
             subsidy=np.where(self.is_mass, policy.subsidy_eur_per_t, 0.0),
@@ -86,7 +90,7 @@ class UnitCosts:
 
     waste_tax: np.ndarray  # by disposal route: landfill or incineration tax
     virgin_tax: np.ndarray
-    gate_fee: np.ndarray  # net of resale value
+    gate_fee: np.ndarray  # minus the resale value for a waste that is sold
     price: np.ndarray
     carbon_disposal: np.ndarray
     carbon_virgin: np.ndarray

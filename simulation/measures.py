@@ -25,6 +25,7 @@ MEASURES = {
     "waste_generated_t": "waste and by-products generated, t",
     "waste_exchanged_t": "waste shipped to other firms, t",
     "waste_reused_t": "waste reused in the firm's own plant, t",
+    "waste_sold_t": "waste with a resale value sold to dealers, t",
     "waste_disposed_t": "waste sent to landfill, incineration or discharge, t",
     "waste_landfilled_t": "waste sent to landfill, t",
     "waste_stored_t": "waste in storage at month end, t",
@@ -44,7 +45,8 @@ MEASURES = {
 }
 
 COLUMN = {name: j for j, name in enumerate(MEASURES)}  # column of each measure in PeriodRecorder's table
-FLOW_COLUMNS = ("generated", "reused", "exchanged", "disposed", "stock_change", "received_as_input")
+FLOW_COLUMNS = ("generated", "reused", "exchanged", "sold", "disposed", "stock_change", "received_as_input")
+GENERATED, REUSED, EXCHANGED, SOLD, DISPOSED, STOCK_CHANGE, RECEIVED = range(len(FLOW_COLUMNS))
 
 
 class PeriodRecorder:
@@ -67,6 +69,7 @@ class PeriodRecorder:
         unit = np.array(mats.unit)
         self._mwh, self._m3 = unit == "MWh", unit == "m3"
         self._mass_landfilled = mats.to_landfill[mats.is_mass]  # landfilled among the mass materials
+        self._sold = mats.sold
         self._network = Network()
         self.start_period()
 
@@ -97,10 +100,14 @@ class PeriodRecorder:
             by_material(s_mat, flows.generated),
             by_material(s_mat, flows.reused),
             by_material(s_mat, flows.shipped),
+            np.zeros(n_mat),  # sold: split off the disposed column below
             by_material(s_mat, flows.disposed),
             by_material(s_mat, flows.stock_after - flows.stock_before),
             by_material(d_mat, flows.reused_in + flows.received_in),
         ]).T
+        # What leaves a firm unused is sold where a dealer pays for it, and disposed of otherwise.
+        table[self._sold, SOLD] = table[self._sold, DISPOSED]
+        table[self._sold, DISPOSED] = 0.0
         self.material_flows.append(table)
         if self.record_exchanges and len(running):
             self.exchanges.append((m.period, running.copy(), flows.contract_promised.copy(),
@@ -108,7 +115,7 @@ class PeriodRecorder:
         mass = mats.is_mass
         # A column view of the mass rows sums in the same order as a copy of that column would.
         in_t = table[mass]
-        generated, reused, exchanged = in_t[:, 0].sum(), in_t[:, 1].sum(), in_t[:, 2].sum()
+        generated, reused, exchanged = in_t[:, GENERATED].sum(), in_t[:, REUSED].sum(), in_t[:, EXCHANGED].sum()
         received = by_material(d_mat, flows.received_in)
         book = m.contracts
         active = book.where(ACTIVE)
@@ -133,11 +140,12 @@ class PeriodRecorder:
             "waste_generated_t": float(generated),
             "waste_exchanged_t": float(exchanged),
             "waste_reused_t": float(reused),
-            "waste_disposed_t": float(in_t[:, 3].sum()),
-            "waste_landfilled_t": float(in_t[self._mass_landfilled, 3].sum()),
+            "waste_sold_t": float(in_t[:, SOLD].sum()),
+            "waste_disposed_t": float(in_t[:, DISPOSED].sum()),
+            "waste_landfilled_t": float(in_t[self._mass_landfilled, DISPOSED].sum()),
             "waste_stored_t": float(flows.stock_after[mass[s_mat]].sum()),
             "waste_diverted_share": float((reused + exchanged) / generated) if generated > 0 else 0.0,
-            "virgin_avoided_t": float(in_t[:, 5].sum()),
+            "virgin_avoided_t": float(in_t[:, RECEIVED].sum()),
             "energy_exchanged_mwh": float(received[self._mwh].sum()),
             "water_exchanged_m3": float(received[self._m3].sum()),
             "co2_avoided_t": self.co2_avoided,

@@ -36,3 +36,26 @@ def test_unit_costs_follow_the_policy_in_force():
     assert costs[1].carbon_disposal == pytest.approx(50.0 * materials.co2_disposal)
     for carbon_price in (0.0, 50.0, 0.0):
         assert subs.treatment_unit(carbon_price) == pytest.approx(subs.treatment + carbon_price * subs.treatment_co2)
+
+
+def test_a_waste_with_a_resale_value_is_sold_never_taxed_or_counted_as_landfilled():
+    import numpy as np
+
+    from conftest import ROOT, run
+    from simulation.measures import DISPOSED, SOLD
+    from simulation.scenario import load
+
+    scenario = load(ROOT / "scenarios" / "synthetic_park.toml", ["scenario.years=2", "policy.landfill_tax_eur_per_t=150"])
+    materials = MaterialTable(scenario.catalogue)
+    scrap = materials.index["scrap_metal"]
+    costs = materials.unit_costs(PolicyTimeline(scenario.policy).at(0))
+    assert costs.waste_tax[scrap] == 0.0 and costs.disposal[scrap] == -materials.resale[scrap] < 0
+    model = run(scenario, seed=3)
+    flows = np.array(model.recorder.material_flows)  # month x material x column
+    assert flows[:, scrap, SOLD].sum() > 0 and flows[:, scrap, DISPOSED].sum() == 0.0
+    frame = model.datacollector.get_model_vars_dataframe()
+    mass = materials.is_mass
+    assert frame.waste_sold_t.sum() == pytest.approx(flows[:, mass, SOLD].sum())
+    landfill = materials.to_landfill & mass
+    assert frame.waste_landfilled_t.sum() == pytest.approx(flows[:, landfill, DISPOSED].sum())
+    assert not landfill[scrap]

@@ -1,4 +1,4 @@
-"""Mass balance: every unit of waste generated is reused, exchanged, disposed or stored."""
+"""Mass balance: every unit of waste generated is reused, exchanged, sold, disposed or stored."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -9,12 +9,12 @@ from simulation.flows import allocate, month_flows
 from simulation.measures import FLOW_COLUMNS
 from simulation.scenario import load
 
-GEN, REUSED, EXCHANGED, DISPOSED, STOCK = (FLOW_COLUMNS.index(c) for c in ("generated", "reused", "exchanged", "disposed", "stock_change"))
+GEN, REUSED, EXCHANGED, SOLD, DISPOSED, STOCK = (FLOW_COLUMNS.index(c) for c in ("generated", "reused", "exchanged", "sold", "disposed", "stock_change"))
 
 
 def assert_balanced(model):
     for t, table in enumerate(model.recorder.material_flows):
-        out = table[:, REUSED] + table[:, EXCHANGED] + table[:, DISPOSED] + table[:, STOCK]
+        out = table[:, REUSED] + table[:, EXCHANGED] + table[:, SOLD] + table[:, DISPOSED] + table[:, STOCK]
         np.testing.assert_allclose(table[:, GEN], out, rtol=1e-9, atol=1e-6, err_msg=f"period {t}")
 
 
@@ -81,7 +81,7 @@ def test_flows_csv_balances_to_1e_9_for_every_material_and_month(tmp_path):
     assert main(["run", str(ROOT / "scenarios" / "demo_park.toml"), "--no-figures", "--quiet", "--out", str(tmp_path)]) == 0
     flows = pd.read_csv(tmp_path / "flows.csv")
     assert len(flows) > 1000 and flows["material"].nunique() > 10
-    out = flows["reused"] + flows["exchanged"] + flows["disposed"] + flows["stock_change"]
-    scale = flows[["generated", "reused", "exchanged", "disposed"]].abs().max(axis=1).clip(lower=1.0)
+    out = flows["reused"] + flows["exchanged"] + flows["sold"] + flows["disposed"] + flows["stock_change"]
+    scale = flows[["generated", "reused", "exchanged", "sold", "disposed"]].abs().max(axis=1).clip(lower=1.0)
     worst = ((flows["generated"] - out).abs() / scale).max()
     assert worst <= 1e-9, worst

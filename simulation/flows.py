@@ -46,8 +46,10 @@ class MonthFlows:
 def month_flows(generated, need, stock, capacity, recovery, contracts, ship_share):
     """Compute a month's flows.
 
-    ``recovery`` holds arrays ``supply``, ``demand``, ``ratio``, ``max_share`` of
-    installed recovery technology (the waste replaces at most ``max_share`` of the input). ``contracts`` holds arrays ``supply``, ``demand``,
+    ``recovery`` holds arrays ``supply``, ``demand``, ``ratio``, ``max_share`` and
+    ``quantity`` of installed recovery technology: an installation reuses at most
+    its installed ``quantity`` (units of waste a month) and replaces at most
+    ``max_share`` of the input; the rest of the stream is free for contracts. ``contracts`` holds arrays ``supply``, ``demand``,
     ``promised`` (units of waste, already scaled by the share of the month the
     contract ran), ``conversion`` (input units per unit of waste shipped, i.e.
     ratio times the share not lost in transport). ``ship_share(planned)``
@@ -94,7 +96,8 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
 def _internal_reuse(generated, need, recovery):
     """Units of waste each installation reuses, and the totals per supply and per demand stream."""
     ratio = np.where(recovery["ratio"] > 0, recovery["ratio"], 1.0)
-    usable = np.minimum(generated[recovery["supply"]], recovery["max_share"] * need[recovery["demand"]] / ratio)
+    usable = np.minimum(np.minimum(generated[recovery["supply"]], recovery["quantity"]),
+                        recovery["max_share"] * need[recovery["demand"]] / ratio)
     rec_offer = allocate(usable, recovery["supply"], generated)
     rec_used = allocate(rec_offer * recovery["ratio"], recovery["demand"], need) / ratio
     reused = np.bincount(recovery["supply"], weights=rec_used, minlength=len(generated))

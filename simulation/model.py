@@ -71,7 +71,7 @@ class SymbiosisModel(mesa.Model):
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
         self.links = Columns({"start": np.int64}, fill={"start": -1})  # month each link first delivered
-        self.recovery = {"supply": [], "demand": [], "substitution": []}
+        self.recovery = {"supply": [], "demand": [], "substitution": [], "quantity": []}
         self._recovery_cache = None  # _recovery_arrays() until an installation is added or removed
         self._setup_firms()
         self.supply = StreamTable(len(self.specs), len(self.materials))
@@ -597,13 +597,15 @@ class SymbiosisModel(mesa.Model):
             k = np.array(self.recovery["substitution"], dtype=np.int64)
             self._recovery_cache = {"supply": np.array(self.recovery["supply"], dtype=np.int64),
                                     "demand": np.array(self.recovery["demand"], dtype=np.int64),
-                                    "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k]}
+                                    "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k],
+                                    "quantity": np.array(self.recovery["quantity"], dtype=float)}
         return self._recovery_cache
 
     def install_recovery(self, index, s, d, k, quantity, capex):
         self.recovery["supply"].append(s)
         self.recovery["demand"].append(d)
         self.recovery["substitution"].append(k)
+        self.recovery["quantity"].append(quantity)
         self._recovery_cache = None
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.subs.ratio[k]

@@ -4,7 +4,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, run
+import pytest
+
+from conftest import DATA, ROOT, run
 from simulation.flows import allocate, month_flows
 from simulation.measures import FLOW_COLUMNS
 from simulation.scenario import load
@@ -53,7 +55,7 @@ def test_month_flows_conserves_each_stream(data):
     stock, capacity = rng.random(n_s) * 20, rng.random(n_s) * 50
     n_r = int(rng.integers(0, 3))
     recovery = {"supply": rng.integers(0, n_s, n_r), "demand": rng.integers(0, n_d, n_r), "ratio": rng.random(n_r) + 0.1,
-                "max_share": rng.random(n_r)}
+                "max_share": rng.random(n_r), "quantity": rng.random(n_r) * 60}
     contracts = {"supply": rng.integers(0, n_s, n_c), "demand": rng.integers(0, n_d, n_c),
                  "promised": rng.random(n_c) * 80, "conversion": rng.random(n_c) + 0.2}
     share = rng.random(n_c)
@@ -63,6 +65,28 @@ def test_month_flows_conserves_each_stream(data):
     assert (f.contract_shipped <= f.contract_promised + 1e-9).all()
     np.testing.assert_allclose(f.need, f.reused_in + f.received_in + f.virgin, atol=1e-9)
     assert (f.reused_in + f.received_in <= f.need + 1e-9).all()
+    assert (f.recovery_reused <= recovery["quantity"] + 1e-9).all()
+
+
+def test_in_plant_reuse_takes_the_installed_quantity_and_a_contract_the_rest():
+    # One stream of 100 t: 30 t a month reused by an installation, 50 t promised to another firm,
+    # whose input (and the firm's own) could take all of it.
+    recovery = {"supply": np.array([0]), "demand": np.array([0]), "ratio": np.array([1.0]),
+                "max_share": np.array([1.0]), "quantity": np.array([30.0])}
+    contracts = {"supply": np.array([0]), "demand": np.array([1]), "promised": np.array([50.0]),
+                 "conversion": np.array([1.0])}
+    f = month_flows(np.array([100.0]), np.array([1000.0, 1000.0]), np.zeros(1), np.zeros(1), recovery, contracts,
+                    lambda planned: np.ones(len(planned)))
+    assert f.recovery_reused == pytest.approx([30.0]) and f.contract_shipped == pytest.approx([50.0])
+    assert f.disposed == pytest.approx([20.0])
+
+
+def test_no_contract_in_the_demo_park_is_starved_by_its_supplier_s_own_reuse():
+    model = run(load(ROOT / "scenarios" / "demo_park.toml", []), record_exchanges=False)
+    book = model.contracts
+    promised = book.promised_total > 0
+    assert promised.sum() > 50
+    assert (book.delivered_total[promised] > 0).all()
 
 
 def test_allocate_scales_pro_rata_only_where_short():

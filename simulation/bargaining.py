@@ -9,7 +9,8 @@ month (all money in EUR per month):
 * receiver's avoided cost ``A_r = q * ratio * virgin_cost(i)`` (price, virgin
   tax, carbon price passed through on production emissions);
 * joint extra cost ``C = q * (transport + treatment + carbon on both) +
-  transaction + setup / term + capex * (1 - capex_subsidy) / term`` (a renewal
+  transaction + setup / term + loan payment`` where the loan finances
+  ``capex * (1 - capex_subsidy)`` over the term (:mod:`simulation.finance`; a renewal
   pays no set-up and no new capex);
 * subsidy ``B = q * subsidy``;
 * surplus ``S = A_s + A_r + B - C``.
@@ -51,7 +52,7 @@ class Terms(NamedRows):
     * ``quantity``: units of waste a month;
     * ``supplier_avoided``, ``receiver_avoided``: each side's avoided cost;
     * ``running_unit``: transport, treatment and their carbon, EUR per unit of waste;
-    * ``fixed_cost``: shared costs plus amortised capex after subsidy;
+    * ``fixed_cost``: shared costs plus the monthly loan payment on capex after subsidy;
     * ``subsidy``;
     * ``shared``: transaction plus amortised set-up cost, split equally;
     * ``supplier_hurdle``, ``receiver_hurdle``.

@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from simulation.bargaining import Terms, hurdle
 from simulation.columns import NamedRows
 from simulation.contract import PIPELINE, TRUCK
+from simulation.finance import monthly_payment
 from simulation.keyed import contains, ragged_rows, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -307,7 +308,7 @@ def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, 
     mode, transport_unit, capex = choose_mode(m, waste, dist, quantity, existing_pipe)
     term = contract_term(m, mode)
     running_unit = transport_unit + treatment_unit_cost(m, k)
-    capex_month = capex * (1.0 - pol.capex_subsidy_share) / term
+    capex_month = monthly_payment(capex * (1.0 - pol.capex_subsidy_share), m.loans.rate_per_year, term)
     setup = 0.0 if renewal else p.contract.setup_cost_eur
     shared = p.contract.transaction_cost_eur_per_month + setup / term
     supplier_avoided = quantity * costs.disposal[waste]
@@ -355,14 +356,14 @@ def term_months(model, mode):
 def choose_mode(model, waste, dist, quantity, existing_pipe):
     """Cheapest allowed mode per pair: running cost per unit (EUR) and capex (EUR).
 
-    Pipeline capex is paid off over the pipeline contract term.
+    Pipeline capex is paid off, with interest, over the pipeline contract term.
     """
     p, pol = model.params.logistics, model.policy_now
     truck_unit, pipe_unit = transport_unit_costs(model, waste, dist)
     pipe_capex = np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist)
     pipe_capex[existing_pipe] = 0.0
     term = term_months(model, PIPELINE)
-    per_unit_capex = pipe_capex * (1.0 - pol.capex_subsidy_share) / (term * np.maximum(quantity, 1e-9))
+    per_unit_capex = monthly_payment(pipe_capex * (1.0 - pol.capex_subsidy_share), model.loans.rate_per_year, term) / np.maximum(quantity, 1e-9)
     # A comparison with nan (a mode not allowed) is false, so only a pipeline-only waste needs saying.
     use_pipe = model.materials.pipeline_only[waste] | (pipe_unit + per_unit_capex < truck_unit)
     mode = np.where(use_pipe, PIPELINE, TRUCK)

@@ -22,6 +22,7 @@ from simulation.bargaining import side_gains
 from simulation.columns import Columns
 from simulation.contract import ACTIVE, AT_SIGNING, PENDING, REASON, TRUCK, ContractBook
 from simulation.economy import MaterialTable, SubstitutionTable
+from simulation.finance import LoanBook, monthly_payment
 from simulation.firm import AcquaintanceLists, Firm
 from simulation.flows import month_flows
 from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
@@ -68,6 +69,7 @@ class SymbiosisModel(mesa.Model):
         self.policy_now = self.policy_timeline.at(0)
         self.costs = self.materials.unit_costs(self.policy_now)
         self.contracts = ContractBook()
+        self.loans = LoanBook(self.params.firm_defaults.interest_rate_per_year)
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self.trust = KeyedValues(default=self.params.trust.initial)  # key truster * n + trusted
         self.links = Columns({"start": np.int64}, fill={"start": -1})  # month each link first delivered
@@ -222,6 +224,7 @@ class SymbiosisModel(mesa.Model):
                 self._end_stream(table, stream, reason)
         self.active[index] = False
         self.left[index] = self.period
+        self.loans.write_off(index)
         self.firm_list[index].remove()
 
     def _apply_events(self, period):
@@ -365,9 +368,8 @@ class SymbiosisModel(mesa.Model):
 
     def _build_pipeline(self, cid, receiver, supplier, waste, capex):
         pol = self.policy_now
-        self.cash_flow[receiver] -= capex * (1 - pol.capex_subsidy_share)
+        self.loans.lend(receiver, capex * (1 - pol.capex_subsidy_share), int(self.contracts.term[cid]))
         self.ledger.capex_subsidies += capex * pol.capex_subsidy_share
-        self.spend["capex"] += capex * (1 - pol.capex_subsidy_share)
         self.pipelines.set(self._pipe_key(supplier, receiver, waste), 1.0)
         lead = self.params.logistics.pipeline_lead_months * DAYS_PER_MONTH
         self.logistics.build_pipeline(cid, lead, self._open)
@@ -560,8 +562,8 @@ class SymbiosisModel(mesa.Model):
 
         A firm invests in its best option when the monthly saving over
         ``contract.duration_months`` repays the capex (after subsidy) with its
-        hurdle rate on top, and its cash covers the capex. Returns the firms
-        that invested.
+        hurdle rate on top: its monthly gain covers the loan's payment
+        (:mod:`simulation.finance`) times 1 + hurdle rate. Returns the firms that invested.
         """
         if len(firms) == 0:
             return firms
@@ -574,9 +576,8 @@ class SymbiosisModel(mesa.Model):
         quantity = free_quantity(self, s, d, k, subs.ratio[k])
         gain = quantity * self._recovery_unit_gain(k)
         capex = subs.capex[k] * (1 - pol.capex_subsidy_share)
-        worth = (quantity >= self.params.search.min_quantity) & (gain * self.params.contract.duration_months
-                                                                 >= capex * (1 + self.firm_attrs["hurdle_rate"][firm]))
-        worth &= self.cash[firm] >= capex
+        payment = monthly_payment(capex, self.loans.rate_per_year, self.params.contract.duration_months)
+        worth = (quantity >= self.params.search.min_quantity) & (gain >= payment * (1 + self.firm_attrs["hurdle_rate"][firm]))
         installed = self._recovery_arrays()
         worth &= ~contains(stream_pair_key(s, d), stream_pair_key(installed["supply"], installed["demand"]))
         best = grouped_best(firm[worth], gain[worth])
@@ -610,10 +611,8 @@ class SymbiosisModel(mesa.Model):
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.subs.ratio[k]
         if capex > 0:
-            subsidy = self.subs.capex[k] * self.policy_now.capex_subsidy_share
-            self.cash_flow[index] -= capex
-            self.spend["capex"] += capex
-            self.ledger.capex_subsidies += subsidy
+            self.loans.lend(index, capex, self.params.contract.duration_months)
+            self.ledger.capex_subsidies += self.subs.capex[k] * self.policy_now.capex_subsidy_share
         self.recorder.investments += 1
 
     # -- the month -----------------------------------------------------------------
@@ -707,6 +706,8 @@ class SymbiosisModel(mesa.Model):
         transaction_half.fill(self.params.contract.transaction_cost_eur_per_month / 2)
         subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
         gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(flows, recovery, per_firm)
+        repayments = self.loans.collect(n)
+        self.spend["capex"] += float(repayments.sum())
 
         # Carbon costs on inputs are passed on in product prices to the extent the market allows.
         carbon_markup = self.params.market.carbon_pass_through * pol.carbon_price_eur_per_t * self.input_co2
@@ -715,7 +716,7 @@ class SymbiosisModel(mesa.Model):
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, payment + subsidy_c - transaction_half)
             - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
-            + gain_r
+            + gain_r - repayments
         )
         self.cash += self.cash_flow
 

@@ -93,6 +93,7 @@ class FirmDefaults(Section):
     initial_cash_months: float = Field(6.0, ge=0, le=MAX_MONTHS, description="starting cash, in months of gross margin")
     exit_after_months: int = Field(12, ge=1, le=MAX_MONTHS, description="consecutive months with negative cash before exit")
     storage_months: float = Field(1.0, ge=0, le=MAX_MONTHS, description="storage capacity per storable waste, months of output")
+    interest_rate_per_year: float = Field(0.05, ge=0, le=1, description="interest on the loans that finance capex (pipelines, recovery plants)")
 
 
 class Search(Section):

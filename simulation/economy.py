@@ -39,6 +39,7 @@ class MaterialTable:
         self.to_landfill = np.array([m.disposal_route == "landfill" for m in mats]) & ~self.sold
         self.to_incineration = np.array([m.disposal_route == "incineration" for m in mats]) & ~self.sold
         self.base_price = np.array([m.virgin_price_eur for m in mats], float)
+        self.catalogue_price = self.base_price.copy()  # the prices processes' margins were estimated at
         self.gate_fee = np.array([m.gate_fee_eur for m in mats], float)
         self.co2_virgin = np.array([m.co2_virgin_t for m in mats], float)
         self.co2_disposal = np.array([m.co2_disposal_t for m in mats], float)

@@ -111,6 +111,7 @@ class SymbiosisModel(mesa.Model):
         self.capacity = np.array([f.capacity for f in specs], float)
         self.margin = np.zeros(n)  # EUR per unit of product before material, disposal and carbon costs
         self.input_co2 = np.zeros(n)  # t CO2 embodied in the virgin inputs of one unit of product
+        self.input_price_ref = np.zeros(n)  # EUR of virgin inputs per unit of product at catalogue prices
         self.utilisation = np.full(n, spec.demand.mean_utilisation)
         self.active = np.zeros(n, dtype=bool)
         self.cash = np.zeros(n)
@@ -172,6 +173,7 @@ class SymbiosisModel(mesa.Model):
         self.firm_list[index].process = process_id
         self.margin[index] = process.margin_eur
         self.input_co2[index] = sum(c * self.materials.co2_virgin[self.materials.index[m]] for m, c in process.inputs.items())
+        self.input_price_ref[index] = sum(c * self.materials.catalogue_price[self.materials.index[m]] for m, c in process.inputs.items())
         expected = self.capacity[index] * self.params.demand.mean_utilisation
         kept_any = False
         for table, recipe, reason in ((self.supply, process.outputs, "supply stopped"), (self.demand, process.inputs, "demand stopped")):
@@ -709,10 +711,8 @@ class SymbiosisModel(mesa.Model):
         repayments = self.loans.collect(n)
         self.spend["capex"] += float(repayments.sum())
 
-        # Carbon costs on inputs are passed on in product prices to the extent the market allows.
-        carbon_markup = self.params.market.carbon_pass_through * pol.carbon_price_eur_per_t * self.input_co2
         self.cash_flow += (
-            self.production * (self.margin + carbon_markup)
+            self.production * self.unit_margin()
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, payment + subsidy_c - transaction_half)
             - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
@@ -747,6 +747,20 @@ class SymbiosisModel(mesa.Model):
         self.recorder.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
+
+    def unit_margin(self):
+        """EUR per unit of product, by firm, before material, disposal and carbon costs, this month.
+
+        Product prices pass on ``market.price_pass_through`` of the change in the
+        recipe's virgin input prices since the catalogue's (which the process margin
+        was estimated at), and ``market.carbon_pass_through`` of the carbon cost
+        embodied in those inputs.
+        """
+        m, demand = self.params.market, self.demand
+        recipe_price = np.bincount(demand.firm, weights=demand.coef * demand.alive * self.costs.price[demand.material],
+                                   minlength=len(self.margin))
+        return (self.margin + m.price_pass_through * (recipe_price - self.input_price_ref)
+                + m.carbon_pass_through * self.policy_now.carbon_price_eur_per_t * self.input_co2)
 
     def _recovery_accounts(self, flows, recovery, per_firm):
         """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via

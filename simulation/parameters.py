@@ -77,11 +77,12 @@ class Demand(Section):
 
 
 class Market(Section):
-    """Virgin-price turbulence: a mean-reverting multiplier on every virgin price."""
+    """Virgin-price turbulence (a mean-reverting multiplier on every virgin price) and what product prices pass on."""
 
     price_volatility: float = Field(0.0, ge=0, le=2, description="s.d. of the monthly log-price shock")
     price_persistence: float = Field(0.9, ge=0, lt=1)
     carbon_pass_through: float = Field(1.0, ge=0, le=1, description="share of input carbon cost passed on in product prices")
+    price_pass_through: float = Field(0.7, ge=0, le=1, description="share of a change in virgin input prices passed on in product prices")
 
 
 class FirmDefaults(Section):

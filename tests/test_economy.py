@@ -59,3 +59,38 @@ def test_a_waste_with_a_resale_value_is_sold_never_taxed_or_counted_as_landfille
     landfill = materials.to_landfill & mass
     assert frame.waste_landfilled_t.sum() == pytest.approx(flows[:, landfill, DISPOSED].sum())
     assert not landfill[scrap]
+
+
+def test_product_margins_pass_on_the_set_share_of_input_price_changes():
+    import numpy as np
+
+    from conftest import run
+
+    model = run(mini("scenario.years=1", "market.price_pass_through=0.7"))
+    before = model.unit_margin()
+    materials = model.materials
+    materials.price_multiplier = np.full(len(materials), 1.5)  # every virgin price up by half
+    model.costs = materials.unit_costs(model.policy_now)
+    demand = model.demand
+    alive = demand.alive
+    rise = np.bincount(demand.firm[alive], weights=(demand.coef * 0.5 * materials.base_price[demand.material])[alive],
+                       minlength=len(before))
+    assert rise.max() > 0
+    np.testing.assert_allclose(model.unit_margin() - before, 0.7 * rise, rtol=1e-12, atol=1e-9)
+
+
+def test_price_turbulence_bankrupts_fewer_firms_when_product_prices_follow_input_prices():
+    import numpy as np
+
+    from conftest import ROOT, run
+    from simulation.scenario import load
+
+    def exits(pass_through, seed):
+        scenario = load(ROOT / "scenarios" / "synthetic_park.toml", [
+            "scenario.years=12", "market.price_volatility=0.15", f"market.price_pass_through={pass_through}"])
+        return int(np.count_nonzero(run(scenario, seed=seed, record_exchanges=False).left >= 0))
+
+    seeds = range(11, 17)
+    fixed = [exits(0.0, seed) for seed in seeds]  # margins fixed while input prices move
+    passed = [exits(0.7, seed) for seed in seeds]
+    assert sum(fixed) > 0 and sum(passed) < sum(fixed), (fixed, passed)

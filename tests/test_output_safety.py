@@ -243,10 +243,11 @@ def test_ctrl_c_while_a_run_writes_stops_it_cleanly_with_the_old_result_in_place
     old = tree(out)
     rng = random.Random(7)
     statuses = []
-    for _ in range(5):
+    # Signals at once (always while writing) and at random moments up to past the swap.
+    for delay in (0.0, 0.0, rng.uniform(0, 1.2), rng.uniform(0, 1.2), rng.uniform(0, 1.2)):
         process = subprocess.Popen(_run_command(out, 2), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _wait_for(process, b"writing results")
-        time.sleep(rng.uniform(0, 1.2))
+        time.sleep(delay)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         statuses.append(process.returncode)

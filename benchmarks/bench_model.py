@@ -12,7 +12,7 @@ Sections (each a function called from :func:`main`):
   workers) and ``mesa.batch_run``; see ``benchmarks/bench_sweep.py``, which also
   runs on its own (``make bench-sweep``). ``--quick`` makes it 40 runs.
 * workload: runs as ``symbiosis run`` and a sweep make them, each beside the memory
-  and time :mod:`simulation.workload` estimated for it (the estimates that refuse
+  and time :mod:`simulation.model.workload` estimated for it (the estimates that refuse
   runs too large for the machine).
 
 Every run happens in a fresh subprocess of this script (``--child``), so the peak
@@ -385,10 +385,10 @@ QUICK_WORKLOAD_CASES = [(True, 50, 240), (True, 1_000, 240), (False, 1_000, 240)
 
 
 def bench_workload(cases, timeout):
-    """Each case measured in a fresh process beside what simulation.workload estimated for it before it ran."""
-    from simulation.workload import size_estimate
+    """Each case measured in a fresh process beside what simulation.model.workload estimated for it before it ran."""
+    from simulation.model.workload import size_estimate
 
-    print("Workload estimates (simulation/workload.py) against measured runs: logged = `symbiosis run --no-figures`,")
+    print("Workload estimates (simulation/model/workload.py) against measured runs: logged = `symbiosis run --no-figures`,")
     print("  light = a sweep's run (no exchange log, no DataCollector); time excludes starting Python (about 0.8 s)")
     print()
     PROFILE_DIR.mkdir(parents=True, exist_ok=True)

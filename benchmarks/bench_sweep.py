@@ -44,10 +44,10 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_model import MIB, ROOT, SYNTHETIC_PARK, print_machine, print_table, serve_child  # noqa: E402
 
-from simulation.snapshot import Snapshot  # noqa: E402
+from simulation.scenario.snapshot import Snapshot  # noqa: E402
 from simulation.model import SymbiosisModel  # noqa: E402
 from simulation.scenario import load  # noqa: E402
-from simulation.sweep import assignments  # noqa: E402
+from simulation.experiment.sweep import assignments  # noqa: E402
 
 TAXES = (0, 40, 80, 120)  # EUR/t: four design points
 SEED = 2026
@@ -59,7 +59,7 @@ TARGET_OVERHEAD = 0.10
 
 
 def bench_sweep_for(runs):
-    from simulation.sweep import Sweep
+    from simulation.experiment.sweep import Sweep
 
     points = [(f"tax={tax}", {"policy.landfill_tax_eur_per_t": tax}) for tax in TAXES]
     return Sweep.from_points("bench_sweep", SYNTHETIC_PARK, points, replicates=max(1, runs // len(TAXES)), seed=SEED)
@@ -70,7 +70,7 @@ def bench_sweep_for(runs):
 def child_sweep(runs, workers, out):
     """A sweep; in-process (workers=1) it also times model building and running alone."""
     from simulation import model as model_module
-    from simulation.experiment import run_sweep
+    from simulation.experiment.runs import run_sweep
 
     model_s = [0.0]
     if workers == 1:  # timing wrappers only in this benchmark child; the model itself is untouched

@@ -1,9 +1,14 @@
 """Agent-based simulation of industrial symbiosis.
 
-Data flows one way through the package:
+Data flows one way through the package, one subpackage per stage:
 
-    scenario (catalogue, scenario, synthetic)  ->  model (firm, contract, bargaining,
-    market, logistics, policy)  ->  measures (measures, outcome)  ->  outputs (report, figures, cli)
+    scenario  ->  model  ->  measures  ->  output  ->  experiment  ->  cli
+
+``scenario`` reads and checks the input files; ``model`` is the agent-based core
+(firms and the month they act in); ``measures`` summarises whole runs; ``output``
+writes tables, figures and reports; ``experiment`` runs many models (sweeps,
+comparisons) and analyses them; ``cli`` is the ``symbiosis`` command. A module
+imports only from its own stage or an earlier one.
 """
 
 from importlib.metadata import PackageNotFoundError, version

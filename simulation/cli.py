@@ -9,14 +9,14 @@ runs a parameter sweep into ``results/<sweep>/results.sqlite``;
 ``symbiosis export RESULTS --format csv|parquet`` writes its tables for other tools.
 
 ``symbiosis compare SCENARIO --policy NAME:PATH=VALUE[,PATH=VALUE...] ... [--replicates R]``
-compares policy packages with the baseline (:mod:`simulation.compare`);
+compares policy packages with the baseline (:mod:`simulation.experiment.compare`);
 ``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
-sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.analysis`).
+sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.experiment.analysis`).
 
 Bad input ends with a one-paragraph message and exit status 2, before anything is written;
 a run that fails once started (its numbers stop being finite), or a sweep or comparison
 with failed runs, ends with exit status 3. Output folders are written as
-:mod:`simulation.atomic` describes: only new or empty folders, or over this tool's
+:mod:`simulation.output.files` describes: only new or empty folders, or over this tool's
 own earlier results.
 """
 
@@ -139,6 +139,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
     command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
+    if args.command in ("run", "compare", "analyze"):
+        _files_only_figures()
     # A batch system's SIGTERM ends the command as Ctrl-C does: staging cleared, finished sweep runs kept.
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
@@ -160,6 +162,13 @@ def main(argv=None):
             signal.signal(signal.SIGTERM, previous)
 
 
+def _files_only_figures():
+    """The command draws figures into files: a backend that needs no display (library code never picks one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -176,12 +185,13 @@ def _warn(warnings):
 
 
 def _run(args, command):
-    from simulation.atomic import check_destination
+    from simulation.output.files import check_destination
     from simulation.model import SymbiosisModel
-    from simulation.outcome import classify
-    from simulation.report import format_summary, format_timeline, link_table, output_files, summary, write_results
+    from simulation.measures.outcome import classify
+    from simulation.output.results import output_files, write_results
+    from simulation.output.tables import format_summary, format_timeline, link_table, summary
     from simulation.scenario import load
-    from simulation.workload import run_estimate
+    from simulation.model.workload import run_estimate
 
     scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
     _warn(scenario.warnings)
@@ -198,8 +208,10 @@ def _run(args, command):
             model.run(progress=bar.update)
         frame = model.datacollector.get_model_vars_dataframe()
         outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
-        with tqdm(total=output_files(model, not args.no_figures), desc="writing results", unit="file",
-                  disable=args.quiet, file=sys.stderr) as bar, _signals_deferred() as received:
+        # Signals deferred around the bar too: one that came as it closed would be raised inside tqdm.
+        with _signals_deferred() as received, tqdm(total=output_files(model, not args.no_figures),
+                                                   desc="writing results", unit="file", disable=args.quiet,
+                                                   file=sys.stderr) as bar:
             try:
                 write_results(model, out_dir, command, outcome, figures=not args.no_figures,
                               progress=_file_progress(bar, received))
@@ -257,9 +269,9 @@ def _signals_deferred():
 def _sweep(args, command):
     from concurrent.futures.process import BrokenProcessPool
 
-    from simulation.experiment import run_sweep
-    from simulation.store import store_file
-    from simulation.sweep import load_sweep
+    from simulation.experiment.runs import run_sweep
+    from simulation.experiment.store import store_file
+    from simulation.experiment.sweep import load_sweep
 
     sweep = load_sweep(args.sweep_file)
     _warn(sweep.load_base(sweep.snapshot).warnings)
@@ -298,7 +310,7 @@ def _failed_runs(runs, store):
 
 
 def _export(args, command):
-    from simulation.store import export
+    from simulation.experiment.store import export
 
     for path in export(args.results, args.format, args.out):
         print(f"wrote {path}")
@@ -308,7 +320,7 @@ def _export(args, command):
 def _compare(args, command):
     from concurrent.futures.process import BrokenProcessPool
 
-    from simulation.compare import compare, format_table, parse_policies
+    from simulation.experiment.compare import compare, format_table, parse_policies
 
     packages = parse_policies(args.policies)
     try:
@@ -323,7 +335,7 @@ def _compare(args, command):
 
 
 def _analyze(args, command):
-    from simulation.analysis import analyze, format_analysis
+    from simulation.experiment.analysis import analyze, format_analysis
 
     analysis = analyze(args.results, args.x, args.y, args.measures, out_dir=args.out)
     print(format_analysis(analysis))

@@ -11,7 +11,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from conftest import DATA
-from simulation.analysis import (
+from simulation.experiment.analysis import (
     REGIMES,
     default_bins,
     regime_shares,
@@ -183,8 +183,8 @@ measures = ["waste_diverted_share", "co2_avoided_t", "links_broken"]
 
 
 def swept(tmp_path_factory, text, name):
-    from simulation.experiment import run_sweep
-    from simulation.sweep import load_sweep
+    from simulation.experiment.runs import run_sweep
+    from simulation.experiment.sweep import load_sweep
 
     folder = tmp_path_factory.mktemp(name)
     (folder / "sweep.toml").write_text(text.format(base=DATA / "mini_park.toml"))
@@ -198,8 +198,8 @@ def grid_results(tmp_path_factory):
 
 
 def test_analyze_regime_map_matches_a_hand_count_of_the_runs(grid_results):
-    from simulation.analysis import analyze
-    from simulation.store import read_runs
+    from simulation.experiment.analysis import analyze
+    from simulation.experiment.store import read_runs
 
     found = analyze(grid_results)
     assert (found.x, found.y) == ("policy.landfill_tax_eur_per_t", "logistics.transport_cost_factor")
@@ -217,8 +217,8 @@ def test_analyze_regime_map_matches_a_hand_count_of_the_runs(grid_results):
 
 
 def test_analyze_response_curves_per_swept_value(grid_results):
-    from simulation.analysis import analyze
-    from simulation.store import read_runs
+    from simulation.experiment.analysis import analyze
+    from simulation.experiment.store import read_runs
 
     found = analyze(grid_results, x="logistics.transport_cost_factor", measures=["links_formed"])
     curve = found.curves["logistics.transport_cost_factor"]
@@ -256,7 +256,7 @@ def test_analyze_of_a_missing_store_exits_2(tmp_path, capsys):
 
 
 def test_analyze_a_sobol_sweep_gives_indices_in_design_order(tmp_path_factory):
-    from simulation.analysis import analyze
+    from simulation.experiment.analysis import analyze
 
     found = analyze(swept(tmp_path_factory, SOBOL_SWEEP, "sobol"))
     indices = found.indices

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from conftest import tree
-from simulation import executors, workload
-from simulation.atomic import MANIFEST as MANIFEST_NAME
+from simulation.experiment import executors
+from simulation.model import workload
+from simulation.output.files import MANIFEST as MANIFEST_NAME
 from simulation.cli import main
 from simulation.scenario import load
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run, mini
-from simulation.bargaining import Terms, hurdle
+from simulation.model.exchange import Terms, hurdle
 
 money = st.floats(0.0, 1e6)
 

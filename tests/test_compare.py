@@ -10,7 +10,7 @@ import pytest
 
 from conftest import DATA
 from simulation.cli import main
-from simulation.compare import COLUMNS, QUANTITIES, RATIOS, SHARES, TOTALS, compare, parse_policy
+from simulation.experiment.compare import COLUMNS, QUANTITIES, RATIOS, SHARES, TOTALS, compare, parse_policy
 
 REPLICATES = 4
 PACKAGES = {

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import mini, run
-from simulation.contract import ACTIVE, END_REASONS, ENDED, PENDING, PIPELINE, TRUCK
+from simulation.model.contract import ACTIVE, END_REASONS, ENDED, PENDING, PIPELINE, TRUCK
 from simulation.model import SymbiosisModel
 
 POWER = '{id = "power", sector = "power", x_km = 0.0, y_km = 0.0, capacity = 10000.0}'
@@ -141,8 +141,8 @@ def test_contract_ids_by_status_always_match_the_status_column(scenario):
 
 
 def test_the_contract_log_has_its_columns_in_order_with_or_without_contracts(mini_model):
-    from simulation.contract import LOG_COLUMNS
-    from simulation.report import contract_table
+    from simulation.model.contract import LOG_COLUMNS
+    from simulation.output.tables import contract_table
 
     rows = mini_model.contracts.log_rows(mini_model.firm_ids, mini_model.materials.ids, mini_model.calendar)
     assert rows and all(tuple(row) == LOG_COLUMNS for row in rows)

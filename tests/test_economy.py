@@ -3,8 +3,8 @@
 import pytest
 from conftest import mini
 
-from simulation.economy import MaterialTable, SubstitutionTable
-from simulation.policy import PolicyTimeline
+from simulation.model.materials import MaterialTable, SubstitutionTable
+from simulation.model.policy import PolicyTimeline
 
 
 def test_unit_costs_follow_price_events_under_one_policy():
@@ -42,7 +42,7 @@ def test_a_waste_with_a_resale_value_is_sold_never_taxed_or_counted_as_landfille
     import numpy as np
 
     from conftest import ROOT, run
-    from simulation.measures import DISPOSED, SOLD
+    from simulation.model.recorder import DISPOSED, SOLD
     from simulation.scenario import load
 
     scenario = load(ROOT / "scenarios" / "synthetic_park.toml", ["scenario.years=2", "policy.landfill_tax_eur_per_t=150"])

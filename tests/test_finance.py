@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, run
-from simulation.finance import LoanBook, monthly_payment
+from simulation.model.finance import LoanBook, monthly_payment
 from simulation.scenario import load
 
 

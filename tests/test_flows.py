@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 import pytest
 
 from conftest import DATA, ROOT, run
-from simulation.flows import allocate, month_flows
-from simulation.measures import FLOW_COLUMNS
+from simulation.model.flows import allocate, month_flows
+from simulation.model.recorder import FLOW_COLUMNS
 from simulation.scenario import load
 
 GEN, REUSED, EXCHANGED, SOLD, DISPOSED, STOCK = (FLOW_COLUMNS.index(c) for c in ("generated", "reused", "exchanged", "sold", "disposed", "stock_change"))

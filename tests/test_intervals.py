@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.intervals import (
+from simulation.measures.intervals import (
     difference_interval,
     mean_interval,
     paired_ratio_interval,

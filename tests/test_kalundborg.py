@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from simulation.contract import ENDED
+from simulation.model.contract import ENDED
 from simulation.model import SymbiosisModel
-from simulation.report import contract_table, link_table, yearly_table
+from simulation.output.tables import contract_table, link_table, yearly_table
 from simulation.scenario import load
 
 SCENARIO = ROOT / "scenarios" / "kalundborg.toml"

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
+from simulation.model.keyed import KeyedValues, contains, first_occurrences, unique_ints, unique_inverse
 
 ints = st.lists(st.integers(0, 60), max_size=80).map(lambda v: np.array(v, dtype=np.int64))
 
@@ -35,7 +35,7 @@ def test_keyed_values_behave_like_a_dict_with_default(writes, queries):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=20))
 def test_ragged_rows_lists_every_item_of_every_run(runs):
-    from simulation.keyed import ragged_rows
+    from simulation.model.keyed import ragged_rows
 
     starts = np.array([r[0] for r in runs], dtype=np.int64)
     counts = np.array([r[1] for r in runs], dtype=np.int64)
@@ -45,7 +45,7 @@ def test_ragged_rows_lists_every_item_of_every_run(runs):
 
 
 def test_unit_interval_clips_like_np_clip():
-    from simulation.keyed import unit_interval
+    from simulation.model.keyed import unit_interval
 
     values = np.array([-3.0, -0.0, 0.0, 0.25, 1.0, 7.0, np.nan, np.inf, -np.inf])
     np.testing.assert_array_equal(unit_interval(values), np.clip(values, 0.0, 1.0))

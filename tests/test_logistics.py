@@ -6,8 +6,8 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.logistics import Logistics, dispatch_trucks
-from simulation.timeline import DAYS_PER_MONTH
+from simulation.model.logistics import Logistics, dispatch_trucks
+from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 def simpy_reference(durations, releases, n_trucks, horizon):
@@ -54,8 +54,8 @@ def test_no_trucks_moves_nothing():
                 max_size=20))
 def test_hired_trucks_move_every_part_of_a_shipment_alike(shipments):
     # With trucks hired as needed, a shipment split over several trucks moves as one schedule per part would.
-    from simulation.logistics import Logistics
-    from simulation.timeline import DAYS_PER_MONTH
+    from simulation.model.logistics import Logistics
+    from simulation.scenario.timeline import DAYS_PER_MONTH
 
     quantities = np.array([q for q, _, _ in shipments])
     km = np.array([d for _, d, _ in shipments])

@@ -6,9 +6,9 @@ from conftest import mini
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.firm import AcquaintanceLists
-from simulation.market import Market, NearestCache, StreamIndex
-from simulation.measures import Network
+from simulation.model.firm import AcquaintanceLists
+from simulation.model.market import Market, NearestCache, StreamIndex
+from simulation.model.recorder import Network
 from simulation.model import SymbiosisModel
 
 
@@ -104,9 +104,9 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
-    # The cheapest allowed mode, pipeline capex paid off over its term (odd.md); a nan cost means not allowed.
-    from simulation.contract import PIPELINE, TRUCK
-    from simulation.market import choose_mode, term_months
+    # The cheapest allowed mode, pipeline capex paid off by a loan over its term (odd.md); a nan cost means not allowed.
+    from simulation.model.contract import PIPELINE, TRUCK
+    from simulation.model.market import choose_mode, term_months
 
     rng = np.random.default_rng(seed)
     model = SymbiosisModel(mini("policy.carbon_price_eur_per_t=80", "policy.capex_subsidy_share=0.3"), seed=1)
@@ -124,7 +124,9 @@ def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
     truck = (p.transport_cost_factor * mats.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
     pipe = p.transport_cost_factor * mats.pipeline_cost[waste] * dist
     pipe_capex = np.where(existing, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
-    per_unit = pipe_capex * (1 - pol.capex_subsidy_share) / (term_months(model, PIPELINE) * np.maximum(quantity, 1e-9))
+    r, n_months = 1.05 ** (1 / 12) - 1, term_months(model, PIPELINE)  # firm_defaults.interest_rate_per_year = 0.05
+    annuity = pipe_capex * (1 - pol.capex_subsidy_share) * r / (1 - (1 + r) ** -n_months)
+    per_unit = annuity / np.maximum(quantity, 1e-9)
     use_pipe = ~np.isnan(pipe) & (np.isnan(truck) | (pipe + per_unit < truck))
     np.testing.assert_array_equal(mode, np.where(use_pipe, PIPELINE, TRUCK))
     np.testing.assert_array_equal(unit, np.where(use_pipe, pipe, truck))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from simulation import catalogue, parameters
-from simulation.measures import MEASURES
+from simulation.scenario import catalogue, parameters
+from simulation.model.recorder import MEASURES
 
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")
@@ -27,7 +27,7 @@ CLASSES = {
     "Event": parameters.Event,
 }
 
-# A dotted name not itself part of a longer dotted name or a path: `search.rate_per_month`, not simulation.market.x or contract.py.
+# A dotted name not itself part of a longer dotted name or a path: `search.rate_per_month`, not simulation.model.market.x or contract.py.
 SECTION_REF = re.compile(r"(?<![\w./])(" + "|".join(SECTIONS) + r")\.([A-Za-z_]\w*)")
 CLASS_REF = re.compile(r"(?<![\w./])(" + "|".join(CLASSES) + r")\.([A-Za-z_]\w*)")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")

@@ -3,8 +3,8 @@
 import numpy as np
 
 from conftest import mini, run
-from simulation.outcome import classify, smooth
-from simulation.parameters import Outcome
+from simulation.measures.outcome import classify, smooth
+from simulation.scenario.parameters import Outcome
 
 RULE = Outcome(min_links=2, min_links_per_firm=0.0, window_months=1, persist_months=24, collapse_drop=0.5)
 FIRMS = np.full(60, 20)

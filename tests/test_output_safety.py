@@ -14,8 +14,8 @@ import time
 import pytest
 
 from conftest import DATA, ROOT, tree
-from simulation import atomic
-from simulation.atomic import MANIFEST, clear_leftovers, replaced_folder
+from simulation.output import files as atomic
+from simulation.output.files import MANIFEST, clear_leftovers, replaced_folder
 from simulation.cli import main
 from simulation.errors import ScenarioError
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from conftest import DATA
 from simulation.cli import main
-from simulation.parameters import ScenarioSpec
+from simulation.scenario.parameters import ScenarioSpec
 
 SCENARIO, CATALOGUE = "mini_park.toml", "mini_catalogue.toml"
 SECTIONS = ("demand", "market", "firm_defaults", "search", "contract", "trust", "logistics", "outages", "policy", "outcome")

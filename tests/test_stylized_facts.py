@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA, run
-from simulation.contract import END_REASONS
+from simulation.model.contract import END_REASONS
 from simulation.scenario import load
 
 SEEDS = (1, 2, 3, 4)

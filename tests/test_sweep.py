@@ -17,16 +17,16 @@ import pytest
 
 from conftest import DATA, ROOT, mini
 from simulation.cli import main
-from simulation.experiment import RUN_MEASURES, run_measures, run_sweep
-from simulation.measures import MEASURES
+from simulation.experiment.runs import RUN_MEASURES, run_measures, run_sweep
+from simulation.model.recorder import MEASURES
 from simulation.model import SymbiosisModel
-from simulation.outcome import classify
+from simulation.measures.outcome import classify
 from simulation.errors import ScenarioError
-from simulation.experiment import ScenarioCache
+from simulation.experiment.runs import ScenarioCache
 from simulation.scenario import load
-from simulation.snapshot import Snapshot
-from simulation.store import read_runs, read_series, read_sweep
-from simulation.sweep import Sweep, assignments, load_sweep
+from simulation.scenario.snapshot import Snapshot
+from simulation.experiment.store import read_runs, read_series, read_sweep
+from simulation.experiment.sweep import Sweep, assignments, load_sweep
 
 MINI = DATA / "mini_park.toml"
 

@@ -8,9 +8,9 @@ can do without the DataCollector; the DataCollector's reporters read the recorde
 
 import numpy as np
 
-from simulation.contract import ACTIVE, PENDING
+from simulation.model.contract import ACTIVE, PENDING
 from simulation.errors import RunFailed
-from simulation.keyed import unique_ints
+from simulation.model.keyed import unique_ints
 
 MEASURES = {
     "active_firms": "firms in the park",

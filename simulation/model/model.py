@@ -8,9 +8,9 @@ One call of :meth:`SymbiosisModel.step` is one decision period (a month):
 3. partner search by firms with unmatched flows, fewest links first; firms that
    found nothing consider investing in recovery technology;
 4. the physical month in simpy (outages, pipeline construction), then the
-   month's flows (:mod:`simulation.flows`) and the fleet's deliveries;
+   month's flows (:mod:`simulation.model.flows`) and the fleet's deliveries;
 5. accounts (cash, government, savings, CO2), trust, insolvency;
-6. measures: kept by the :class:`~simulation.measures.PeriodRecorder` and
+6. measures: kept by the :class:`~simulation.model.recorder.PeriodRecorder` and
    collected through Mesa's ``DataCollector`` (unless ``collect=False``).
 """
 
@@ -18,23 +18,23 @@ import mesa
 import networkx as nx
 import numpy as np
 
-from simulation.bargaining import side_gains
-from simulation.columns import Columns
-from simulation.contract import ACTIVE, AT_SIGNING, PENDING, REASON, TRUCK, ContractBook
-from simulation.economy import MaterialTable, SubstitutionTable
-from simulation.finance import LoanBook, monthly_payment
-from simulation.firm import AcquaintanceLists, Firm
-from simulation.flows import month_flows
-from simulation.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
-from simulation.logistics import Logistics
-from simulation.market import (Market, contract_transport_unit, free_quantity, grouped_best, grouped_sample,
+from simulation.model.exchange import side_gains
+from simulation.model.columns import Columns
+from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, TRUCK, ContractBook
+from simulation.model.materials import MaterialTable, SubstitutionTable
+from simulation.model.finance import LoanBook, monthly_payment
+from simulation.model.firm import AcquaintanceLists, Firm
+from simulation.model.flows import month_flows
+from simulation.model.keyed import KeyedValues, contains, first_occurrences, unique_ints, unit_interval
+from simulation.model.logistics import Logistics
+from simulation.model.market import (Market, contract_transport_unit, free_quantity, grouped_best, grouped_sample,
                                price_pairs, receiver_running_value, stream_pair_key, treatment_unit_cost)
-from simulation.measures import MEASURES, PeriodRecorder
-from simulation.policy import GovernmentLedger, PolicyTimeline
-from simulation.streams import StreamTable
-from simulation.synthetic import generate_firms
-from simulation.timeline import DAYS_PER_MONTH
-from simulation.workload import run_estimate
+from simulation.model.recorder import MEASURES, PeriodRecorder
+from simulation.model.policy import GovernmentLedger, PolicyTimeline
+from simulation.model.streams import StreamTable
+from simulation.scenario.synthetic import generate_firms
+from simulation.scenario.timeline import DAYS_PER_MONTH
+from simulation.model.workload import run_estimate
 
 
 class SymbiosisModel(mesa.Model):
@@ -565,7 +565,7 @@ class SymbiosisModel(mesa.Model):
         A firm invests in its best option when the monthly saving over
         ``contract.duration_months`` repays the capex (after subsidy) with its
         hurdle rate on top: its monthly gain covers the loan's payment
-        (:mod:`simulation.finance`) times 1 + hurdle rate. Returns the firms that invested.
+        (:mod:`simulation.model.finance`) times 1 + hurdle rate. Returns the firms that invested.
         """
         if len(firms) == 0:
             return firms

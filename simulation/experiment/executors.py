@@ -1,7 +1,7 @@
 """Where a sweep's runs execute: this process, a pool of processes, or a Dask cluster.
 
 Every backend is a :class:`concurrent.futures.Executor`, so the sweep loop in
-:mod:`simulation.experiment` is the same for all of them; a backend adds only
+:mod:`simulation.experiment.runs` is the same for all of them; a backend adds only
 how many runs to keep in flight and how to stop at once on Ctrl-C.
 """
 

@@ -10,7 +10,7 @@ month (all money in EUR per month):
   tax, carbon price passed through on production emissions);
 * joint extra cost ``C = q * (transport + treatment + carbon on both) +
   transaction + setup / term + loan payment`` where the loan finances
-  ``capex * (1 - capex_subsidy)`` over the term (:mod:`simulation.finance`; a renewal
+  ``capex * (1 - capex_subsidy)`` over the term (:mod:`simulation.model.finance`; a renewal
   pays no set-up and no new capex);
 * subsidy ``B = q * subsidy``;
 * surplus ``S = A_s + A_r + B - C``.
@@ -33,7 +33,7 @@ Everything here works on numpy arrays, one element per candidate pair.
 
 import numpy as np
 
-from simulation.columns import NamedRows
+from simulation.model.columns import NamedRows
 
 BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fixed_cost", "subsidy", "shared",
         "supplier_hurdle", "receiver_hurdle")

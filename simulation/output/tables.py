@@ -1,27 +1,24 @@
-"""Writing a run's results: CSV tables, run metadata and the summary table.
+"""A run's result tables: CSV tables, run metadata and the summary table.
 
-Everything is first written into a staging folder next to the destination and
-swapped in only when complete (:mod:`simulation.atomic`), so a failed run never
-leaves a half-written result, and an earlier result is replaced as a whole or
-not at all. Files contain no timestamps or timings, so the same scenario and
+:mod:`simulation.output.results` writes them (with the figures) into a staging
+folder next to the destination, swapped in only when complete
+(:mod:`simulation.output.files`), so a failed run never leaves a half-written
+result, and an earlier result is replaced as a whole or not at all. Files contain no timestamps or timings, so the same scenario and
 seed give byte-identical files. Numbers are written at full precision (each
 float as the shortest text that reads back to the same value) and are all
 finite: a NaN or infinity stops the writing with
 :class:`~simulation.errors.RunFailed`.
 """
 
-import json
 import platform
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.atomic import replaced_folder
-from simulation.contract import END_REASONS, LOG_COLUMNS, MODES
+from simulation.model.contract import END_REASONS, LOG_COLUMNS, MODES
 from simulation.errors import RunFailed
-from simulation.measures import FLOW_COLUMNS, MEASURES
+from simulation.model.recorder import FLOW_COLUMNS, MEASURES
 
 
 def period_table(model):
@@ -204,45 +201,6 @@ TABLES = {
     "links.csv": link_table,
     "yearly.csv": yearly_table,
 }
-
-
-def write_results(model, out_dir, command, outcome, figures=True, progress=None):
-    """Write every output file of a run into ``out_dir``, replacing an earlier result there as a whole.
-
-    ``out_dir`` must be new, empty, or a run's result this tool wrote there
-    before (:func:`simulation.atomic.check_destination`). ``progress``, if given,
-    is called with each file's name as it is written, and with None just before
-    the result is swapped in (the last moment at which raising stops it).
-    """
-    progress = progress or (lambda name: None)
-    with replaced_folder(out_dir, "run") as staging:
-        tables = {}
-        for name, table in TABLES.items():
-            progress(name)
-            tables[name] = frame = table(model)
-            check_finite(frame, name, model)
-            frame.to_csv(staging / name, index=False)
-        progress("metadata.json")
-        with open(staging / "metadata.json", "w") as handle:
-            json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True, allow_nan=False)
-            handle.write("\n")
-        if figures:
-            from simulation.figures import figure_files
-
-            for name, draw in figure_files(model, links=tables["links.csv"], yearly=tables["yearly.csv"]):
-                progress(name)
-                draw(staging / name)
-        progress(None)
-    return Path(out_dir)
-
-
-def output_files(model, figures=True):
-    """How many files :func:`write_results` writes (for a progress bar): the tables, metadata and the figures."""
-    if not figures:
-        return len(TABLES) + 1
-    from simulation.figures import count_figures  # matplotlib: only when figures are drawn
-
-    return len(TABLES) + 1 + count_figures(model)
 
 
 def check_finite(frame, name, model):

@@ -1,7 +1,7 @@
 """What a sweep says: regime maps, response curves and sensitivity indices.
 
 Every function takes the sweep's runs table (one row per run, see
-:mod:`simulation.store`) and returns a pandas DataFrame; only finished runs
+:mod:`simulation.experiment.store`) and returns a pandas DataFrame; only finished runs
 (``status == "done"``) count.
 
 **Axes.** A parameter with at most ``MAX_LEVELS`` distinct values (a grid, or
@@ -33,10 +33,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.atomic import check_destination, owned_folder, claim, replaced_folder
+from simulation.output.files import check_destination, owned_folder, claim, replaced_folder
 from simulation.errors import ScenarioError
-from simulation.intervals import LEVEL, mean_interval, wilson_bounds
-from simulation.outcome import REGIMES
+from simulation.measures.intervals import LEVEL, mean_interval, wilson_bounds
+from simulation.measures.outcome import REGIMES
 
 MAX_LEVELS = 12
 RESAMPLES = 1000
@@ -257,7 +257,7 @@ def analyze(results, x=None, y=None, measures=None, out_dir=None):
     indices are tabled for every kept measure unless ``measures`` are given, and
     charted for ``measures``.
     """
-    from simulation.store import read_runs, read_sweep, store_file
+    from simulation.experiment.store import read_runs, read_sweep, store_file
 
     store = store_file(results)
     runs, sweep = read_runs(results), read_sweep(results)
@@ -265,7 +265,7 @@ def analyze(results, x=None, y=None, measures=None, out_dir=None):
     check_destination(folder, "analysis", whole=True)
     if sweep.design == "points":  # labelled override sets have no axes to map or curve along
         raise ScenarioError(store, "", "holds a points design (labelled override sets, e.g. a policy comparison), "
-                                       "which has no parameter axes; compare its labels with simulation.compare.comparison_table")
+                                       "which has no parameter axes; compare its labels with simulation.experiment.compare.comparison_table")
     parameters = sweep.parameter_names()
     x, y = _chosen_axes(store, parameters, x, y)
     chosen = measures
@@ -360,7 +360,7 @@ def _all_indices(runs, sweep, measures, notes):
 
 
 def _write_files(folder, regimes, curves, groups, indices, axes, measures, notes):
-    from simulation.sweep_figures import indices_figure, regime_curve_figure, regime_map_figure, response_figure, save
+    from simulation.output.sweep_figures import indices_figure, regime_curve_figure, regime_map_figure, response_figure, save
 
     x, y = axes
     note = "; ".join(n for n in notes if "bins" in n)

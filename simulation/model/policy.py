@@ -1,7 +1,7 @@
 """Policy instruments in force, period by period, and the government's ledger.
 
 Every instrument in a scenario's ``[policy]`` section is a schedule
-(:mod:`simulation.timeline`); :meth:`PolicyTimeline.at` gives the values in
+(:mod:`simulation.scenario.timeline`); :meth:`PolicyTimeline.at` gives the values in
 force in a period as a :class:`PolicyState` with the same field names and units
 as the scenario (EUR per t, EUR per unit, shares, months).
 """

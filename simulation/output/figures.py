@@ -1,15 +1,12 @@
 """Figures of a run, as PNG files: the network at the end and the time series."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
+from matplotlib.patches import Patch
+import numpy as np
 
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-import numpy as np  # noqa: E402
-
-from simulation.contract import ACTIVE  # noqa: E402
-from simulation.report import formed  # noqa: E402
+from simulation.model.contract import ACTIVE
+from simulation.output.tables import formed
 
 PNG = {"dpi": 120, "metadata": {"Software": None}}
 ARROWS_UP_TO = 300  # links drawn as arrows; more are drawn as plain segments

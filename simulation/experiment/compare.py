@@ -17,7 +17,7 @@ design points of one sweep (same replicates, same master seed) and
   both relative to the baseline: what each additional tonne costs the public
   purse. A package that avoids less CO2 than the baseline has a negative
   ratio; when the extra tonnes are not distinguishable from zero the interval is
-  unbounded (Fieller's interval, see :mod:`simulation.intervals`);
+  unbounded (Fieller's interval, see :mod:`simulation.measures.intervals`);
 * the share of runs in each regime (none, formed, persisted, collapsed; they
   sum to 1) — Wilson intervals.
 
@@ -31,19 +31,19 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.atomic import added_file
+from simulation.output.files import added_file
 from simulation.errors import ScenarioError
-from simulation.experiment import run_sweep
-from simulation.intervals import (
+from simulation.experiment.runs import run_sweep
+from simulation.measures.intervals import (
     difference_interval,
     mean_interval,
     paired_ratio_interval,
     unpaired_ratio_interval,
     wilson_interval,
 )
-from simulation.outcome import REGIMES
-from simulation.scenario import _parse_value, load
-from simulation.sweep import PlannedRun, Sweep, assignments
+from simulation.measures.outcome import REGIMES
+from simulation.scenario.loader import _parse_value, load
+from simulation.experiment.sweep import PlannedRun, Sweep, assignments
 
 BASELINE = "baseline"
 # quantity -> (run measure, unit, label for people)
@@ -193,7 +193,7 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
 
 def write_comparison(table, folder, title):
     """``comparison.csv`` and ``comparison.png`` in ``folder``, each replaced atomically."""
-    from simulation.sweep_figures import comparison_figure, save
+    from simulation.output.sweep_figures import comparison_figure, save
 
     with added_file(folder, "comparison.csv") as staging:
         table.to_csv(staging, index=False)

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.atomic import added_file, claim, owned_folder
+from simulation.output.files import added_file, claim, owned_folder
 from simulation.errors import ScenarioError
-from simulation.measures import MEASURES
-from simulation.run_measures import RUN_MEASURES
+from simulation.model.recorder import MEASURES
+from simulation.measures.summary import RUN_MEASURES
 
 FILE_NAME = "results.sqlite"
 LOCK_NAME = FILE_NAME + ".lock"
@@ -295,7 +295,7 @@ def _meta(db, key):
 
 
 def read_runs(path):
-    """One row per planned run (see :mod:`simulation.experiment` for the columns), sorted by run."""
+    """One row per planned run (see :mod:`simulation.experiment.runs` for the columns), sorted by run."""
     with reading(path) as db:
         names, measures = json.loads(_meta(db, "parameters")), json.loads(_meta(db, "measures"))
         select = ", ".join([
@@ -314,7 +314,7 @@ def read_sweep(path):
     """The sweep that made a store."""
     from pydantic import ValidationError
 
-    from simulation.sweep import Sweep
+    from simulation.experiment.sweep import Sweep
 
     with reading(path) as db:
         text = _meta(db, "sweep")
@@ -341,7 +341,7 @@ def export(path, fmt, out_dir=None):
     """Write the runs table (and the series, if kept) as ``runs.csv`` / ``runs.parquet`` ...; returns the files.
 
     ``out_dir`` defaults to the store's folder; another folder must be new, empty
-    or an earlier export (:mod:`simulation.atomic`).
+    or an earlier export (:mod:`simulation.output.files`).
     """
     with reading(path) as db:
         keep_series = json.loads(_meta(db, "keep_series"))

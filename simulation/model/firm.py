@@ -11,7 +11,7 @@ aversion, trust, cash).
 import mesa
 import numpy as np
 
-from simulation.keyed import ragged_rows
+from simulation.model.keyed import ragged_rows
 
 
 class Firm(mesa.Agent):

@@ -13,7 +13,7 @@ promise (supply side: units of waste; demand side: units of input replaced).
 
 import numpy as np
 
-from simulation.columns import Columns
+from simulation.model.columns import Columns
 
 EXPECTATION_WEIGHT = 0.2  # weight of the latest month in the expected monthly flow
 NONE = -1

@@ -27,11 +27,11 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from simulation.bargaining import Terms, hurdle
-from simulation.columns import NamedRows
-from simulation.contract import PIPELINE, TRUCK
-from simulation.finance import monthly_payment
-from simulation.keyed import contains, ragged_rows, run_start_mask, unique_ints
+from simulation.model.exchange import Terms, hurdle
+from simulation.model.columns import NamedRows
+from simulation.model.contract import PIPELINE, TRUCK
+from simulation.model.finance import monthly_payment
+from simulation.model.keyed import contains, ragged_rows, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
@@ -143,7 +143,7 @@ class Market:
 
         ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
         supply and demand streams, alive streams only); ``known`` holds the searchers' acquaintances
-        (:class:`simulation.firm.AcquaintanceLists`).
+        (:class:`simulation.model.firm.AcquaintanceLists`).
         Returns ``(searcher, partner, s, d, k, dist)``: the searching firm, the firm on the
         other side, the supply stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
@@ -178,7 +178,7 @@ class Market:
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.
 
         ``roles`` are the own streams' distinct roles (see ``roles``); ``known`` holds the
-        acquaintances of ``firms`` (:class:`simulation.firm.AcquaintanceLists`).
+        acquaintances of ``firms`` (:class:`simulation.model.firm.AcquaintanceLists`).
         """
         m, p = self.model, self.model.params.search
         found = [self.near[side].nearest(roles, firms, materials)]
@@ -291,7 +291,7 @@ class PairDetails(NamedRows):
 
 
 def price_pairs(model, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
-    """:class:`~simulation.bargaining.Terms` and :class:`PairDetails` for candidate pairs.
+    """:class:`~simulation.model.exchange.Terms` and :class:`PairDetails` for candidate pairs.
 
     ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
     receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a

@@ -1,24 +1,24 @@
 """What one run of a sweep adds up to: its outcome measures.
 
 Totals are sums over the run's months of the monthly measures of
-:mod:`simulation.measures`; waste in t counts mass streams only, as there.
+:mod:`simulation.model.recorder`; waste in t counts mass streams only, as there.
 """
 
 import math
 
 import numpy as np
 
-from simulation.contract import ENDED, REASON
+from simulation.model.contract import ENDED, REASON
 from simulation.errors import RunFailed
-from simulation.keyed import first_occurrences
-from simulation.measures import MEASURES
+from simulation.model.keyed import first_occurrences
+from simulation.model.recorder import MEASURES
 
 SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
           "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
 
 
 def _totals(names):
-    """Summed monthly measures, described as in :mod:`simulation.measures`."""
+    """Summed monthly measures, described as in :mod:`simulation.model.recorder`."""
     return {name: f"{MEASURES[name]} (run total)" for name in names}
 
 

@@ -1,16 +1,13 @@
 """Figures of many runs: policy comparison, regime maps, response curves, sensitivity indices.
 
 Every figure shows the 95% confidence intervals of the table it is drawn from
-(:mod:`simulation.compare`, :mod:`simulation.analysis`).
+(:mod:`simulation.experiment.compare`, :mod:`simulation.experiment.analysis`).
 """
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")  # files only; no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from simulation.figures import PNG  # noqa: E402
+from simulation.output.figures import PNG
 
 REGIME_COLOURS = {"none": "0.6", "formed": "tab:blue", "persisted": "tab:green", "collapsed": "tab:red"}
 MAP_REGIMES = ("formed", "persisted", "collapsed")

@@ -20,11 +20,11 @@ from typing import Annotated
 
 from pydantic import TypeAdapter, ValidationError
 
-from simulation.catalogue import Catalogue, Material, Process, Sector, Substitution
+from simulation.scenario.catalogue import Catalogue, Material, Process, Sector, Substitution
 from simulation.errors import ScenarioError
-from simulation.parameters import FirmSpec, Policy, ScenarioSpec
-from simulation.snapshot import read_toml
-from simulation.timeline import Calendar, Schedule, parse_date
+from simulation.scenario.parameters import FirmSpec, Policy, ScenarioSpec
+from simulation.scenario.snapshot import read_toml
+from simulation.scenario.timeline import Calendar, Schedule, parse_date
 
 SETTABLE_MATERIAL_FIELDS = ("virgin_price_eur", "gate_fee_eur")
 SETTABLE_FIRM_FIELDS = ("capacity", "hurdle_rate", "risk_aversion")
@@ -62,7 +62,7 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     """Load, override and validate a scenario; the only door into the model.
 
     ``files`` is the reader of the scenario and catalogue files (anything with
-    ``read(path) -> dict``, e.g. a :class:`~simulation.snapshot.Snapshot`);
+    ``read(path) -> dict``, e.g. a :class:`~simulation.scenario.snapshot.Snapshot`);
     by default they are read from disk.
     """
     path = Path(path)

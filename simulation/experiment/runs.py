@@ -11,7 +11,7 @@ varied parameter named by its dotted path, and one per kept measure of
 A run depends on nothing but its scenario, overrides and seed, so it gives the
 same numbers in this process, in a pool worker or on a Dask worker. Workers read
 the scenario and catalogue from the snapshot the sweep took when it was checked
-(:class:`~simulation.snapshot.Snapshot`), never from disk: a file edited while a
+(:class:`~simulation.scenario.snapshot.Snapshot`), never from disk: a file edited while a
 sweep runs changes nothing in it.
 """
 
@@ -27,18 +27,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from simulation.atomic import check_destination, owned_folder
+from simulation.output.files import check_destination, owned_folder
 from simulation.errors import ScenarioError
-from simulation.executors import backend, usable_cores
-from simulation.measures import MEASURES
+from simulation.experiment.executors import backend, usable_cores
+from simulation.model.recorder import MEASURES
 from simulation.model import SymbiosisModel  # imported here, not per run: forked workers inherit it
-from simulation.outcome import classify
-from simulation.run_measures import RUN_MEASURES, run_measures
+from simulation.measures.outcome import classify
+from simulation.measures.summary import RUN_MEASURES, run_measures
 from simulation.scenario import load
-from simulation.snapshot import Snapshot
-from simulation.store import FILE_NAME, Store, StoreLock, read_runs, reading
-from simulation.sweep import assignments, checked_files
-from simulation.workload import sweep_estimate
+from simulation.scenario.snapshot import Snapshot
+from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
+from simulation.experiment.sweep import assignments, checked_files
+from simulation.model.workload import sweep_estimate
 
 __all__ = ["RUN_MEASURES", "RunTask", "execute", "run_measures", "run_sweep"]
 LARGE_DESIGN = 50_000  # planned runs whose design takes seconds to write: said on stderr

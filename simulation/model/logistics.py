@@ -29,9 +29,9 @@ import heapq
 import numpy as np
 import simpy
 
-from simulation.columns import Columns
-from simulation.keyed import unit_interval
-from simulation.timeline import DAYS_PER_MONTH
+from simulation.model.columns import Columns
+from simulation.model.keyed import unit_interval
+from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 class StorageArray(Columns):

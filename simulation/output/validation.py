@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from simulation.errors import ScenarioError
-from simulation.report import formed
-from simulation.scenario import read_toml
+from simulation.output.tables import formed
+from simulation.scenario.snapshot import read_toml
 
 
 def load_record(path):

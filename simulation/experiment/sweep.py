@@ -45,11 +45,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from simulation.errors import ScenarioError
-from simulation.parameters import Section, checked_name
-from simulation.run_measures import RUN_MEASURES
-from simulation.scenario import _validate, load
-from simulation.snapshot import Snapshot, read_toml
-from simulation.workload import firm_count
+from simulation.scenario.parameters import Section, checked_name
+from simulation.measures.summary import RUN_MEASURES
+from simulation.scenario.loader import _validate, load
+from simulation.scenario.snapshot import Snapshot, read_toml
+from simulation.model.workload import firm_count
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "points")
 SAMPLED = ("lhs", "sobol", "morris")
@@ -355,7 +355,7 @@ def _checked(raw, path, base):
     try:
         spec = _validate(SweepFile, raw, path, "")
     except ScenarioError as exc:  # the scenario checker points at the parameter list; sweep fields are described here
-        raise ScenarioError(path, exc.field, exc.problem.replace("docs/odd.md", "the sweep file format in simulation/sweep.py")) from None
+        raise ScenarioError(path, exc.field, exc.problem.replace("docs/odd.md", "the sweep file format in simulation/experiment/sweep.py")) from None
     settings = spec.sweep
     _check_design(spec, path)
     measures = settings.measures if settings.measures is not None else list(RUN_MEASURES)

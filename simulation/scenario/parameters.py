@@ -3,7 +3,7 @@
 Each class is one section of a scenario file (``[demand]``, ``[search]`` ...).
 Fields a scenario does not give take the defaults below; ``docs/odd.md`` refers
 to them by these names. Policy values may be schedules (see
-:mod:`simulation.timeline`).
+:mod:`simulation.scenario.timeline`).
 
 Every number has a plausible range, wide enough for any real park and narrow
 enough that no value inside it can overflow the model's arithmetic: a value

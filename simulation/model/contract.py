@@ -15,7 +15,7 @@ produces the human-readable log.
 
 import numpy as np
 
-from simulation.columns import Columns
+from simulation.model.columns import Columns
 
 PENDING, ACTIVE, ENDED = 0, 1, 2
 TRUCK, PIPELINE = 0, 1

@@ -7,7 +7,7 @@ across replicates).
 
 import numpy as np
 
-from simulation.parameters import FirmSpec
+from simulation.scenario.parameters import FirmSpec
 
 
 def generate_firms(park, catalogue, firm_defaults, rng):

@@ -1,0 +1,1 @@
+"""Measures of whole runs: the outcome regime, the run-level summary a sweep stores, and statistics (intervals)."""

@@ -1,0 +1,1 @@
+"""Output: result tables and files (written atomically, only into folders the tool owns), figures and validation reports."""

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run, mini
-from simulation.model.exchange import Terms, hurdle
+from simulation.model.exchange import Terms
+from simulation.model.firm import hurdles as hurdle
 
 money = st.floats(0.0, 1e6)
 

@@ -70,7 +70,7 @@ def test_product_margins_pass_on_the_set_share_of_input_price_changes():
     before = model.unit_margin()
     materials = model.materials
     materials.price_multiplier = np.full(len(materials), 1.5)  # every virgin price up by half
-    model.costs = materials.unit_costs(model.policy_now)
+    model.month.costs = materials.unit_costs(model.policy_now)
     demand = model.demand
     alive = demand.alive
     rise = np.bincount(demand.firm[alive], weights=(demand.coef * 0.5 * materials.base_price[demand.material])[alive],
@@ -88,7 +88,7 @@ def test_price_turbulence_bankrupts_fewer_firms_when_product_prices_follow_input
     def exits(pass_through, seed):
         scenario = load(ROOT / "scenarios" / "synthetic_park.toml", [
             "scenario.years=12", "market.price_volatility=0.15", f"market.price_pass_through={pass_through}"])
-        return int(np.count_nonzero(run(scenario, seed=seed, record_exchanges=False).left >= 0))
+        return int(np.count_nonzero(run(scenario, seed=seed, record_exchanges=False).firms.left >= 0))
 
     seeds = range(11, 17)
     fixed = [exits(0.0, seed) for seed in seeds]  # margins fixed while input prices move

@@ -43,5 +43,5 @@ def test_under_steady_prices_no_firm_that_invested_goes_bust(seed):
                 seed=seed, record_exchanges=False)
     invested = invested_firms(model)
     assert invested, "the park should build pipelines"
-    gone = set(np.flatnonzero(model.left >= 0).tolist())
+    gone = set(np.flatnonzero(model.firms.left >= 0).tolist())
     assert not invested & gone, [model.firm_ids[f] for f in invested & gone]

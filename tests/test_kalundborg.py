@@ -67,7 +67,7 @@ def test_closed_plasterboard_plant_holds_no_contract_after_it_leaves(model):
     mine = np.flatnonzero((book.supplier == gyproc) | (book.receiver == gyproc))
     assert len(mine) > 0, "the plasterboard plant should have traded before it closed"
     assert (book.status[mine] == ENDED).all() and (book.end[mine] <= closed).all()
-    assert not model.active[gyproc] and model.left[gyproc] == closed
+    assert not model.firms.active[gyproc] and model.firms.left[gyproc] == closed
     for period, ids, _, shipped, _ in model.recorder.exchanges:
         if period >= closed:
             parties = np.concatenate([book.supplier[ids], book.receiver[ids]])
@@ -77,11 +77,11 @@ def test_closed_plasterboard_plant_holds_no_contract_after_it_leaves(model):
 def test_no_firm_trades_before_it_enters(model):
     book = model.contracts
     for side in (book.supplier, book.receiver):
-        assert (book.start >= model.entry[side]).all()
+        assert (book.start >= model.firms.entry[side]).all()
     for period, ids, _, shipped, _ in model.recorder.exchanges:
         moving = ids[shipped > 0]
-        assert (model.entry[book.supplier[moving]] <= period).all()
-        assert (model.entry[book.receiver[moving]] <= period).all()
+        assert (model.firms.entry[book.supplier[moving]] <= period).all()
+        assert (model.firms.entry[book.receiver[moving]] <= period).all()
     assert not generated(model, "digestate")[:month(model, "2018-01")].any(), "no biogas plant before 2018"
 
 
@@ -118,7 +118,7 @@ def hurdle_rates(model, log):
 
 
 def test_the_refinery_sale_raises_its_hurdle(model):
-    assert model.firm_attrs["hurdle_rate"][firm(model, "refinery")] == pytest.approx(0.30)
+    assert model.firms.hurdle_rate[firm(model, "refinery")] == pytest.approx(0.30)
 
 
 def test_link_timeline_and_yearly_benefits(model):

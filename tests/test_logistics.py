@@ -60,7 +60,7 @@ def test_hired_trucks_move_every_part_of_a_shipment_alike(shipments):
     quantities = np.array([q for q, _, _ in shipments])
     km = np.array([d for _, d, _ in shipments])
     start = np.array([s for _, _, s in shipments])
-    hired = Logistics(None, None, truck_payload=25.0, truck_speed_kmh=50.0, handling_hours=2.0, hours_per_day=10.0)
+    hired = Logistics(None, truck_payload=25.0, truck_speed_kmh=50.0, handling_hours=2.0, hours_per_day=10.0)
     got = hired.truck_delivery_share(quantities, km, start)
     days = np.ceil(quantities / 25.0) * (2 * km / 50.0 + 2.0) / 10.0
     parts = np.maximum(1, np.ceil(days / DAYS_PER_MONTH)).astype(int)
@@ -80,7 +80,7 @@ class _FixedDraws:
 
 
 def test_uptime_counts_an_outage_in_each_month_it_spans():
-    logistics = Logistics(None, None, 20.0, 60.0, 2.0, 10.0)
+    logistics = Logistics(None, 20.0, 60.0, 2.0, 10.0)
     logistics.add_firms(3)
     np.testing.assert_array_equal(logistics.play_period(), np.ones(3))  # a month without outages
     logistics.start_outages(np.array([True, False, False]), 1.0, 0.0, _FixedDraws())
@@ -89,4 +89,4 @@ def test_uptime_counts_an_outage_in_each_month_it_spans():
     np.testing.assert_allclose(logistics.play_period(), [0, 1, 1], atol=1e-12)
     np.testing.assert_allclose(logistics.play_period(), [2 / 3, 1, 1])
     np.testing.assert_array_equal(logistics.play_period(), np.ones(3))  # repaired: a full month again
-    assert logistics.plants_down == 0 and len(logistics.outage_log) == 1
+    assert logistics.plants_down == 0 and np.isnan(logistics.down_since).all()

@@ -56,11 +56,11 @@ def test_network_measures_match_networkx(edges, active):
 
 def _candidates(market, model):
     """Candidate pairs if every firm in the park searched with every stream open."""
-    searchers = np.flatnonzero(model.active)
-    rank = np.zeros(len(model.specs), dtype=np.int64)
+    searchers = np.flatnonzero(model.firms.active)
+    rank = np.zeros(len(model.firms.specs), dtype=np.int64)
     rank[searchers] = np.arange(len(searchers))
     known = AcquaintanceLists(model.firm_list, searchers, rank)
-    return market.candidate_pairs(searchers, model.supply.alive.copy(), model.demand.alive.copy(), known)
+    return market.candidate_pairs(model.policy_now, searchers, model.supply.alive.copy(), model.demand.alive.copy(), known)
 
 
 def test_nearest_stream_answers_are_dropped_when_streams_change():
@@ -73,7 +73,9 @@ def test_nearest_stream_answers_are_dropped_when_streams_change():
     for _ in range(10):
         model.step()
     assert len(model.supply) > n_supply
-    kept, fresh = _candidates(model.market, model), _candidates(Market(model), model)
+    fresh_market = Market(model.firms, model.supply, model.demand, model.subs, len(model.materials), model.params.search,
+                          model.contracts)
+    kept, fresh = _candidates(model.market, model), _candidates(fresh_market, model)
     assert (fresh[1] >= n_supply).any()  # a stream born after the answers were kept is a candidate
     for got, want in zip(kept, fresh):
         np.testing.assert_array_equal(got, want)
@@ -86,11 +88,11 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
     market, seen = model.market, []
     original = market.candidate_pairs
 
-    def checked(searchers, open_s, open_d, known):
+    def checked(policy, searchers, open_s, open_d, known):
         assert not (open_s & ~model.supply.alive).any() and not (open_d & ~model.demand.alive).any()
-        searcher, partner, s, d, k, dist = pairs = original(searchers, open_s, open_d, known)
+        searcher, partner, s, d, k, dist = pairs = original(policy, searchers, open_s, open_d, known)
         assert model.supply.alive[s].all() and model.demand.alive[d].all()
-        assert model.active[model.supply.firm[s]].all() and model.active[model.demand.firm[d]].all()
+        assert model.firms.active[model.supply.firm[s]].all() and model.firms.active[model.demand.firm[d]].all()
         assert (searcher != partner).all()
         seen.append(len(s))
         return pairs
@@ -106,7 +108,6 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
 def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
     # The cheapest allowed mode, pipeline capex paid off by a loan over its term (odd.md); a nan cost means not allowed.
     from simulation.model.contract import PIPELINE, TRUCK
-    from simulation.model.market import choose_mode, term_months
 
     rng = np.random.default_rng(seed)
     model = SymbiosisModel(mini("policy.carbon_price_eur_per_t=80", "policy.capex_subsidy_share=0.3"), seed=1)
@@ -114,17 +115,17 @@ def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
     mats.truck_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.01, 0.5, n))
     mats.pipeline_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.001, 0.1, n))
     mats.pipeline_only = np.isnan(mats.truck_cost) & ~np.isnan(mats.pipeline_cost)
-    model.market._per_unit_km = None  # costs are fixed for a run; here they were changed behind its back
+    model.economics._per_unit_km = None  # costs are fixed for a run; here they were changed behind its back
     m = 60
     waste, dist = rng.integers(0, n, m), rng.uniform(0.1, 30.0, m)
     quantity, existing = rng.uniform(0.0, 5000.0, m) * (rng.random(m) < 0.9), rng.random(m) < 0.3
-    mode, unit, capex = choose_mode(model, waste, dist, quantity, existing)
+    mode, unit, capex = model.economics.choose_mode(model.policy_now, waste, dist, quantity, existing)
 
     p, pol = model.params.logistics, model.policy_now
     truck = (p.transport_cost_factor * mats.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
     pipe = p.transport_cost_factor * mats.pipeline_cost[waste] * dist
     pipe_capex = np.where(existing, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
-    r, n_months = 1.05 ** (1 / 12) - 1, term_months(model, PIPELINE)  # firm_defaults.interest_rate_per_year = 0.05
+    r, n_months = 1.05 ** (1 / 12) - 1, model.economics.term_months(model.policy_now, PIPELINE)  # firm_defaults.interest_rate_per_year = 0.05
     annuity = pipe_capex * (1 - pol.capex_subsidy_share) * r / (1 - (1 + r) ** -n_months)
     per_unit = annuity / np.maximum(quantity, 1e-9)
     use_pipe = ~np.isnan(pipe) & (np.isnan(truck) | (pipe + per_unit < truck))

@@ -201,7 +201,7 @@ def hub_removal(redundant):
 def deliveries_at(model, period, supplier=None):
     """(receiver, waste) pairs with a link delivering in ``period`` (from ``supplier`` only, if given)."""
     book = model.contracts
-    started = model.links.start[book.link]
+    started = model.deals.link_start[book.link]
     alive = (started >= 0) & (started <= period) & (book.start <= period) & ((book.end < 0) | (book.end > period))
     if supplier is not None:
         alive &= book.supplier == model.firm_ids.index(supplier)

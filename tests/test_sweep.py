@@ -97,9 +97,9 @@ SCENARIO_CASES = {
 
 def events_happened(model):
     if model.params.park is not None:
-        return len(model.specs) == 50  # the generated firms
+        return len(model.firms.specs) == 50  # the generated firms
     greenhouse = model.firm_ids.index("greenhouse")
-    return model.firm_list[0].process == "power_wood" and model.left[greenhouse] == 36 and model.capacity[1] == 3500.0
+    return model.firm_list[0].process == "power_wood" and model.firms.left[greenhouse] == 36 and model.firms.capacity[1] == 3500.0
 
 
 def scenario_content(scenario):

@@ -81,7 +81,7 @@ def _checked(model, measures):
 
 def mean_link_life(model):
     """Mean months from a link's first delivery to its end, counting links still running up to the run's end."""
-    book, start = model.contracts, model.links.start
+    book, start = model.contracts, model.deals.link_start
     if book.size == 0:
         return float("nan")
     # The latest contract of a link (its last renewal) says whether and when the link ended.

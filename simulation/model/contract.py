@@ -91,6 +91,11 @@ class ContractBook(Columns):
         """Ids of contracts pending or active (read only)."""
         return self._ids("running", lambda: self.status != ENDED)
 
+    def of_firm(self, firm):
+        """Ids of the active contracts ``firm`` (an index) supplies or receives under."""
+        active = self.where(ACTIVE)
+        return active[(self.supplier[active] == firm) | (self.receiver[active] == firm)]
+
     def _ids(self, key, mask):
         ids = self._by_status.get(key)
         if ids is None:

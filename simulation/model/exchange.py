@@ -1,4 +1,8 @@
-"""Surplus of a waste exchange and the rule that splits it.
+"""The economics of one exchange: what it saves each side, what it costs, its surplus and its split.
+
+This is the one home of that arithmetic: pricing a candidate pair, re-pricing a
+contract at renewal, a contract's running gains in the review, the value of
+in-plant recovery and the month's settlement all use the functions here.
 
 For a supplier of waste *w* and a receiver that uses it in place of virgin
 input *i* at ``ratio`` units of *i* per unit of *w*, with ``q`` units of *w* a
@@ -16,7 +20,7 @@ month (all money in EUR per month):
 * surplus ``S = A_s + A_r + B - C``.
 
 Each side's hurdle is ``H = hurdle_rate * (1 + risk_aversion * (1 - trust)) * |A|``
-on its own avoided cost ``A``: the least net gain it needs to bother, higher the
+on its own avoided cost ``A`` (:meth:`simulation.model.firm.Firm.hurdle`): the least net gain it needs to bother, higher the
 less it trusts the partner. A deal exists only when the *space of cooperation*
 ``S - H_s - H_r`` is >= 0 (and ``S > 0``); the split is the generalised Nash
 bargaining solution with the hurdles as disagreement points::
@@ -28,12 +32,17 @@ of waste paid by the receiver (negative: the supplier pays a fee), with the
 receiver bearing transport, treatment and capex and each side half the
 transaction and set-up costs (``shared``). By construction no accepted side gets less than its hurdle.
 
-Everything here works on numpy arrays, one element per candidate pair.
+Everything here works on numpy arrays, one element per candidate pair or contract.
 """
+
+import math
 
 import numpy as np
 
 from simulation.model.columns import NamedRows
+from simulation.model.contract import PIPELINE, TRUCK
+from simulation.model.finance import monthly_payment
+from simulation.model.firm import hurdles
 
 BASE = ("quantity", "supplier_avoided", "receiver_avoided", "running_unit", "fixed_cost", "subsidy", "shared",
         "supplier_hurdle", "receiver_hurdle")
@@ -121,23 +130,168 @@ def _derive(values):
     return values
 
 
-def hurdle(rate, risk_aversion, trust, at_stake):
-    """Least net gain (EUR/month) a side needs, given its trust in the partner.
+class PairDetails(NamedRows):
+    """What signing a priced pair needs besides its terms (rows of one float array, one entry per pair).
 
-    ``at_stake`` is the side's avoided cost; a supplier that gives up a resale
-    value has that revenue at stake, hence the absolute value.
+    ``mode`` (TRUCK or PIPELINE); ``dist`` (km); ``capex`` (EUR of a new pipeline;
+    0 by truck or where the pipeline exists); ``conversion`` (units of input
+    replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
+    receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
+    (months the contract would run). ``mode`` and ``term`` are whole numbers held as
+    floats: cast them before using them as indices.
     """
-    return rate * (1 + risk_aversion * (1 - trust)) * np.abs(at_stake)
+
+    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term")
 
 
-def side_gains(quantity, price, supplier_unit_value, receiver_unit_value, subsidy_unit, transaction):
-    """Current monthly gains of both sides of a signed contract at its fixed price.
+class ExchangeEconomics:
+    """Unit values and deal terms of exchanges in the park, under the month's policy and prices.
 
-    ``supplier_unit_value`` is the avoided disposal cost per unit of waste,
-    ``receiver_unit_value`` the avoided virgin cost minus the receiver's running
-    cost (transport, treatment, carbon) per unit of waste. Sunk capex is not
-    counted: it no longer depends on staying in the deal.
+    Built once per run over the park's tables (read, never changed here); each
+    method takes the :class:`~simulation.model.month.Month` (or its policy) it prices in.
     """
-    supplier = quantity * (supplier_unit_value + subsidy_unit + price) - transaction / 2
-    receiver = quantity * (receiver_unit_value - price) - transaction / 2
-    return supplier, receiver
+
+    def __init__(self, materials, subs, firms, supply, demand, params, interest_rate_per_year):
+        self.materials, self.subs, self.firms = materials, subs, firms
+        self.supply, self.demand = supply, demand
+        self.contract, self.logistics = params.contract, params.logistics
+        self.min_quantity = params.search.min_quantity
+        self.interest = interest_rate_per_year
+        self._per_unit_km = None  # (carbon price, per-material costs at it)
+
+    # -- unit values (EUR per unit of waste) --------------------------------------
+    def transport_per_unit_km(self, policy):
+        """Running cost per unit-km of each material (column) by mode (row TRUCK, carbon included,
+        and row PIPELINE), EUR, nan where the mode is not allowed.
+
+        Kept while the carbon price stays the same: the catalogue's transport costs and
+        ``logistics.transport_cost_factor`` are fixed for a run (events may set only the
+        fields in ``scenario.SETTABLE_MATERIAL_FIELDS``); a settable transport cost would need
+        this cache dropped.
+        """
+        carbon = policy.carbon_price_eur_per_t
+        if self._per_unit_km is None or self._per_unit_km[0] != carbon:
+            p, mats = self.logistics, self.materials
+            by_mode = np.empty((2, len(mats)))
+            by_mode[TRUCK] = p.transport_cost_factor * mats.truck_cost + carbon * p.truck_co2_t_per_unit_km
+            by_mode[PIPELINE] = p.transport_cost_factor * mats.pipeline_cost
+            self._per_unit_km = carbon, by_mode
+        return self._per_unit_km[1]
+
+    def treatment_unit(self, policy, k):
+        """Treatment cost per unit of waste for substitutions ``k``, carbon included (EUR)."""
+        return self.subs.treatment_unit(policy.carbon_price_eur_per_t)[k]
+
+    def conversion(self, waste, k, dist):
+        """Units of input replaced per unit of ``waste`` shipped: the ratio, less what is lost over ``dist`` km."""
+        return self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[waste]) ** dist
+
+    def contract_transport_unit(self, policy, book, contracts):
+        """Current transport cost per unit of waste of signed contracts, by their mode (EUR)."""
+        return self.transport_per_unit_km(policy)[book.mode[contracts], book.waste[contracts]] * book.distance_km[contracts]
+
+    def receiver_running_value(self, month, book, contracts):
+        """Receiver's current net value per unit of waste for running contracts (EUR)."""
+        # The contract's ratio already counts what is lost in transport.
+        return (book.ratio[contracts] * month.costs.virgin[book.input[contracts]]
+                - self.contract_transport_unit(month.policy, book, contracts)
+                - self.treatment_unit(month.policy, book.substitution[contracts]))
+
+    def side_gains(self, month, book, contracts):
+        """Current monthly gains (EUR) of both sides of signed contracts at their fixed price.
+
+        Sunk capex is not counted: it no longer depends on staying in the deal.
+        """
+        waste, quantity, price = book.waste[contracts], book.quantity[contracts], book.price[contracts]
+        transaction = self.contract.transaction_cost_eur_per_month
+        supplier = quantity * (month.costs.disposal[waste] + month.costs.subsidy[waste] + price) - transaction / 2
+        receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2
+        return supplier, receiver
+
+    def recovery_unit_gain(self, month, k):
+        """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""
+        subs, costs = self.subs, month.costs
+        return (costs.disposal[subs.waste[k]] + subs.ratio[k] * costs.virgin[subs.input[k]]
+                - self.treatment_unit(month.policy, k) + costs.subsidy[subs.waste[k]])
+
+    def loan_payment(self, capex_eur, months):
+        """Monthly payment (EUR) on the loan that finances ``capex_eur`` over ``months``."""
+        return monthly_payment(capex_eur, self.interest, months)
+
+    # -- quantities, modes and terms ------------------------------------------------
+    def free_quantity(self, s, d, k, conversion):
+        """Largest monthly quantity (units of waste) both sides still have free for substitution ``k``.
+
+        ``conversion`` is the units of input replaced per unit of waste shipped.
+        The substitution may replace at most ``Substitution.max_share`` of the input.
+        """
+        share = self.contract.quantity_share
+        room = self.demand.free(share, d, cap=self.subs.max_share[k])
+        return np.minimum(self.supply.free(share, s), room / conversion)
+
+    def term_months(self, policy, mode):
+        """Months a new contract by ``mode`` runs: longer where a pipeline must be paid off, never below the legal minimum."""
+        c = self.contract
+        return max(c.pipeline_duration_months if mode == PIPELINE else c.duration_months, math.ceil(policy.min_contract_months))
+
+    def contract_term(self, policy, mode):
+        """Months a new contract runs by ``mode`` (array)."""
+        by_mode = np.empty(2, dtype=np.int64)
+        by_mode[TRUCK], by_mode[PIPELINE] = self.term_months(policy, TRUCK), self.term_months(policy, PIPELINE)
+        return by_mode[mode]
+
+    def choose_mode(self, policy, waste, dist, quantity, existing_pipe):
+        """Cheapest allowed mode per pair: running cost per unit (EUR) and capex (EUR).
+
+        Pipeline capex is paid off, with interest, over the pipeline contract term.
+        """
+        p = self.logistics
+        by_mode = self.transport_per_unit_km(policy)
+        truck_unit, pipe_unit = by_mode[TRUCK][waste] * dist, by_mode[PIPELINE][waste] * dist
+        pipe_capex = np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist)
+        pipe_capex[existing_pipe] = 0.0
+        term = self.term_months(policy, PIPELINE)
+        per_unit_capex = self.loan_payment(pipe_capex * (1.0 - policy.capex_subsidy_share), term) / np.maximum(quantity, 1e-9)
+        # A comparison with nan (a mode not allowed) is false, so only a pipeline-only waste needs saying.
+        use_pipe = self.materials.pipeline_only[waste] | (pipe_unit + per_unit_capex < truck_unit)
+        mode = np.where(use_pipe, PIPELINE, TRUCK)
+        unit = np.where(use_pipe, pipe_unit, truck_unit)
+        return mode, unit, pipe_capex * use_pipe
+
+    # -- a deal ---------------------------------------------------------------------
+    def price_pairs(self, month, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
+        """:class:`Terms` and :class:`PairDetails` for candidate pairs.
+
+        ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
+        receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a
+        pipeline for this waste (no new capex); a ``renewal`` pays no set-up cost.
+        ``dist`` (km) may be passed when already known.
+        Each pair is priced for the largest quantity both sides still have free.
+        """
+        costs, pol, c, firms = month.costs, month.policy, self.contract, self.firms
+        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        waste, inp = self.supply.material[s], self.demand.material[d]
+        dist = firms.distances(supplier, receiver) if dist is None else dist
+        converts = self.conversion(waste, k, dist)
+        quantity = self.free_quantity(s, d, k, converts)
+        mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe)
+        term = self.contract_term(pol, mode)
+        running_unit = transport_unit + self.treatment_unit(pol, k)
+        capex_month = self.loan_payment(capex * (1.0 - pol.capex_subsidy_share), term)
+        setup = 0.0 if renewal else c.setup_cost_eur
+        shared = c.transaction_cost_eur_per_month + setup / term
+        supplier_avoided = quantity * costs.disposal[waste]
+        receiver_avoided = quantity * converts * costs.virgin[inp]
+        terms = Terms(
+            quantity=quantity,
+            supplier_avoided=supplier_avoided,
+            receiver_avoided=receiver_avoided,
+            running_unit=running_unit,
+            fixed_cost=shared + capex_month,
+            subsidy=quantity * costs.subsidy[waste],
+            shared=shared,
+            supplier_hurdle=hurdles(firms.hurdle_rate[supplier], firms.risk_aversion[supplier], trust_s, supplier_avoided),
+            receiver_hurdle=hurdles(firms.hurdle_rate[receiver], firms.risk_aversion[receiver], trust_r, receiver_avoided),
+            beta=c.supplier_power,
+        )
+        return terms, PairDetails(np.array([mode, dist, capex, converts, trust_s, trust_r, term], dtype=float))

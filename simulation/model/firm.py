@@ -1,11 +1,19 @@
 """The firm: a plant that produces, emits wastes, and decides on exchanges.
 
-Quantities that change every month for every firm (production, cash, storage)
-live in the model's numpy arrays, indexed by ``Firm.index``; the agent object
-keeps what is genuinely per firm: its identity and recipe, and whom it knows. Decisions taken by many firms in a
-month (search, offers, investment) are made for all of them at once by the
-model and market with numpy, using each firm's own attributes (hurdle rate, risk
-aversion, trust, cash).
+A :class:`Firm` is a Mesa agent. Its state (cash, production, streams,
+contracts) reads as properties, and its decision rules are its methods, each
+written for one firm in plain Python:
+
+* :meth:`Firm.hurdle` and :meth:`Firm.accepts`: whether a deal pays enough;
+* :meth:`Firm.breaks`: whether it walks out of a contract that loses money;
+* :meth:`Firm.invests`: whether it builds recovery technology for its own waste;
+* :meth:`Firm.exits`: whether it leaves the park, out of cash.
+
+A month applies these rules to thousands of firms and pairs at once, so each
+has a bulk twin below it (:func:`hurdles`, :func:`breaking`, :func:`investing`,
+:func:`exiting`) that the phases call; the tests hold each twin equal to its
+rule. The firms' numbers live in one :class:`FirmTable` (a row per firm) so that
+the twins can work on columns.
 """
 
 import mesa
@@ -18,7 +26,7 @@ class Firm(mesa.Agent):
     """A firm of the park.
 
     Attributes:
-        index: row of this firm in the model's arrays.
+        index: row of this firm in the :class:`FirmTable` and the model's arrays.
         firm_id, name, sector, process: identity and current recipe.
         acquaintances: indices of firms it knows beyond its neighbourhood.
     """
@@ -32,12 +40,109 @@ class Firm(mesa.Agent):
         self.process = process
         self.acquaintances = set()
         self._acquaintance_array = None  # the set as an array, rebuilt after it changes
+        self._table = model.firms  # where its numbers are (the DataCollector reads them every month)
 
-    # -- knowledge and trust ---------------------------------------------------
+    def __repr__(self):
+        return f"Firm({self.firm_id!r}, {self.sector}, {self.process})"
+
+    # -- state (read only) -------------------------------------------------------
+    @property
+    def cash(self):
+        """EUR at the end of the last month."""
+        return self._table.cash[self.index]
+
+    @property
+    def production(self):
+        """Product units made last month."""
+        return self._table.production[self.index]
+
+    @property
+    def utilisation(self):
+        """Share of capacity the firm ran at last month, before outages."""
+        return self._table.utilisation[self.index]
+
+    @property
+    def capacity(self):
+        """Product units a month at full utilisation."""
+        return float(self._table.capacity[self.index])
+
+    @property
+    def hurdle_rate(self):
+        return float(self._table.hurdle_rate[self.index])
+
+    @property
+    def risk_aversion(self):
+        return float(self._table.risk_aversion[self.index])
+
+    @property
+    def active(self):
+        """True while the firm is in the park."""
+        return bool(self._table.active[self.index])
+
+    @property
+    def wastes(self):
+        """Material id -> units a month the firm expects to emit, for each waste it has now."""
+        return self.model.supply.expected_by_material(self.index, self.model.materials.ids)
+
+    @property
+    def inputs(self):
+        """Material id -> units a month the firm expects to need, for each input it has now."""
+        return self.model.demand.expected_by_material(self.index, self.model.materials.ids)
+
+    @property
+    def active_contracts(self):
+        """Ids (rows of ``model.contracts``) of the contracts delivering to or from the firm."""
+        return self.model.contracts.of_firm(self.index)
+
+    @property
+    def partners(self):
+        """The firms it exchanges with under an active contract."""
+        book = self.model.contracts
+        ids = self.active_contracts
+        others = np.where(book.supplier[ids] == self.index, book.receiver[ids], book.supplier[ids])
+        agents = self.model.firm_list
+        return [agents[i] for i in np.unique(others).tolist()]
+
+    @property
+    def links(self):
+        """Number of contracts that delivered to or from the firm last month."""
+        return int(self._table.links[self.index])
+
+    @property
+    def savings(self):
+        """EUR the firm saved last month against disposing of all its wastes and buying all inputs virgin."""
+        return self._table.savings[self.index]
+
     def trust_in(self, other):
-        """Trust in [0, 1] in firm ``other``: learnt from past deliveries, ``trust.initial`` for strangers."""
-        return float(self.model.trust_between(self.index, other)[0])
+        """Trust in [0, 1] in ``other`` (a Firm or its index): learnt from past deliveries, ``trust.initial`` for strangers."""
+        other = other.index if isinstance(other, Firm) else int(other)
+        return float(self.model.trust_between(np.array([self.index]), np.array([other]))[0])
 
+    # -- decision rules, one firm at a time ------------------------------------------
+    def hurdle(self, avoided_eur, trust):
+        """Least net gain (EUR a month) the firm needs from a deal in which it avoids ``avoided_eur``
+        a month, given its trust in the partner: more the less it trusts."""
+        return self.hurdle_rate * (1 + self.risk_aversion * (1 - trust)) * abs(avoided_eur)
+
+    def accepts(self, gain_eur, avoided_eur, trust):
+        """Whether a deal that gives the firm ``gain_eur`` a month clears its hurdle."""
+        return gain_eur >= self.hurdle(avoided_eur, trust)
+
+    def breaks(self, gain_eur, months_at_loss, months_left, penalty_eur, review_months):
+        """Whether the firm breaks a contract that gives it ``gain_eur`` this month: it has lost money on it
+        for ``review_months`` in a row, and what it would lose over the ``months_left`` exceeds the penalty."""
+        return months_at_loss >= review_months and -gain_eur * months_left > penalty_eur
+
+    def invests(self, gain_eur, loan_payment_eur, quantity, min_quantity):
+        """Whether recovery technology that saves ``gain_eur`` a month, financed by a loan of
+        ``loan_payment_eur`` a month, is worth building for ``quantity`` units of waste a month."""
+        return quantity >= min_quantity and gain_eur >= loan_payment_eur * (1 + self.hurdle_rate)
+
+    def exits(self, months_in_debt, exit_after_months):
+        """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months."""
+        return months_in_debt >= exit_after_months
+
+    # -- acquaintances ------------------------------------------------------------
     def meet(self, others):
         """This firm and each of ``others`` (indices) know each other from now on."""
         for other in others:
@@ -52,6 +157,79 @@ class Firm(mesa.Agent):
         if self._acquaintance_array is None:
             self._acquaintance_array = np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
         return self._acquaintance_array
+
+
+# -- the same rules for many firms at once (held equal to the methods above by the tests) --
+def hurdles(rate, risk_aversion, trust, avoided_eur):
+    """:meth:`Firm.hurdle` for arrays of sides: least net gain (EUR a month) each needs.
+
+    ``avoided_eur`` is the side's avoided cost; a supplier that gives up a resale
+    value has that revenue at stake, hence the absolute value.
+    """
+    return rate * (1 + risk_aversion * (1 - trust)) * np.abs(avoided_eur)
+
+
+def breaking(gain_eur, months_at_loss, months_left, penalty_eur, review_months):
+    """:meth:`Firm.breaks` for arrays of contract sides."""
+    return (months_at_loss >= review_months) & (-gain_eur * months_left > penalty_eur)
+
+
+def investing(gain_eur, loan_payment_eur, quantity, min_quantity, hurdle_rate):
+    """:meth:`Firm.invests` for arrays of options (``hurdle_rate`` of each option's firm)."""
+    return (quantity >= min_quantity) & (gain_eur >= loan_payment_eur * (1 + hurdle_rate))
+
+
+def exiting(months_in_debt, exit_after_months):
+    """:meth:`Firm.exits` for all firms."""
+    return months_in_debt >= exit_after_months
+
+
+class FirmTable:
+    """The park's firms as columns, one row per firm (entered or not yet): what the bulk rules work on.
+
+    Quantities are per month: ``production`` and ``capacity`` in product units,
+    ``margin`` in EUR per product unit, ``cash``, ``cash_flow`` and ``savings`` in EUR.
+    """
+
+    def __init__(self, specs, firm_defaults, mean_utilisation, calendar):
+        n = len(specs)
+        self.specs = specs
+        self.ids = [f.id for f in specs]
+        self.x = np.array([f.x_km for f in specs], float)  # km
+        self.y = np.array([f.y_km for f in specs], float)
+        self.capacity = np.array([f.capacity for f in specs], float)
+        self.margin = np.zeros(n)  # EUR per unit of product before material, disposal and carbon costs
+        self.input_co2 = np.zeros(n)  # t CO2 embodied in the virgin inputs of one unit of product
+        self.input_price_ref = np.zeros(n)  # EUR of virgin inputs per unit of product at catalogue prices
+        self.utilisation = np.full(n, mean_utilisation)
+        self.production = np.zeros(n)
+        self.active = np.zeros(n, dtype=bool)
+        self.cash = np.zeros(n)
+        self.cash_flow = np.zeros(n)  # this month's, until the accounts add it to cash
+        self.savings = np.zeros(n)  # last month's, against no exchange at all
+        self.links = np.zeros(n, dtype=np.int64)  # active contracts last month
+        self.loss_months = np.zeros(n, dtype=np.int64)  # months in a row with negative cash
+        d = firm_defaults
+        self.hurdle_rate = np.array([d.hurdle_rate if f.hurdle_rate is None else f.hurdle_rate for f in specs], float)
+        self.risk_aversion = np.array([d.risk_aversion if f.risk_aversion is None else f.risk_aversion for f in specs], float)
+        self.entry = np.array([calendar.period_of(f.entry) for f in specs], dtype=np.int64)
+        self.exit = np.array([-1 if f.exit is None else calendar.period_of(f.exit) for f in specs], dtype=np.int64)
+        self.left = np.full(n, -1, dtype=np.int64)  # month each firm left, -1 while it has not
+        self.next_search = np.zeros(n, dtype=np.int64)  # first month a firm may search again
+        # Uniform draw at entry; a firm is on the platform while its draw is below the participation rate.
+        self.platform_draw = np.full(n, np.inf)
+        self.agents = [None] * n  # the Firm of each row, once it has entered
+
+    def __len__(self):
+        return len(self.ids)
+
+    def platform_members(self, participation):
+        """Active firms on the facilitator's platform at ``participation`` (a share)."""
+        return (self.platform_draw < participation) & self.active
+
+    def distances(self, a, b):
+        """Straight-line distance in km between firm index arrays ``a`` and ``b``."""
+        return np.hypot(self.x[a] - self.x[b], self.y[a] - self.y[b])
 
 
 class AcquaintanceLists:

@@ -98,16 +98,6 @@ def first_occurrences(values):
     return order[run_start_mask(values[order])]
 
 
-def unique_inverse(values):
-    """Distinct values and, for each entry, the index of its value among them."""
-    order = values.argsort(kind="stable")
-    ordered = values[order]
-    starts = run_start_mask(ordered)
-    inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = starts.cumsum() - 1
-    return ordered[starts], inverse
-
-
 def ragged_rows(starts, counts):
     """Expand runs of a flat array: ``(row, position)`` of every item of every run,
     where run ``row`` begins at ``starts[row]`` and holds ``counts[row]`` items."""

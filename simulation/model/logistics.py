@@ -95,8 +95,7 @@ def _share_done(start, durations, horizon):
 class Logistics:
     """The physical side of the park: one simpy environment, clock in days."""
 
-    def __init__(self, model, n_trucks, truck_payload, truck_speed_kmh, handling_hours, hours_per_day):
-        self.model = model
+    def __init__(self, n_trucks, truck_payload, truck_speed_kmh, handling_hours, hours_per_day):
         self.env = simpy.Environment()
         self.storage = StorageArray()
         self.n_trucks = n_trucks
@@ -108,7 +107,7 @@ class Logistics:
         self.downtime = np.zeros(0)  # days down in the current period (index: firm)
         self.plants_down = 0  # plants failed and not yet repaired
         self._repaired = False  # a repair booked downtime in the current period
-        self.outage_log = []  # (firm index, failed day, repaired day)
+        self._built = []  # (contract id, day) of pipelines finished and not yet taken
         self._period_began = 0.0
 
     def add_firms(self, n):
@@ -135,22 +134,25 @@ class Logistics:
         yield self.env.timeout(offset)
         self.down_since[firm] = self.env.now
         self.plants_down += 1
-        failed = self.env.now
         yield self.env.timeout(repair_days)
         self.downtime[firm] += self.env.now - max(self.down_since[firm], self._period_began)
         self.down_since[firm] = np.nan
         self.plants_down -= 1
         self._repaired = True
-        self.outage_log.append((firm, failed, self.env.now))
 
     # -- pipelines -------------------------------------------------------------
-    def build_pipeline(self, contract_id, lead_days, on_ready):
-        """Open ``contract_id`` through ``on_ready(contract_id, day)`` once the pipe is built."""
-        self.env.process(self._construction(contract_id, lead_days, on_ready))
+    def build_pipeline(self, contract_id, lead_days):
+        """Build the pipe of ``contract_id`` in ``lead_days``; :meth:`take_built` then lists it with its day."""
+        self.env.process(self._construction(contract_id, lead_days))
 
-    def _construction(self, contract_id, lead_days, on_ready):
+    def _construction(self, contract_id, lead_days):
         yield self.env.timeout(lead_days)
-        on_ready(contract_id, self.env.now)
+        self._built.append((contract_id, self.env.now))
+
+    def take_built(self):
+        """(contract id, day) of the pipelines finished since the last call, in the order they were finished."""
+        built, self._built = self._built, []
+        return built
 
     # -- the period ------------------------------------------------------------
     def play_period(self):

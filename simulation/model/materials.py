@@ -1,4 +1,4 @@
-"""Material prices and unit costs as arrays indexed by material.
+"""Material prices and unit costs as arrays indexed by material, and the month's price movements.
 
 Turns the catalogue into numpy arrays and combines them each period with the
 policy in force and the market's price multipliers into the unit costs firms
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("solid", "liquid", "energy", "water")
 NO_MODE = np.nan
 
 
@@ -30,7 +29,6 @@ class MaterialTable:
         self.ids = list(catalogue.materials)
         self.index = {mid: i for i, mid in enumerate(self.ids)}
         mats = [catalogue.materials[m] for m in self.ids]
-        self.kind = np.array([KINDS.index(m.kind) for m in mats])
         self.unit = [m.unit for m in mats]
         self.is_mass = np.array([m.unit == "t" for m in mats])
         self.resale = np.array([m.resale_eur for m in mats], float)
@@ -116,8 +114,6 @@ class SubstitutionTable:
         self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
         self.capex = np.array([s.recovery_capex_eur for s in subs], float)
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
-        self.by_input = {i: np.flatnonzero(self.input == i).tolist() for i in np.unique(self.input).tolist()}
-        self.pair = {(int(w), int(i)): k for k, (w, i) in enumerate(zip(self.waste, self.input))}
         self._treatment_unit = None  # (carbon price, unit costs at it): looked up several times a month
 
     def treatment_unit(self, carbon_price):
@@ -125,3 +121,15 @@ class SubstitutionTable:
         if self._treatment_unit is None or self._treatment_unit[0] != carbon_price:
             self._treatment_unit = carbon_price, self.treatment + carbon_price * self.treatment_co2
         return self._treatment_unit[1]
+
+
+class PriceMovements:
+    """Phase 2 of the month: virgin prices move, and the unit costs of the month are set under the policy in force."""
+
+    def __init__(self, materials, market, rng):
+        self.materials, self.market, self.rng = materials, market, rng
+
+    def run(self, month):
+        m = self.market
+        self.materials.turbulence(m.price_volatility, m.price_persistence, self.rng)
+        month.costs = self.materials.unit_costs(month.policy)

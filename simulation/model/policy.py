@@ -1,26 +1,22 @@
-"""Policy instruments in force, period by period, and the government's ledger.
+"""Policy instruments in force, month by month, and the government's ledger.
 
-Every instrument in a scenario's ``[policy]`` section is a schedule
-(:mod:`simulation.scenario.timeline`); :meth:`PolicyTimeline.at` gives the values in
-force in a period as a :class:`PolicyState` with the same field names and units
-as the scenario (EUR per t, EUR per unit, shares, months).
+Every instrument in a scenario's ``[policy]`` section
+(:class:`simulation.scenario.parameters.Policy`) is a schedule
+(:mod:`simulation.scenario.timeline`); :meth:`PolicyTimeline.at` gives the
+values in force in a month as a :class:`PolicyState`, whose fields are the
+section's fields (same names, units: EUR per t, EUR per unit, shares, months).
+A new instrument is one field of ``Policy``; this module follows it.
 """
 
 import bisect
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, make_dataclass
 
+from simulation.scenario.parameters import Policy
 
-@dataclass(frozen=True)
-class PolicyState:
-    landfill_tax_eur_per_t: float
-    incineration_tax_eur_per_t: float
-    virgin_tax_eur_per_t: float
-    carbon_price_eur_per_t: float
-    subsidy_eur_per_t: float
-    capex_subsidy_share: float
-    facilitator_participation: float
-    min_contract_months: float
-    breach_penalty_months: float
+PolicyState = make_dataclass(
+    "PolicyState", [(name, float) for name in Policy.model_fields], frozen=True,
+    namespace={"__doc__": "The value of every ``[policy]`` instrument in force in one month."},
+)
 
 
 class PolicyTimeline:
@@ -29,7 +25,7 @@ class PolicyTimeline:
         if missing:
             raise KeyError(f"policy schedules missing: {sorted(missing)}")
         self.schedules = schedules
-        # Every instrument is constant between these periods, so one state serves each stretch.
+        # Every instrument is constant between these months, so one state serves each stretch.
         self._changes = sorted({p for f in fields(PolicyState) for p in schedules[f.name].periods})
         self._states = {}
 
@@ -43,7 +39,7 @@ class PolicyTimeline:
 
 @dataclass
 class GovernmentLedger:
-    """Money to and from the government in one period (EUR)."""
+    """Money to and from the government in one month (EUR)."""
 
     waste_tax: float = 0.0  # landfill and incineration taxes
     virgin_tax: float = 0.0

@@ -6,6 +6,9 @@ The :class:`PeriodRecorder` keeps every month's measures itself, so a sweep run
 can do without the DataCollector; the DataCollector's reporters read the recorder.
 """
 
+import itertools
+
+import mesa
 import numpy as np
 
 from simulation.model.contract import ACTIVE, PENDING
@@ -55,23 +58,23 @@ class PeriodRecorder:
     ``current`` holds the last month's measures; :meth:`series` gives every month's.
     """
 
-    def __init__(self, model, record_exchanges=True):
-        self.model = model
+    def __init__(self, firms, supply, demand, materials, deals, n_periods, path, calendar, record_exchanges=True):
+        self.firms, self.supply, self.demand, self.materials, self.deals = firms, supply, demand, materials, deals
+        self.path, self.calendar = path, calendar  # for the message of a run that fails
         self.record_exchanges = record_exchanges
         self.current = dict.fromkeys(MEASURES, 0.0)
         # One row a month, one column a measure (in MEASURES order), each in its own unit.
-        # Rows for the whole run up front; a model stepped past its end gets more (see record()).
-        self._table = np.zeros((model.n_periods, len(MEASURES)))
+        # Rows for the whole run up front; a model stepped past its end gets more (see run()).
+        self._table = np.zeros((n_periods, len(MEASURES)))
         self.months = 0  # rows filled
         self.material_flows = []  # one (n_materials, len(FLOW_COLUMNS)) array a month
         self.exchanges = []  # (period, contract ids, promised, shipped, received) a month
-        mats = model.materials
+        mats = materials
         unit = np.array(mats.unit)
         self._mwh, self._m3 = unit == "MWh", unit == "m3"
         self._mass_landfilled = mats.to_landfill[mats.is_mass]  # landfilled among the mass materials
         self._sold = mats.sold
         self._network = Network()
-        self.start_period()
 
     def delivered_in(self, period):
         """Contracts that shipped in month ``period`` and what they shipped (needs the exchange log)."""
@@ -83,15 +86,12 @@ class PeriodRecorder:
                 return ids[moving], shipped[moving]
         return np.zeros(0, dtype=np.int64), np.zeros(0)
 
-    def start_period(self):
-        self.born = self.ended = self.searches = self.investments = self.exits = 0
-        self.savings = self.co2_avoided = self.fiscal_effect = 0.0
-
-    def record(self, flows, running):
-        m = self.model
-        mats = m.materials
+    def run(self, month):
+        """Phase 7 of the month: its measures, from the flows and books the other phases left in ``month``."""
+        flows, running, f = month.flows, month.running, self.firms
+        mats = self.materials
         n_mat = len(mats)
-        s_mat, d_mat = m.supply.material, m.demand.material
+        s_mat, d_mat = self.supply.material, self.demand.material
 
         def by_material(index, values):
             return np.bincount(index, weights=values, minlength=n_mat)
@@ -110,33 +110,32 @@ class PeriodRecorder:
         table[self._sold, DISPOSED] = 0.0
         self.material_flows.append(table)
         if self.record_exchanges and len(running):
-            self.exchanges.append((m.period, running.copy(), flows.contract_promised.copy(),
+            self.exchanges.append((month.period, running.copy(), flows.contract_promised.copy(),
                                    flows.contract_shipped.copy(), flows.contract_received.copy()))
         mass = mats.is_mass
         # A column view of the mass rows sums in the same order as a copy of that column would.
         in_t = table[mass]
         generated, reused, exchanged = in_t[:, GENERATED].sum(), in_t[:, REUSED].sum(), in_t[:, EXCHANGED].sum()
         received = by_material(d_mat, flows.received_in)
-        book = m.contracts
+        book = self.deals.book
         active = book.where(ACTIVE)
         supplier, receiver = book.supplier[active], book.receiver[active]
-        linked = np.zeros(len(m.active), dtype=bool)
-        linked[supplier] = True
-        linked[receiver] = True
-        n_active = int(m.active.sum())
-        self._network.update(supplier, receiver, len(m.active))
-        ages = m.period - m.links.start[book.link[active]]
-        ledger = m.ledger
+        f.links = np.bincount(supplier, minlength=len(f.active)) + np.bincount(receiver, minlength=len(f.active))
+        linked = f.links > 0
+        n_active = int(f.active.sum())
+        self._network.update(supplier, receiver, len(f.active))
+        ages = month.period - self.deals.link_start[book.link[active]]
+        ledger = month.ledger
         self.current = {
             "active_firms": n_active,
             "active_links": len(active),
             "pending_links": len(book.where(PENDING)),
             "firms_linked": np.count_nonzero(linked),
-            "links_born": self.born,
-            "links_ended": self.ended,
+            "links_born": month.born,
+            "links_ended": month.ended,
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
             "network_density": self._network.density(n_active),
-            "largest_component_share": self._network.largest_component_share(m.active, n_active),
+            "largest_component_share": self._network.largest_component_share(f.active, n_active),
             "waste_generated_t": float(generated),
             "waste_exchanged_t": float(exchanged),
             "waste_reused_t": float(reused),
@@ -148,29 +147,28 @@ class PeriodRecorder:
             "virgin_avoided_t": float(in_t[:, RECEIVED].sum()),
             "energy_exchanged_mwh": float(received[self._mwh].sum()),
             "water_exchanged_m3": float(received[self._m3].sum()),
-            "co2_avoided_t": self.co2_avoided,
-            "savings_eur": self.savings,
-            "fiscal_effect_eur": self.fiscal_effect,
+            "co2_avoided_t": month.co2_avoided,
+            "savings_eur": month.savings,
+            "fiscal_effect_eur": month.fiscal_effect,
             "government_net_cost_eur": ledger.net_cost,
             "waste_tax_eur": ledger.waste_tax,
             "subsidies_eur": ledger.subsidies + ledger.capex_subsidies,
-            "searches": self.searches,
-            "investments": self.investments,
-            "exits": self.exits,
+            "searches": month.searches,
+            "investments": month.investments,
+            "exits": month.exits,
         }
         if self.months == len(self._table):
             self._table = np.concatenate([self._table, np.zeros((max(1, self.months), len(MEASURES)))])  # doubles
         row = self._table[self.months]
         row[:] = [self.current[name] for name in MEASURES]
         if not np.isfinite(row).all():
-            self._fail(row)
+            self._fail(row, month.period)
         self.months += 1
 
-    def _fail(self, row):
+    def _fail(self, row, period):
         """Stop the run: a measure that is not finite would be written as a result."""
         name = list(MEASURES)[int(np.flatnonzero(~np.isfinite(row))[0])]
-        m = self.model
-        raise RunFailed(m.config.path, name, f"became {self.current[name]} in {m.calendar.label(m.period)}; a value of "
+        raise RunFailed(self.path, name, f"became {self.current[name]} in {self.calendar.label(period)}; a value of "
                                              f"the scenario is probably far outside what the model can compute with, "
                                              f"so the run stopped and wrote nothing")
 
@@ -237,3 +235,20 @@ def component_labels(n, a, b):
         labels = labels[labels]
         if (labels == before).all():
             return labels
+
+
+class ParkDataCollector(mesa.DataCollector):
+    """Mesa's DataCollector, with the per-firm measures read from the firms' table in one pass.
+
+    Mesa reads each agent reporter of each agent in turn; with the firms' numbers
+    in columns, one month's records for all firms are a few array reads. The
+    records are the ones Mesa would make (the tests hold them equal), so
+    ``get_agent_vars_dataframe()`` is Mesa's.
+    """
+
+    def _record_agents(self, model):
+        agents = list(model.agents)
+        rows = np.fromiter((a.index for a in agents), np.int64, len(agents))
+        f = model.firms
+        columns = [getattr(f, name)[rows].tolist() for name in self.agent_reporters]
+        return zip(itertools.repeat(model.time), (a.unique_id for a in agents), *columns)

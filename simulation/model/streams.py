@@ -52,6 +52,10 @@ class StreamTable(Columns):
         own = self.lookup[firm]
         return np.sort(own[own != NONE])
 
+    def expected_by_material(self, firm, material_ids):
+        """Material id -> expected monthly quantity of each alive stream of ``firm``."""
+        return {material_ids[self.material[st]]: float(self.expected[st]) for st in self.of_firm(firm).tolist()}
+
     def quantities(self, production):
         """This month's quantity of every stream given production per firm (dead streams: 0)."""
         return production[self.firm] * self.coef * self.alive  # production >= 0 and coefficients > 0

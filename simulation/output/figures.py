@@ -53,7 +53,7 @@ def network_years(model):
 def network_at(model, period):
     """The network as it delivered in month ``period`` (needs the exchange log)."""
     contracts, shipped = model.recorder.delivered_in(period)
-    present = np.flatnonzero((model.entry <= period) & ((model.left < 0) | (model.left > period)))
+    present = np.flatnonzero((model.firms.entry <= period) & ((model.firms.left < 0) | (model.firms.left > period)))
     title = f"{model.config.name}: exchanges in {model.calendar.label(period)}"
     return network_figure(model, contracts, title, flows=shipped, present=present)
 
@@ -69,7 +69,7 @@ def network_figure(model, contracts=None, title=None, flows=None, present=None):
     """
     book = model.contracts
     contracts = book.where(ACTIVE) if contracts is None else contracts
-    present = np.flatnonzero(model.active) if present is None else present
+    present = np.flatnonzero(model.firms.active) if present is None else present
     flows = book.quantity[contracts] if flows is None else flows
     wastes = sorted({int(w) for w in book.waste[contracts]})
     colours = plt.colormaps["tab10"] if len(wastes) <= 10 else plt.colormaps["tab20"]
@@ -85,7 +85,7 @@ def network_figure(model, contracts=None, title=None, flows=None, present=None):
         fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14, 7), width_ratios=(1, 1))
         _draw_network(model, zoom, core, edges, labels=True)
         half = CORE_KM / 2 + 0.5
-        centre_x, centre_y = np.median(model.x[core]), np.median(model.y[core])
+        centre_x, centre_y = np.median(model.firms.x[core]), np.median(model.firms.y[core])
         zoom.set_aspect("equal", adjustable="box")  # fixed limits: the box, not the data range, adapts
         zoom.set_xlim(centre_x - half, centre_x + half)
         zoom.set_ylim(centre_y - half, centre_y + half)
@@ -106,16 +106,16 @@ def network_figure(model, contracts=None, title=None, flows=None, present=None):
 
 def _draw_network(model, ax, present, edges, labels, fontsize=8):
     a, b, colour, width = edges
-    ax.scatter(model.x[present], model.y[present], s=_marker_size(len(present)), c="0.35", zorder=3)
+    ax.scatter(model.firms.x[present], model.firms.y[present], s=_marker_size(len(present)), c="0.35", zorder=3)
     if labels:
         for i in present.tolist():
-            ax.annotate(model.firm_ids[i], (model.x[i], model.y[i]), fontsize=fontsize, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(model.firm_ids[i], (model.firms.x[i], model.firms.y[i]), fontsize=fontsize, xytext=(3, 3), textcoords="offset points")
     if len(a) <= ARROWS_UP_TO:
         for i in range(len(a)):
-            ax.annotate("", xy=(model.x[b[i]], model.y[b[i]]), xytext=(model.x[a[i]], model.y[a[i]]),
+            ax.annotate("", xy=(model.firms.x[b[i]], model.firms.y[b[i]]), xytext=(model.firms.x[a[i]], model.firms.y[a[i]]),
                         arrowprops={"arrowstyle": "-|>", "color": colour[i], "lw": width[i], "alpha": 0.8})
     else:  # thousands of arrows would take minutes to draw; plain segments do not
-        segments = np.stack([np.column_stack([model.x[a], model.y[a]]), np.column_stack([model.x[b], model.y[b]])], axis=1)
+        segments = np.stack([np.column_stack([model.firms.x[a], model.firms.y[a]]), np.column_stack([model.firms.x[b], model.firms.y[b]])], axis=1)
         ax.add_collection(LineCollection(segments, colors=colour, linewidths=width / 4, alpha=0.5))
     ax.set_aspect("equal", adjustable="datalim")
 
@@ -124,7 +124,7 @@ def _core(model, present):
     """Firms within CORE_KM of the median firm, when the whole map is over ten times wider; else None."""
     if len(present) < 3:
         return None
-    x, y = model.x[present], model.y[present]
+    x, y = model.firms.x[present], model.firms.y[present]
     near = np.hypot(x - np.median(x), y - np.median(y)) <= CORE_KM
     extent = max(np.ptp(x), np.ptp(y))
     if near.sum() < 3 or extent < 10 * CORE_KM or len(present) > 40:

@@ -72,7 +72,7 @@ def link_table(model):
         ids = by_link[bounds[link]:bounds[link + 1]]
         first, last = int(ids[0]), int(ids[-1])
         still_running = book.end[last] < 0 or END_REASONS[book.reason[last]] == "run ended"
-        start = int(model.links.start[link])
+        start = int(model.deals.link_start[link])
         rows.append({
             "link": link,
             "material": model.materials.ids[book.waste[first]],

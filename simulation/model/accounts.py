@@ -1,0 +1,148 @@
+"""Phase 6 of the month: the accounts, trust, and insolvency.
+
+Each firm's cash moves by its margin on what it made, less what it paid for
+disposal and virgin inputs, plus or minus what its contracts and installations
+brought (prices, transport, treatment, subsidies), less its loan payments. The
+government's ledger collects taxes and pays subsidies. The month's savings,
+fiscal effect and CO2 avoided are measured against a park without any exchange.
+Then each side of a contract updates its trust from what the other delivered,
+and firms out of cash for too long leave (:meth:`Firm.exits`).
+"""
+
+import numpy as np
+
+from simulation.model.contract import TRUCK
+from simulation.model.firm import exiting
+from simulation.model.keyed import unit_interval
+
+
+class Accounts:
+    def __init__(self, firms, supply, demand, materials, subs, deals, economics, loans, params, leave):
+        self.firms, self.supply, self.demand = firms, supply, demand
+        self.materials, self.subs, self.deals, self.economics, self.loans = materials, subs, deals, economics, loans
+        self.params = params
+        self.leave = leave  # leave(month, firm): a firm out of cash leaves the park
+
+    def run(self, month):
+        self._settle(month)
+        self._update_trust(month)
+        self._insolvency(month)
+
+    def unit_margin(self, month):
+        """EUR per unit of product, by firm, before material, disposal and carbon costs, this month.
+
+        Product prices pass on ``market.price_pass_through`` of the change in the
+        recipe's virgin input prices since the catalogue's (which the process margin
+        was estimated at), and ``market.carbon_pass_through`` of the carbon cost
+        embodied in those inputs.
+        """
+        m, demand, f = self.params.market, self.demand, self.firms
+        recipe_price = np.bincount(demand.firm, weights=demand.coef * demand.alive * month.costs.price[demand.material],
+                                   minlength=len(f.margin))
+        return (f.margin + m.price_pass_through * (recipe_price - f.input_price_ref)
+                + m.carbon_pass_through * month.policy.carbon_price_eur_per_t * f.input_co2)
+
+    def _settle(self, month):
+        """Book the month's money: firms' cash, the government's ledger, firms' savings."""
+        f, flows, running, recovery = self.firms, month.flows, month.running, month.recovery
+        n, costs, pol, book = len(f), month.costs, month.policy, self.deals.book
+        s_mat, d_mat = self.supply.material, self.demand.material
+        s_firm, d_firm = self.supply.firm, self.demand.firm
+
+        def per_firm(firms, values):
+            return np.bincount(firms, weights=values, minlength=n)
+
+        disposal_unit, virgin_unit = costs.disposal[s_mat], costs.virgin[d_mat]
+        disposal_cost = flows.disposed * disposal_unit
+        virgin_cost = flows.virgin * virgin_unit
+        c_supplier, c_receiver = book.supplier[running], book.receiver[running]
+        shipped_c = flows.contract_shipped
+        payment = shipped_c * book.price[running]
+        transport = shipped_c * self.economics.contract_transport_unit(pol, book, running)
+        k_c = book.substitution[running]
+        treatment_c = shipped_c * self.economics.treatment_unit(pol, k_c)
+        transaction_half = np.empty(len(running))
+        transaction_half.fill(self.params.contract.transaction_cost_eur_per_month / 2)
+        subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
+        gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(month, recovery, per_firm)
+        repayments = self.loans.collect(n)
+        month.spend["capex"] += float(repayments.sum())
+
+        margin = self.unit_margin(month)
+        f.cash_flow += (
+            f.production * margin
+            - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
+            + per_firm(c_supplier, payment + subsidy_c - transaction_half)
+            - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
+            + gain_r - repayments
+        )
+        f.cash += f.cash_flow  # zeroed below, once the savings have read it
+
+        # Totals of the month (t CO2)
+        by_truck = book.mode[running] == TRUCK  # shipments and distances are >= 0, so a product with False is 0.0
+        truck_co2 = (shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km * by_truck).sum()
+        treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
+        subsidy_c_total = subsidy_c.sum()
+        ledger = month.ledger
+        ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
+        ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
+        ledger.carbon_revenue += (total(flows.disposed, costs.carbon_disposal[s_mat]) + total(flows.virgin, costs.carbon_virgin[d_mat])
+                                  + pol.carbon_price_eur_per_t * (truck_co2 + treatment_co2 + treatment_co2_r))
+        ledger.subsidies += float(subsidy_c_total + subsidy_r)
+
+        # Waste put into storage has no fate yet, so it counts in neither case.
+        not_stored = flows.generated - (flows.stock_after - flows.stock_before)
+        counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
+        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r
+                  + 2 * transaction_half.sum() + sum(month.spend.values()) - subsidy_c_total - subsidy_r)
+        month.savings = float(counterfactual - actual)
+        # Each firm's: what it would have paid without any exchange, less what its month cost it besides its margin.
+        f.savings = per_firm(s_firm, not_stored * disposal_unit) + per_firm(d_firm, flows.need * virgin_unit) \
+            + f.cash_flow - f.production * margin
+        f.cash_flow[:] = 0.0  # booked: next month's starts from nothing
+        # What the treasury would have collected had every waste been disposed of and every input bought virgin.
+        revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
+                           + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
+        month.fiscal_effect = float(-ledger.net_cost - revenue_without)
+        avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
+                   + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
+        month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
+        book.promised_total[running] += flows.contract_promised
+        book.delivered_total[running] += shipped_c
+
+    def _recovery_accounts(self, month, recovery, per_firm):
+        """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via
+        ``per_firm``), total treatment cost and subsidy (EUR) and treatment CO2 (t); zeros without any."""
+        if len(recovery["supply"]) == 0:
+            return 0.0, 0.0, 0.0, 0.0
+        reused, k = month.flows.recovery_reused, recovery["substitution"]
+        treatment = reused * self.economics.treatment_unit(month.policy, k)
+        supply = recovery["supply"]
+        subsidy = reused * month.costs.subsidy[self.supply.material[supply]]
+        return (per_firm(self.supply.firm[supply], subsidy - treatment), treatment.sum(), subsidy.sum(),
+                (reused * self.subs.treatment_co2[k]).sum())
+
+    def _update_trust(self, month):
+        """Each side's trust moves toward the share of the promise the other kept this month."""
+        book, rate, flows, running = self.deals.book, self.params.trust.learning_rate, month.flows, month.running
+        # The receiver judges what the supplier had to offer against its promise;
+        # the supplier judges how much of its offer the receiver took.
+        offered = flows.contract_offered
+        judgements = ((book.trust_in_supplier, offered, flows.contract_promised),
+                      (book.trust_in_receiver, np.minimum(flows.contract_accepted, offered), offered))
+        for trust, part, whole in judgements:
+            judged = (whole > 0).nonzero()[0]  # trust stays where nothing was at stake
+            at = running[judged]
+            trust[at] += rate * (unit_interval(part[judged] / whole[judged]) - trust[at])
+
+    def _insolvency(self, month):
+        f = self.firms
+        f.loss_months = (f.loss_months + 1) * (f.active & (f.cash < 0))
+        for index in exiting(f.loss_months, self.params.firm_defaults.exit_after_months).nonzero()[0].tolist():
+            month.exits += 1
+            self.leave(month, index, "partner left")
+
+
+def total(quantities, unit_values):
+    """Sum of products, without BLAS: its kernels differ between machines, and results must not."""
+    return float(np.add.reduce(np.multiply(quantities, unit_values)))  # as .sum() of a 1-D array, without its wrapper

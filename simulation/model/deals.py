@@ -1,0 +1,199 @@
+"""Signing, starting and ending contracts, and what that changes in the park.
+
+:class:`Deals` keeps the contract book (:mod:`simulation.model.contract`) and
+everything a signature or an ending touches: the flows streams have promised,
+trust between firms, the pipelines built, the age of links, the month's set-up
+spending and counts. The review and the search both sign through
+:meth:`Deals.resolve`, so a renewal and a new deal follow one rule.
+"""
+
+import numpy as np
+
+from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, ContractBook
+from simulation.model.keyed import KeyedValues, first_occurrences, unique_ints
+from simulation.scenario.timeline import DAYS_PER_MONTH
+
+
+class Deals:
+    def __init__(self, firms, supply, demand, economics, logistics, loans, params, n_materials):
+        self.book = ContractBook()
+        self.firms, self.supply, self.demand = firms, supply, demand
+        self.economics, self.logistics, self.loans = economics, logistics, loans
+        self.min_quantity = params.search.min_quantity
+        self.setup_cost = params.contract.setup_cost_eur
+        self.lead_days = params.logistics.pipeline_lead_months * DAYS_PER_MONTH
+        self.n_materials = n_materials
+        self.trust = KeyedValues(default=params.trust.initial)  # key truster * n + trusted
+        self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
+        self.link_start = np.zeros(0, dtype=np.int64)  # month each link first delivered, -1 before
+
+    # -- keys --------------------------------------------------------------------
+    def pair_key(self, a, b):
+        return a * len(self.firms) + b
+
+    def pipe_key(self, supplier, receiver, waste):
+        return self.pair_key(supplier, receiver) * self.n_materials + waste
+
+    def trust_between(self, truster, trusted):
+        """Trust of firms ``truster`` in firms ``trusted`` (index arrays)."""
+        return self.trust.get(self.pair_key(truster, trusted))
+
+    def pair_context(self, s, d, k):
+        """Trust both ways (the supplier's in the receiver, the receiver's in the supplier) and existing
+        pipelines for candidate pairs, in one look-up each."""
+        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        pipes = self.pipelines.get(self.pipe_key(supplier, receiver, self.economics.subs.waste[k])) > 0
+        both = self.trust.get(np.concatenate([self.pair_key(supplier, receiver), self.pair_key(receiver, supplier)]))
+        return both[:len(s)], both[len(s):], pipes
+
+    def price(self, month, s, d, k, renewal=False, dist=None):
+        """Terms and details of candidate pairs, with the trust and pipelines between their firms."""
+        return self.economics.price_pairs(month, s, d, k, *self.pair_context(s, d, k), renewal=renewal, dist=dist)
+
+    # -- signing -----------------------------------------------------------------
+    def resolve(self, month, rank, s, d, k, terms, details, links=None, renewals=None):
+        """Sign pairs ``rank`` (indices into the arrays) in that order, where both sides still accept.
+
+        Each signing commits its flow; a later pair whose stream has been used is
+        re-sized to the flow left free and signed only if it still clears both
+        hurdles. Done in rounds with the same result as one pair at a time: a
+        round takes every pair that comes first on both its streams among the
+        pairs left, and such pairs share no stream. A later round is re-sized to
+        the flow left free when any of its pairs has less free than it was priced
+        for (for the others the re-sizing changes nothing). Returns the indices signed.
+        """
+        if len(rank) == 0:
+            return np.zeros(0, dtype=np.int64)
+        converts = details.conversion
+        pending = np.asarray(rank, dtype=np.int64)
+        signed, deals = [], []
+        while len(pending):
+            ready = _first_on_both(s[pending], d[pending])
+            batch, pending = pending[ready], pending[~ready]
+            deal = terms.select(batch)
+            if signed:
+                free = self.economics.free_quantity(s[batch], d[batch], k[batch], converts[batch])
+                if (free != deal.quantity).any():  # re-sizing to the same quantity would leave the deal as it is
+                    deal = deal.with_quantity(free)
+            take = (deal.acceptable & (deal.quantity >= self.min_quantity)).nonzero()[0]
+            batch, deal = batch[take], deal.select(take)
+            # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
+            self.supply.committed[s[batch]] += deal.quantity
+            self.demand.committed[d[batch]] += deal.quantity * converts[batch]
+            signed.append(batch)
+            deals.append(deal)
+        if len(signed) == 1:  # one round keeps the order of ``rank``
+            chosen, deal = signed[0], deals[0]
+        else:
+            position = np.empty(len(s), dtype=np.int64)
+            position[rank] = np.arange(len(rank))
+            chosen = np.concatenate(signed)
+            order = position[chosen].argsort(kind="stable")  # sign in the order of ``rank``
+            chosen = chosen[order]
+            deal = terms.like(np.concatenate([part.values for part in deals], axis=1)[:, order])
+        if len(chosen):
+            self._sign(month, s[chosen], d[chosen], k[chosen], deal, details.select(chosen),
+                       links=None if links is None else links[chosen], renewals=None if renewals is None else renewals[chosen])
+        return chosen
+
+    def _sign(self, month, s, d, k, deal, details, links=None, renewals=None):
+        """Record contracts whose flows ``resolve`` has committed; start them or their pipelines.
+
+        Trust at signing is trust as priced: nothing changes it in between."""
+        book, pol = self.book, month.policy
+        n = len(s)
+        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        capex = details.capex
+        trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
+        supplier_gain, receiver_gain = deal.supplier_gain, deal.receiver_gain
+        priced = {"surplus_eur": deal.surplus, "supplier_gain_eur": supplier_gain, "receiver_gain_eur": receiver_gain,
+                  "supplier_hurdle_eur": deal.supplier_hurdle, "receiver_hurdle_eur": deal.receiver_hurdle,
+                  "supplier_avoided_eur": deal.supplier_avoided, "receiver_avoided_eur": deal.receiver_avoided,
+                  "capex_eur": capex, "signing_trust_in_supplier": trust_in_supplier,
+                  "signing_trust_in_receiver": trust_in_receiver}
+        ids = book.add(
+            n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
+            input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=details.mode, distance_km=details.dist,
+            quantity=deal.quantity, price=deal.price, start=month.period, term=details.term,
+            penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
+            status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
+            renewal_of=-1 if renewals is None else renewals,
+            at_signing=np.array([priced[name] for name in AT_SIGNING]),
+        )
+        if links is None:
+            agents = self.firms.agents
+            for a, b in zip(supplier.tolist(), receiver.tolist()):
+                agents[a].meet([b])
+            self.link_start = np.concatenate([self.link_start, np.full(n, -1, dtype=np.int64)])
+            np.subtract.at(self.firms.cash_flow, supplier, self.setup_cost / 2)
+            np.subtract.at(self.firms.cash_flow, receiver, self.setup_cost / 2)
+            month.spend["setup"] += self.setup_cost * n
+        piped = capex > 0
+        if piped.any():
+            for c in piped.nonzero()[0].tolist():
+                self._build_pipeline(month, int(ids[c]), int(receiver[c]), int(supplier[c]), int(self.supply.material[s[c]]),
+                                     float(capex[c]))
+            ids = ids[~piped]
+        self._start(month, ids, self.logistics.env.now)
+
+    def _build_pipeline(self, month, cid, receiver, supplier, waste, capex):
+        """The receiver borrows its share of the capex; the pipe carries flow once built (a simpy process)."""
+        share = month.policy.capex_subsidy_share
+        self.loans.lend(receiver, capex * (1 - share), int(self.book.term[cid]))
+        month.ledger.capex_subsidies += capex * share
+        self.pipelines.set(self.pipe_key(supplier, receiver, waste), 1.0)
+        self.logistics.build_pipeline(cid, self.lead_days)
+
+    def open_built_pipelines(self, month):
+        """Contracts whose pipeline the month finished start delivering from that day, unless they ended meanwhile."""
+        for cid, day in self.logistics.take_built():
+            if self.book.status[cid] == PENDING:
+                self._start(month, np.array([cid]), day)
+
+    def _start(self, month, ids, day):
+        """Pending contracts ``ids`` start delivering from ``day``."""
+        book = self.book
+        book.activate(ids, day)
+        links = unique_ints(book.link[ids])
+        first = links[self.link_start[links] < 0]
+        self.link_start[first] = month.period
+        month.born += len(first)
+
+    # -- ending --------------------------------------------------------------------
+    def close(self, month, ids, reason, renewed=False):
+        """End contracts ``ids`` for ``reason``: their flows are free again and trust is kept for the future."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        book = self.book
+        # np.subtract.at, since several closing contracts may share a stream.
+        np.subtract.at(self.supply.committed, book.supply[ids], book.quantity[ids])
+        np.subtract.at(self.demand.committed, book.demand[ids], book.quantity[ids] * book.ratio[ids])
+        supplier, receiver = book.supplier[ids], book.receiver[ids]
+        self.trust.set(self.pair_key(receiver, supplier), book.trust_in_supplier[ids])
+        self.trust.set(self.pair_key(supplier, receiver), book.trust_in_receiver[ids])
+        if not renewed:
+            month.ended += np.count_nonzero(book.status[ids] == ACTIVE)
+        book.close(ids, month.period, reason)
+
+    def close_on_stream(self, month, table, stream, reason):
+        """End the running contracts on supply or demand ``stream`` (``table`` is the side's StreamTable)."""
+        running = self.book.running()
+        column = self.book.supply if table is self.supply else self.book.demand
+        self.close(month, running[column[running] == stream], reason)
+
+    def finish(self):
+        """Mark contracts still running at the end of the run (for the log): the record stops, not the link."""
+        running = self.book.running()
+        self.book.reason[running] = REASON["run ended"]
+
+
+def _first_on_both(s, d):
+    """Which entries come first (in order) among those with the same supply stream and the same demand stream."""
+    n = len(s)
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    first = np.zeros(2 * n, dtype=bool)
+    # One pass over both: demand streams shifted past every supply stream.
+    first[first_occurrences(np.concatenate([s, d + (1 << 32)]))] = True
+    return first[:n] & first[n:]

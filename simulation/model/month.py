@@ -1,0 +1,34 @@
+"""One month as its phases share it: when it is, the policy and prices in force, and its books.
+
+:meth:`simulation.model.model.SymbiosisModel.step` makes a :class:`Month` and
+hands it to each phase in turn. A phase reads what earlier phases left in it
+(the unit costs, the physical flows) and adds to its books (the government's
+ledger, what firms spent, the counts the measures report).
+"""
+
+from dataclasses import dataclass, field
+
+from simulation.model.policy import GovernmentLedger
+
+
+@dataclass
+class Month:
+    period: int  # months since the start of the run
+    policy: object  # the PolicyState in force
+    costs: object = None  # UnitCosts, set by the prices phase
+    ledger: GovernmentLedger = field(default_factory=GovernmentLedger)
+    spend: dict = field(default_factory=lambda: {"search": 0.0, "capex": 0.0, "setup": 0.0})  # EUR, all firms
+    forced_disposal: dict = field(default_factory=dict)  # supply stream -> stock disposed of because the stream ended
+    # Counts of the month, for the measures.
+    born: int = 0  # links that started delivering
+    ended: int = 0  # links that ended (renewals excluded)
+    searches: int = 0
+    investments: int = 0
+    exits: int = 0
+    # Set by the physical month and the accounts.
+    flows: object = None  # MonthFlows
+    running: object = None  # ids of the contracts the flows are for
+    recovery: object = None  # the recovery installations' arrays the flows are for
+    savings: float = 0.0  # EUR, all firms, against no exchange at all
+    fiscal_effect: float = 0.0  # EUR
+    co2_avoided: float = 0.0  # t

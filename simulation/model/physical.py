@@ -1,0 +1,70 @@
+"""Phase 5 of the month: the physical month, played in simpy, and the month's flows.
+
+Plants fail and are repaired (simpy processes, in days), pipelines finish
+construction, utilisation moves, and production follows; then every stream's
+flow is worked out: in-plant reuse, contract deliveries (trucks dispatched by
+the fleet), storage and disposal (:func:`simulation.model.flows.month_flows`).
+The flows are left in the :class:`~simulation.model.month.Month` for the
+accounts and the measures.
+"""
+
+import numpy as np
+
+from simulation.model.contract import ACTIVE, TRUCK
+from simulation.model.flows import month_flows
+from simulation.model.keyed import unit_interval
+from simulation.scenario.timeline import DAYS_PER_MONTH
+
+
+class PhysicalMonth:
+    def __init__(self, firms, supply, demand, deals, plants, logistics, params, rng):
+        self.firms, self.supply, self.demand = firms, supply, demand
+        self.deals, self.plants, self.logistics = deals, plants, logistics
+        self.outages, self.demand_params = params.outages, params.demand
+        self.rng = rng
+
+    def run(self, month):
+        f, logistics = self.firms, self.logistics
+        o = self.outages
+        logistics.start_outages(f.active, o.rate_per_month, o.mean_repair_days, self.rng)
+        period_start = logistics.period_start
+        uptime = logistics.play_period()
+        self.deals.open_built_pipelines(month)
+        self._advance_utilisation()
+        f.production = f.capacity * f.utilisation * uptime * f.active  # all >= 0: a firm gone makes 0.0
+        book = self.deals.book
+        running = book.where(ACTIVE)
+        active_from = np.maximum(book.active_from_day[running], period_start)
+        share_of_month = unit_interval((period_start + DAYS_PER_MONTH - active_from) / DAYS_PER_MONTH)
+        contracts = {
+            "supply": book.supply[running], "demand": book.demand[running],
+            "promised": book.quantity[running] * share_of_month, "conversion": book.ratio[running],
+        }
+        truck = book.mode[running] == TRUCK
+        release = active_from - period_start  # days into the month a contract started delivering
+
+        def ship_share(planned):
+            share = np.ones(len(planned))
+            share[truck] = logistics.truck_delivery_share(planned[truck], book.distance_km[running][truck], release[truck])
+            return share
+
+        recovery = self.plants.arrays()
+        generated = self.supply.quantities(f.production)
+        need = self.demand.quantities(f.production)
+        storage = logistics.storage
+        flows = month_flows(generated, need, storage.level.copy(), storage.capacity, recovery, contracts, ship_share)
+        storage.level = flows.stock_after
+        # Stock emptied by a firm leaving or switching is disposed of this month.
+        forced = np.zeros(len(generated))
+        if month.forced_disposal:
+            forced[list(month.forced_disposal)] = list(month.forced_disposal.values())
+        flows.disposed = flows.disposed + forced
+        flows.stock_before = flows.stock_before + forced
+        self.supply.learn(generated)
+        self.demand.learn(need)
+        month.flows, month.running, month.recovery = flows, running, recovery
+
+    def _advance_utilisation(self):
+        d, f = self.demand_params, self.firms
+        shock = self.rng.normal(0.0, d.volatility, len(f.utilisation))
+        f.utilisation = unit_interval(d.mean_utilisation + d.persistence * (f.utilisation - d.mean_utilisation) + shock)

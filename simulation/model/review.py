@@ -1,0 +1,76 @@
+"""Phase 3 of the month: contract review. Deals turned bad may be broken; expiring ones are renegotiated.
+
+Each side of an active contract weighs what the contract gives it this month at
+its fixed price (:meth:`ExchangeEconomics.side_gains`); a side that has lost
+money on it for ``contract.review_months`` months in a row and would lose more
+than the penalty over the months left breaks it (:meth:`Firm.breaks`), pays the
+penalty, and its partner stops trusting it. Contracts that reach the end of
+their term are priced afresh (current prices, policy, flows and trust) and
+renewed on the same link if both sides still accept; otherwise they end.
+"""
+
+import numpy as np
+
+from simulation.model.contract import ACTIVE, REASON
+from simulation.model.firm import breaking
+
+
+class ContractReview:
+    def __init__(self, deals, economics, firms, params):
+        self.deals, self.economics, self.firms = deals, economics, firms
+        self.review_months = params.contract.review_months
+        self.min_quantity = params.search.min_quantity
+
+    def run(self, month):
+        book = self.deals.book
+        active = book.where(ACTIVE)
+        if len(active) == 0:
+            return
+        self._check_breaches(month, active)
+        active = book.where(ACTIVE)
+        expiring = active[book.start[active] + book.term[active] <= month.period]
+        if len(expiring):
+            self._renegotiate(month, expiring)
+
+    def _check_breaches(self, month, active):
+        book = self.deals.book
+        gain_s, gain_r = self.economics.side_gains(month, book, active)
+        sides = ((gain_s, book.loss_months_supplier, "breached by supplier", book.supplier, book.receiver, book.trust_in_supplier),
+                 (gain_r, book.loss_months_receiver, "breached by receiver", book.receiver, book.supplier, book.trust_in_receiver))
+        for gain, counter, reason, breaker, victim, trust_in_breaker in sides:
+            losing = (counter[active] + 1) * (gain < 0)  # months in a row at a loss, 0 once it gains
+            counter[active] = losing
+            if not (losing >= self.review_months).any():  # the usual month: the rest need not be looked at
+                continue
+            remaining = book.start[active] + book.term[active] - month.period
+            breaks = breaking(gain, losing, remaining, book.penalty_eur[active], self.review_months)
+            breaks &= book.status[active] == ACTIVE
+            for c in active[breaks].tolist():
+                self.firms.cash_flow[breaker[c]] -= book.penalty_eur[c]
+                self.firms.cash_flow[victim[c]] += book.penalty_eur[c]
+                trust_in_breaker[c] = 0.0
+                self.deals.close(month, [c], reason)
+
+    def _renegotiate(self, month, expiring):
+        """Price expiring contracts afresh; renew or end them.
+
+        A renewal is a new contract on the same link, so the link's age goes on.
+        """
+        deals = self.deals
+        book = deals.book
+        deals.close(month, expiring, "not renewed", renewed=True)
+        s, d, k = book.supply[expiring], book.demand[expiring], book.substitution[expiring]
+        # The firms have not moved: the contracts' distances serve.
+        terms, details = deals.price(month, s, d, k, renewal=True, dist=book.distance_km[expiring])
+        renewed = deals.resolve(month, np.arange(len(expiring)), s, d, k, terms, details,
+                                links=book.link[expiring], renewals=expiring)
+        book.reason[expiring[renewed]] = REASON["renewed"]
+        if len(renewed) == len(expiring):
+            return
+        lapsed = np.ones(len(expiring), dtype=bool)
+        lapsed[renewed] = False
+        lapsed = lapsed.nonzero()[0]
+        # With flow left to trade but no surplus the deal has stopped paying; otherwise a side declined.
+        unprofitable = (terms.surplus[lapsed] <= 0) & (terms.quantity[lapsed] >= self.min_quantity)
+        book.reason[expiring[lapsed]] = np.where(unprofitable, REASON["no longer profitable"], REASON["not renewed"])
+        month.ended += len(lapsed)

@@ -1,0 +1,109 @@
+"""Phase 4 of the month: partner search, offers and signing; recovery investment by those who found nothing.
+
+Firms with unmatched flows search with probability ``search.rate_per_month``
+(unless waiting after a fruitless search), fewest links first (Raimbault et al.
+2020). Each sees the candidates it knows of (neighbours, acquaintances, platform
+peers, and a few it discovers), prices them all at once, and makes up to
+``search.max_offers`` offers, drawn with weight ``space of cooperation x
+exp(-d / d0)``. A pair whose streams an earlier offer this round has already
+used is priced again before its offer (:meth:`Deals.resolve`). A searcher that
+signs nothing considers recovery technology, and otherwise waits
+``search.retry_months`` before searching again.
+"""
+
+import numpy as np
+
+from simulation.model.firm import AcquaintanceLists
+from simulation.model.keyed import contains, first_occurrences
+from simulation.model.market import grouped_sample
+
+
+class PartnerSearch:
+    def __init__(self, firms, supply, demand, subs, n_materials, market, deals, investment, params, rng):
+        self.firms, self.supply, self.demand = firms, supply, demand
+        self.market, self.deals, self.investment = market, deals, investment
+        self.search, self.quantity_share = params.search, params.contract.quantity_share
+        self.rng = rng
+        materials = np.arange(n_materials)
+        self._is_waste_used = np.isin(materials, subs.waste)
+        self._is_input_replaced = np.isin(materials, subs.input)
+
+    def run(self, month):
+        p, f, t = self.search, self.firms, month.period
+        open_s, open_d = self._open_streams()
+        candidates = self._firms_with_unmatched_flows(open_s, open_d)
+        candidates = candidates[f.next_search[candidates] <= t]
+        searching = candidates[self.rng.random(len(candidates)) < p.rate_per_month]
+        if len(searching) == 0:
+            return
+        links = self._links_per_firm()[searching]
+        searching = searching[np.lexsort((self.rng.random(len(searching)), links))]
+        rank = np.zeros(len(f), dtype=np.int64)
+        rank[searching] = np.arange(len(searching))
+        f.cash_flow[searching] -= p.cost_eur
+        month.spend["search"] += p.cost_eur * len(searching)
+        month.searches += len(searching)
+
+        # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
+        known = AcquaintanceLists(f.agents, searching, rank)
+        searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, searching, open_s, open_d, known)
+        seen = self._sees(month, searcher, partner, dist, known)
+        if p.discoveries:
+            seen |= self._discover(searcher, partner, dist, seen)
+        searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
+        terms, details = self.deals.price(month, s, d, k, dist=dist[seen])
+        # Only positive weights are drawn, so a refused pair's 0 (or -0.0, or nan) weight is never offered.
+        weight = terms.space * np.exp(-details.dist / p.distance_decay_km) * terms.acceptable
+        offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
+        done = self.deals.resolve(month, offers, s, d, k, terms, details)
+        signed = np.bincount(searcher[done], minlength=len(f))
+        idle = searching[signed[searching] == 0]
+        invested = self.investment.run(month, idle)
+        f.next_search[idle[~contains(idle, invested)]] = t + p.retry_months
+
+    def _open_streams(self):
+        """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks).
+
+        A stream with nothing free is never open, even at ``min_quantity = 0``; ended streams have nothing free.
+        """
+        free_s = self.supply.free(self.quantity_share)
+        return (free_s >= self.search.min_quantity) & (free_s > 0), self.demand.free(self.quantity_share) > 0
+
+    def _firms_with_unmatched_flows(self, open_s, open_d):
+        free_s = open_s & self._is_waste_used[self.supply.material]
+        free_d = open_d & self._is_input_replaced[self.demand.material]
+        flagged = np.zeros(len(self.firms), dtype=bool)
+        flagged[self.supply.firm[free_s]] = True
+        flagged[self.demand.firm[free_d]] = True
+        return (flagged & self.firms.active).nonzero()[0]
+
+    def _links_per_firm(self):
+        book = self.deals.book
+        running = book.running()
+        n = len(self.firms)
+        return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
+
+    def _sees(self, month, searcher, partner, dist, known):
+        """Which partners each searcher knows of: neighbours, acquaintances (``known``), platform peers."""
+        seen = dist <= self.search.neighbourhood_km
+        participation = month.policy.facilitator_participation
+        if participation > 0:
+            platform = self.firms.platform_members(participation)
+            seen |= platform[searcher] & platform[partner]
+        key = self.deals.pair_key
+        seen |= contains(key(searcher, partner), key(*known.known_pairs()))
+        return seen
+
+    def _discover(self, searcher, partner, dist, seen):
+        """Each searcher learns of up to ``search.discoveries`` unseen partners, near ones likelier."""
+        unseen = (~seen).nonzero()[0]
+        if len(unseen) == 0:
+            return np.zeros(len(seen), dtype=bool)
+        key = self.deals.pair_key
+        first = unseen[first_occurrences(key(searcher[unseen], partner[unseen]))]
+        weight = np.exp(-dist[first] / self.search.distance_decay_km)
+        picked = first[grouped_sample(self.rng, searcher[first], weight, self.search.discoveries)]
+        agents = self.firms.agents
+        for a, b in zip(searcher[picked].tolist(), partner[picked].tolist()):
+            agents[a].meet([b])
+        return contains(key(searcher, partner), key(searcher[picked], partner[picked]))

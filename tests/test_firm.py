@@ -1,0 +1,152 @@
+"""The firm as an agent: its decision rules one firm at a time equal their bulk twins, its state reads
+as properties, Mesa's AgentSet and DataCollector see it, and the month's phases never hold the model."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, mini, run
+from simulation.model import SymbiosisModel
+from simulation.model.contract import ACTIVE
+from simulation.model.exchange import Terms
+from simulation.model.firm import breaking, exiting, hurdles, investing
+from simulation.scenario import load
+
+
+@pytest.fixture(scope="module")
+def park():
+    """A synthetic park of 60 firms after eight years, every firm's attributes drawn afresh."""
+    model = run(load(ROOT / "scenarios" / "synthetic_park.toml", ["scenario.years=8", "park.n_firms=60"]), seed=4)
+    return model
+
+
+def randomised(model, rng):
+    """The park's firms with random hurdle rates and risk aversion (the rules read them from the table)."""
+    n = len(model.firms)
+    model.firms.hurdle_rate[:] = rng.uniform(0, 1, n)
+    model.firms.risk_aversion[:] = rng.uniform(0, 3, n)
+    return [f for f in model.firm_list if f is not None]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_hurdles_and_acceptance_for_all_pairs_equal_each_firm_s_own_rule(park, seed):
+    rng = np.random.default_rng(seed)
+    firms = randomised(park, rng)
+    n = 80
+    supplier, receiver = rng.choice(firms, n), rng.choice(firms, n)
+    s_index, r_index = np.array([f.index for f in supplier]), np.array([f.index for f in receiver])
+    trust_s, trust_r = rng.random(n), rng.random(n)
+    a_s, a_r = rng.normal(0, 2e4, n), rng.uniform(0, 5e4, n)  # a supplier may give up a resale value
+    h_s = hurdles(park.firms.hurdle_rate[s_index], park.firms.risk_aversion[s_index], trust_s, a_s)
+    h_r = hurdles(park.firms.hurdle_rate[r_index], park.firms.risk_aversion[r_index], trust_r, a_r)
+    assert h_s.tolist() == [f.hurdle(a, t) for f, a, t in zip(supplier, a_s, trust_s)]
+    assert h_r.tolist() == [f.hurdle(a, t) for f, a, t in zip(receiver, a_r, trust_r)]
+    terms = Terms(quantity=rng.uniform(0, 500, n) * (rng.random(n) < 0.9), supplier_avoided=a_s, receiver_avoided=a_r,
+                  running_unit=rng.uniform(0, 40, n), fixed_cost=rng.uniform(0, 8e3, n), subsidy=rng.uniform(0, 2e3, n),
+                  shared=rng.uniform(0, 800, n), supplier_hurdle=h_s, receiver_hurdle=h_r, beta=float(rng.random()))
+    one_by_one = [bool(s.accepts(gs, a, ts) and r.accepts(gr, b, tr) and surplus > 0 and q > 0)
+                  for s, r, gs, gr, a, b, ts, tr, surplus, q in zip(
+                      supplier, receiver, terms.supplier_gain, terms.receiver_gain, a_s, a_r, trust_s, trust_r,
+                      terms.surplus, terms.quantity)]
+    assert terms.acceptable.tolist() == one_by_one
+    assert 0 < sum(one_by_one) < n  # both outcomes drawn
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule(park, seed):
+    rng = np.random.default_rng(seed)
+    firms = randomised(park, rng)
+    n = 100
+    who = rng.choice(firms, n)
+    index = np.array([f.index for f in who])
+    gain, loss_months = rng.normal(0, 1e3, n), rng.integers(0, 10, n)
+    left, penalty, review = rng.integers(0, 60, n), rng.uniform(0, 2e4, n), int(rng.integers(1, 8))
+    assert breaking(gain, loss_months, left, penalty, review).tolist() == [
+        f.breaks(g, m, r, p, review) for f, g, m, r, p in zip(who, gain, loss_months, left, penalty)]
+    quantity, payment, min_q = rng.uniform(0, 20, n), rng.uniform(0, 2e3, n), float(rng.uniform(0, 10))
+    assert investing(gain, payment, quantity, min_q, park.firms.hurdle_rate[index]).tolist() == [
+        f.invests(g, p, q, min_q) for f, g, p, q in zip(who, gain, payment, quantity)]
+    months, after = rng.integers(0, 20, n), int(rng.integers(1, 15))
+    assert exiting(months, after).tolist() == [f.exits(m, after) for f, m in zip(who, months)]
+
+
+def test_a_firm_reads_its_state_and_the_agent_set_selects_and_aggregates(park):
+    model = park
+    assert len(model.agents) == int(model.firms.active.sum())  # a firm that left is no longer an agent
+    sector = next(iter(model.agents)).sector
+    chosen = model.agents.select(lambda f: f.sector == sector)
+    rows = [f.index for f in chosen]
+    assert chosen.agg("cash", sum) == pytest.approx(model.firms.cash[rows].sum(), rel=1e-12)
+    book = model.contracts
+    for firm in model.agents:
+        ids = firm.active_contracts
+        assert (book.status[ids] == ACTIVE).all()
+        assert ((book.supplier[ids] == firm.index) | (book.receiver[ids] == firm.index)).all()
+        assert firm.links == len(ids)
+        others = {p.index for p in firm.partners}
+        assert others == set(book.supplier[ids].tolist() + book.receiver[ids].tolist()) - {firm.index}
+        assert set(firm.wastes) == {model.materials.ids[m] for m in model.supply.material[model.supply.of_firm(firm.index)]}
+        assert firm.production == model.firms.production[firm.index] and 0 <= firm.utilisation <= 1
+    with pytest.raises(AttributeError):
+        next(iter(model.agents)).cash = 0.0
+
+
+def test_trust_in_a_partner_is_what_deliveries_taught(park):
+    book = park.contracts
+    ended = np.flatnonzero((book.status == 2) & (book.reason != 9))  # ended, not renewed: trust kept from it
+    assert len(ended)
+    c = int(ended[-1])
+    receiver, supplier = park.firm_list[book.receiver[c]], park.firm_list[book.supplier[c]]
+    later = (book.supplier == supplier.index) & (book.receiver == receiver.index) & (np.arange(len(book)) > c)
+    if not later.any():  # no later contract between them changed it
+        assert receiver.trust_in(supplier) == pytest.approx(book.trust_in_supplier[c])
+    stranger = next(f for f in park.firm_list if f is not None and f.index not in receiver.acquaintances and f is not receiver)
+    assert receiver.trust_in(stranger) == park.params.trust.initial
+
+
+def test_the_datacollector_keeps_each_firm_s_month_and_the_firms_add_up_to_the_park():
+    model = run(mini())
+    agents = model.datacollector.get_agent_vars_dataframe()
+    assert {"cash", "production", "links", "savings"} <= set(agents.columns)
+    months = model.datacollector.get_model_vars_dataframe()
+    by_step = agents.groupby(level="Step")
+    np.testing.assert_allclose(by_step["savings"].sum().to_numpy(), months["savings_eur"].to_numpy(), rtol=1e-9, atol=1e-3)
+    np.testing.assert_array_equal(by_step["links"].sum().to_numpy(), 2 * months["active_links"].to_numpy())
+    large = SymbiosisModel(mini(), collect_agents=False)
+    large.step()
+    assert not large.datacollector.agent_reporters
+
+
+def test_no_phase_of_the_month_holds_the_model():
+    model = SymbiosisModel(mini())
+    assert len(model.schedule) >= 6
+    for phase in model.schedule:
+        assert callable(phase.run)
+        held = list(vars(phase).values())
+        held += [v for part in held if hasattr(part, "__dict__") and not isinstance(part, type) for v in vars(part).values()]
+        assert not any(v is model for v in held), type(phase).__name__
+
+
+def test_a_model_can_be_made_from_a_scenario_path():
+    model = SymbiosisModel(str(ROOT / "scenarios" / "demo_park.toml"))
+    model.step()
+    assert model.period == model.steps == 1 and len(model.agents) > 0
+
+
+def test_the_bulk_agent_records_are_the_ones_mesa_makes_agent_by_agent():
+    import mesa
+
+    from simulation.model.model import AGENT_MEASURES
+
+    model = SymbiosisModel(mini("scenario.years=4"))
+    mesa_own = mesa.DataCollector(agent_reporters={name: name for name in AGENT_MEASURES})
+    while model.running:
+        model.step()
+        mesa_own.collect(model)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(model.datacollector.get_agent_vars_dataframe(), mesa_own.get_agent_vars_dataframe(),
+                                  check_dtype=False)

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/demo_park.toml
 ARGS ?=
 
-.PHONY: run test test-all bench bench-sweep clean
+.PHONY: run test test-all bench bench-tricks bench-sweep clean
 
 run: $(STAMP)
 	$(VENV)/bin/symbiosis run $(SCENARIO) $(ARGS)
@@ -18,6 +18,9 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_model.py
+
+bench-tricks: $(STAMP)
+	$(PY) benchmarks/bench_tricks.py --sizes 50,10000 --repeat 3
 
 bench-sweep: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py

@@ -42,12 +42,19 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_model import MIB, ROOT, SYNTHETIC_PARK, print_machine, print_table, serve_child  # noqa: E402
+from bench_model import (  # noqa: E402
+    MIB,
+    ROOT,
+    SYNTHETIC_PARK,
+    print_machine,
+    print_table,
+    serve_child,
+)
 
-from simulation.scenario.snapshot import Snapshot  # noqa: E402
+from simulation.experiment.sweep import assignments  # noqa: E402
 from simulation.model import SymbiosisModel  # noqa: E402
 from simulation.scenario import load  # noqa: E402
-from simulation.experiment.sweep import assignments  # noqa: E402
+from simulation.scenario.snapshot import Snapshot  # noqa: E402
 
 TAXES = (0, 40, 80, 120)  # EUR/t: four design points
 SEED = 2026
@@ -59,10 +66,10 @@ TARGET_OVERHEAD = 0.10
 
 
 def bench_sweep_for(runs):
-    from simulation.experiment.sweep import Sweep
+    from simulation.experiment.sweep_file import sweep_of_points
 
     points = [(f"tax={tax}", {"policy.landfill_tax_eur_per_t": tax}) for tax in TAXES]
-    return Sweep.from_points("bench_sweep", SYNTHETIC_PARK, points, replicates=max(1, runs // len(TAXES)), seed=SEED)
+    return sweep_of_points("bench_sweep", SYNTHETIC_PARK, points, replicates=max(1, runs // len(TAXES)), seed=SEED)
 
 
 # -- children: one case each, in a fresh process ---------------------------------------------

@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from simulation.model import SymbiosisModel  # noqa: E402
 from simulation.output.tables import link_table  # noqa: E402
-from simulation.scenario import load  # noqa: E402
 from simulation.output.validation import compare, load_record, markdown, unrecorded  # noqa: E402
+from simulation.scenario import load  # noqa: E402
 
 
 def main(argv=None):

@@ -185,13 +185,18 @@ def _warn(warnings):
 
 
 def _run(args, command):
-    from simulation.output.files import check_destination
-    from simulation.model import SymbiosisModel
     from simulation.measures.outcome import classify
-    from simulation.output.results import output_files, write_results
-    from simulation.output.tables import format_summary, format_timeline, link_table, summary
-    from simulation.scenario import load
+    from simulation.model import SymbiosisModel
     from simulation.model.workload import run_estimate
+    from simulation.output.files import check_destination
+    from simulation.output.results import output_files, write_results
+    from simulation.output.tables import (
+        format_summary,
+        format_timeline,
+        link_table,
+        summary,
+    )
+    from simulation.scenario import load
 
     scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
     _warn(scenario.warnings)
@@ -271,7 +276,7 @@ def _sweep(args, command):
 
     from simulation.experiment.runs import run_sweep
     from simulation.experiment.store import store_file
-    from simulation.experiment.sweep import load_sweep
+    from simulation.experiment.sweep_file import load_sweep
 
     sweep = load_sweep(args.sweep_file)
     _warn(sweep.load_base(sweep.snapshot).warnings)

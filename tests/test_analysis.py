@@ -7,10 +7,10 @@ The tables are synthetic: the measure is a known function of the parameters
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATA
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
-from conftest import DATA
 from simulation.experiment.analysis import (
     REGIMES,
     default_bins,
@@ -184,7 +184,7 @@ measures = ["waste_diverted_share", "co2_avoided_t", "links_broken"]
 
 def swept(tmp_path_factory, text, name):
     from simulation.experiment.runs import run_sweep
-    from simulation.experiment.sweep import load_sweep
+    from simulation.experiment.sweep_file import load_sweep
 
     folder = tmp_path_factory.mktemp(name)
     (folder / "sweep.toml").write_text(text.format(base=DATA / "mini_park.toml"))

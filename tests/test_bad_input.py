@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from conftest import tree
+
+from simulation.cli import main
 from simulation.experiment import executors
 from simulation.model import workload
 from simulation.output.files import MANIFEST as MANIFEST_NAME
-from simulation.cli import main
 from simulation.scenario import load
 
 DATA = Path(__file__).parent / "data"

@@ -1,10 +1,10 @@
 """The bargaining rule: no accepted side gets less than its hurdle, and the split adds up."""
 
 import numpy as np
+from conftest import mini, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run, mini
 from simulation.model.exchange import Terms
 from simulation.model.firm import hurdles as hurdle
 

@@ -7,10 +7,18 @@ tax (stylized fact 1), not for tight intervals.
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import DATA
+
 from simulation.cli import main
-from simulation.experiment.compare import COLUMNS, QUANTITIES, RATIOS, SHARES, TOTALS, compare, parse_policy
+from simulation.experiment.compare import (
+    COLUMNS,
+    QUANTITIES,
+    RATIOS,
+    SHARES,
+    TOTALS,
+    compare,
+    parse_policy,
+)
 
 REPLICATES = 4
 PACKAGES = {

@@ -2,10 +2,17 @@
 
 import numpy as np
 import pytest
-
 from conftest import mini, run
-from simulation.model.contract import ACTIVE, END_REASONS, ENDED, PENDING, PIPELINE, TRUCK
+
 from simulation.model import SymbiosisModel
+from simulation.model.contract import (
+    ACTIVE,
+    END_REASONS,
+    ENDED,
+    PENDING,
+    PIPELINE,
+    TRUCK,
+)
 
 POWER = '{id = "power", sector = "power", x_km = 0.0, y_km = 0.0, capacity = 10000.0}'
 CEMENT = '{id = "cement", sector = "cement", x_km = 2.0, y_km = 0.0, capacity = 3000.0}'

@@ -40,8 +40,8 @@ def test_unit_costs_follow_the_policy_in_force():
 
 def test_a_waste_with_a_resale_value_is_sold_never_taxed_or_counted_as_landfilled():
     import numpy as np
-
     from conftest import ROOT, run
+
     from simulation.model.recorder import DISPOSED, SOLD
     from simulation.scenario import load
 
@@ -63,7 +63,6 @@ def test_a_waste_with_a_resale_value_is_sold_never_taxed_or_counted_as_landfille
 
 def test_product_margins_pass_on_the_set_share_of_input_price_changes():
     import numpy as np
-
     from conftest import run
 
     model = run(mini("scenario.years=1", "market.price_pass_through=0.7"))
@@ -81,8 +80,8 @@ def test_product_margins_pass_on_the_set_share_of_input_price_changes():
 
 def test_price_turbulence_bankrupts_fewer_firms_when_product_prices_follow_input_prices():
     import numpy as np
-
     from conftest import ROOT, run
+
     from simulation.scenario import load
 
     def exits(pass_through, seed):

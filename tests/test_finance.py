@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, run
+
 from simulation.model.finance import LoanBook, monthly_payment
 from simulation.scenario import load
 

@@ -3,10 +3,10 @@ as properties, Mesa's AgentSet and DataCollector see it, and the month's phases 
 
 import numpy as np
 import pytest
+from conftest import ROOT, mini, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, mini, run
 from simulation.model import SymbiosisModel
 from simulation.model.contract import ACTIVE
 from simulation.model.exchange import Terms
@@ -136,17 +136,20 @@ def test_a_model_can_be_made_from_a_scenario_path():
     assert model.period == model.steps == 1 and len(model.agents) > 0
 
 
-def test_the_bulk_agent_records_are_the_ones_mesa_makes_agent_by_agent():
+def test_the_records_collected_in_one_pass_are_the_ones_mesa_makes_reporter_by_reporter():
     import mesa
+    import pandas as pd
 
     from simulation.model.model import AGENT_MEASURES
+    from simulation.model.recorder import MEASURES
 
     model = SymbiosisModel(mini("scenario.years=4"))
-    mesa_own = mesa.DataCollector(agent_reporters={name: name for name in AGENT_MEASURES})
+    mesa_own = mesa.DataCollector(model_reporters={name: (lambda m, name=name: m.recorder.current[name]) for name in MEASURES},
+                                  agent_reporters={name: name for name in AGENT_MEASURES})
     while model.running:
         model.step()
         mesa_own.collect(model)
-    import pandas as pd
-
+    assert len(model.datacollector.get_agent_vars_dataframe()) > 4 * 12
     pd.testing.assert_frame_equal(model.datacollector.get_agent_vars_dataframe(), mesa_own.get_agent_vars_dataframe(),
                                   check_dtype=False)
+    pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), mesa_own.get_model_vars_dataframe())

@@ -1,12 +1,11 @@
 """Mass balance: every unit of waste generated is reused, exchanged, sold, disposed or stored."""
 
 import numpy as np
+import pytest
+from conftest import DATA, ROOT, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pytest
-
-from conftest import DATA, ROOT, run
 from simulation.model.flows import allocate, month_flows
 from simulation.model.recorder import FLOW_COLUMNS
 from simulation.scenario import load
@@ -98,8 +97,8 @@ def test_allocate_scales_pro_rata_only_where_short():
 def test_flows_csv_balances_to_1e_9_for_every_material_and_month(tmp_path):
     # Read back from the file, as a user checking the mass balance would: the CSV must hold every digit.
     import pandas as pd
-
     from conftest import ROOT
+
     from simulation.cli import main
 
     assert main(["run", str(ROOT / "scenarios" / "demo_park.toml"), "--no-figures", "--quiet", "--out", str(tmp_path)]) == 0

@@ -5,10 +5,10 @@ One full run (804 months, about 4 s) is shared by the tests of this module.
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
-from simulation.model.contract import ENDED
+
 from simulation.model import SymbiosisModel
+from simulation.model.contract import ENDED
 from simulation.output.tables import contract_table, link_table, yearly_table
 from simulation.scenario import load
 

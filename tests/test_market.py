@@ -6,10 +6,10 @@ from conftest import mini
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulation.model import SymbiosisModel
 from simulation.model.firm import AcquaintanceLists
 from simulation.model.market import Market, NearestCache, StreamIndex
 from simulation.model.recorder import Network
-from simulation.model import SymbiosisModel
 
 
 @settings(max_examples=60, deadline=None)
@@ -115,7 +115,6 @@ def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
     mats.truck_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.01, 0.5, n))
     mats.pipeline_cost = np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0.001, 0.1, n))
     mats.pipeline_only = np.isnan(mats.truck_cost) & ~np.isnan(mats.pipeline_cost)
-    model.economics._per_unit_km = None  # costs are fixed for a run; here they were changed behind its back
     m = 60
     waste, dist = rng.integers(0, n, m), rng.uniform(0.1, 30.0, m)
     quantity, existing = rng.uniform(0.0, 5000.0, m) * (rng.random(m) < 0.9), rng.random(m) < 0.3

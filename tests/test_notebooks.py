@@ -5,7 +5,6 @@ import os
 
 import matplotlib
 import pytest
-
 from conftest import ROOT
 
 matplotlib.use("Agg")

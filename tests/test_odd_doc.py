@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from simulation.scenario import catalogue, parameters
 from simulation.model.recorder import MEASURES
+from simulation.scenario import catalogue, parameters
 
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")

@@ -1,8 +1,8 @@
 """The one rule that calls a run none, formed, persisted or collapsed."""
 
 import numpy as np
-
 from conftest import mini, run
+
 from simulation.measures.outcome import classify, smooth
 from simulation.scenario.parameters import Outcome
 

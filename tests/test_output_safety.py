@@ -12,12 +12,12 @@ import sys
 import time
 
 import pytest
-
 from conftest import DATA, ROOT, tree
-from simulation.output import files as atomic
-from simulation.output.files import MANIFEST, clear_leftovers, replaced_folder
+
 from simulation.cli import main
 from simulation.errors import ScenarioError
+from simulation.output import files as atomic
+from simulation.output.files import MANIFEST, clear_leftovers, replaced_folder
 
 MINI = str(DATA / "mini_park.toml")
 

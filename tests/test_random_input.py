@@ -16,10 +16,10 @@ import tomllib
 from pathlib import Path
 
 import pandas as pd
+from conftest import DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA
 from simulation.cli import main
 from simulation.scenario.parameters import ScenarioSpec
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import DATA, ROOT
+
 from simulation.cli import main
 
 FILES = ("periods.csv", "contracts.csv", "exchanges.csv", "flows.csv", "metadata.json", "network.png", "timeseries.png")

@@ -6,8 +6,8 @@ the policy's or cost's effect, not the draw of the park.
 
 import numpy as np
 import pytest
-
 from conftest import DATA, run
+
 from simulation.model.contract import END_REASONS
 from simulation.scenario import load
 

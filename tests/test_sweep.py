@@ -14,19 +14,24 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-
 from conftest import DATA, ROOT, mini
+
 from simulation.cli import main
-from simulation.experiment.runs import RUN_MEASURES, run_measures, run_sweep
-from simulation.model.recorder import MEASURES
-from simulation.model import SymbiosisModel
-from simulation.measures.outcome import classify
 from simulation.errors import ScenarioError
-from simulation.experiment.runs import ScenarioCache
+from simulation.experiment.runs import (
+    RUN_MEASURES,
+    ScenarioCache,
+    run_measures,
+    run_sweep,
+)
+from simulation.experiment.store import read_runs, read_series, read_sweep
+from simulation.experiment.sweep import assignments
+from simulation.experiment.sweep_file import load_sweep, sweep_of_points
+from simulation.measures.outcome import classify
+from simulation.model import SymbiosisModel
+from simulation.model.recorder import MEASURES
 from simulation.scenario import load
 from simulation.scenario.snapshot import Snapshot
-from simulation.experiment.store import read_runs, read_series, read_sweep
-from simulation.experiment.sweep import Sweep, assignments, load_sweep
 
 MINI = DATA / "mini_park.toml"
 
@@ -361,7 +366,7 @@ def test_sampled_integer_parameters_are_whole_numbers_within_their_range(tmp_pat
 
 
 def test_points_design_from_python_keeps_labels_and_base_values(tmp_path):
-    sweep = Sweep.from_points("policies", MINI, [("baseline", {}), ("tax", {"policy.landfill_tax_eur_per_t": 90})],
+    sweep = sweep_of_points("policies", MINI, [("baseline", {}), ("tax", {"policy.landfill_tax_eur_per_t": 90})],
                               replicates=2, seed=3, measures=["links_formed", "waste_diverted_share"], keep_series=True, years=2)
     runs = run_sweep(sweep, tmp_path / "out", workers=1, progress=False)
     assert list(runs["label"]) == ["baseline", "baseline", "tax", "tax"]

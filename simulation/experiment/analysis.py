@@ -33,10 +33,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.output.files import check_destination, owned_folder, claim, replaced_folder
 from simulation.errors import ScenarioError
 from simulation.measures.intervals import LEVEL, mean_interval, wilson_bounds
 from simulation.measures.outcome import REGIMES
+from simulation.output.files import (
+    check_destination,
+    claim,
+    owned_folder,
+    replaced_folder,
+)
 
 MAX_LEVELS = 12
 RESAMPLES = 1000
@@ -360,7 +365,13 @@ def _all_indices(runs, sweep, measures, notes):
 
 
 def _write_files(folder, regimes, curves, groups, indices, axes, measures, notes):
-    from simulation.output.sweep_figures import indices_figure, regime_curve_figure, regime_map_figure, response_figure, save
+    from simulation.output.sweep_figures import (
+        indices_figure,
+        regime_curve_figure,
+        regime_map_figure,
+        response_figure,
+        save,
+    )
 
     x, y = axes
     note = "; ".join(n for n in notes if "bins" in n)

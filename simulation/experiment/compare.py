@@ -31,9 +31,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from simulation.output.files import added_file
 from simulation.errors import ScenarioError
 from simulation.experiment.runs import run_sweep
+from simulation.experiment.sweep import PlannedRun, Sweep, assignments
+from simulation.experiment.sweep_file import sweep_of_points
 from simulation.measures.intervals import (
     difference_interval,
     mean_interval,
@@ -42,8 +43,8 @@ from simulation.measures.intervals import (
     wilson_interval,
 )
 from simulation.measures.outcome import REGIMES
+from simulation.output.files import added_file
 from simulation.scenario.loader import _parse_value, load
-from simulation.experiment.sweep import PlannedRun, Sweep, assignments
 
 BASELINE = "baseline"
 # quantity -> (run measure, unit, label for people)
@@ -180,7 +181,7 @@ def compare(scenario_path, policies, replicates=10, seed=None, years=None, worke
     baseline = check_packages(scenario_path, packages, years)
     seed = baseline.spec.scenario.seed if seed is None else seed
     name = re.sub(r"[^\w.-]", "_", baseline.name) + "_compare"  # a folder name, whatever the scenario's name
-    sweep = Sweep.from_points(name, Path(scenario_path), [(BASELINE, {}), *packages.items()],
+    sweep = sweep_of_points(name, Path(scenario_path), [(BASELINE, {}), *packages.items()],
                               replicates, seed, years=years)
     folder = Path(out_dir) if out_dir is not None else Path("results") / sweep.name
     # resume: the same comparison run again reuses its finished runs; a different one into the same folder is refused

@@ -27,18 +27,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from simulation.output.files import check_destination, owned_folder
 from simulation.errors import ScenarioError
 from simulation.experiment.executors import backend, usable_cores
-from simulation.model.recorder import MEASURES
-from simulation.model import SymbiosisModel  # imported here, not per run: forked workers inherit it
+from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
+from simulation.experiment.sweep import assignments
+from simulation.experiment.sweep_file import checked_files
 from simulation.measures.outcome import classify
 from simulation.measures.summary import RUN_MEASURES, run_measures
+from simulation.model import (
+    SymbiosisModel,  # imported here, not per run: forked workers inherit it
+)
+from simulation.model.recorder import MEASURES
+from simulation.model.workload import sweep_estimate
+from simulation.output.files import check_destination, owned_folder
 from simulation.scenario import load
 from simulation.scenario.snapshot import Snapshot
-from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
-from simulation.experiment.sweep import assignments, checked_files
-from simulation.model.workload import sweep_estimate
 
 __all__ = ["RUN_MEASURES", "RunTask", "execute", "run_measures", "run_sweep"]
 LARGE_DESIGN = 50_000  # planned runs whose design takes seconds to write: said on stderr

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.output.files import added_file, claim, owned_folder
 from simulation.errors import ScenarioError
-from simulation.model.recorder import MEASURES
 from simulation.measures.summary import RUN_MEASURES
+from simulation.model.recorder import MEASURES
+from simulation.output.files import added_file, claim, owned_folder
 
 FILE_NAME = "results.sqlite"
 LOCK_NAME = FILE_NAME + ".lock"

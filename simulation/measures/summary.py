@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from simulation.model.contract import ENDED, REASON
 from simulation.errors import RunFailed
+from simulation.model.contract import ENDED, REASON
 from simulation.model.keyed import first_occurrences
 from simulation.model.recorder import MEASURES
 

@@ -58,9 +58,6 @@ class ContractBook(Columns):
     def __init__(self):
         super().__init__(_FIELDS, fill={"renewal_of": -1, "end": -1})
         self.n_links = 0
-        # Ids by status, asked for several times a month: kept until a contract is added or changes status,
-        # which happens only through add(), activate() and close().
-        self._by_status = {}
         self._at_signing = [np.zeros((len(AT_SIGNING), 0))]  # (len(AT_SIGNING), n) arrays, one per add()
 
     def add(self, n, at_signing, link=None, **values):
@@ -73,7 +70,6 @@ class ContractBook(Columns):
         if link is None:
             link = np.arange(self.n_links, self.n_links + n)
             self.n_links += n
-        self._by_status.clear()
         self._at_signing.append(at_signing)
         return self.append(n, link=link, **values)
 
@@ -84,34 +80,25 @@ class ContractBook(Columns):
         return self._at_signing[0]
 
     def where(self, status):
-        """Ids of the contracts with ``status`` (read only)."""
-        return self._ids(status, lambda: self.status == status)
+        """Ids of the contracts with ``status``."""
+        return (self.status == status).nonzero()[0]
 
     def running(self):
-        """Ids of contracts pending or active (read only)."""
-        return self._ids("running", lambda: self.status != ENDED)
+        """Ids of contracts pending or active."""
+        return (self.status != ENDED).nonzero()[0]
 
     def of_firm(self, firm):
         """Ids of the active contracts ``firm`` (an index) supplies or receives under."""
         active = self.where(ACTIVE)
         return active[(self.supplier[active] == firm) | (self.receiver[active] == firm)]
 
-    def _ids(self, key, mask):
-        ids = self._by_status.get(key)
-        if ids is None:
-            ids = self._by_status[key] = mask().nonzero()[0]
-            ids.flags.writeable = False
-        return ids
-
     def activate(self, ids, day):
         """Contracts ``ids`` deliver from ``day`` (days since the start of the run)."""
         self.status[ids] = ACTIVE
         self.active_from_day[ids] = day
-        self._by_status.clear()
 
     def close(self, ids, period, reason):
         ids = np.atleast_1d(ids)
-        self._by_status.clear()
         self.status[ids] = ENDED
         self.end[ids] = period
         self.reason[ids] = REASON[reason]

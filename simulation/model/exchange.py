@@ -157,26 +157,17 @@ class ExchangeEconomics:
         self.contract, self.logistics = params.contract, params.logistics
         self.min_quantity = params.search.min_quantity
         self.interest = interest_rate_per_year
-        self._per_unit_km = None  # (carbon price, per-material costs at it)
 
     # -- unit values (EUR per unit of waste) --------------------------------------
     def transport_per_unit_km(self, policy):
         """Running cost per unit-km of each material (column) by mode (row TRUCK, carbon included,
         and row PIPELINE), EUR, nan where the mode is not allowed.
-
-        Kept while the carbon price stays the same: the catalogue's transport costs and
-        ``logistics.transport_cost_factor`` are fixed for a run (events may set only the
-        fields in ``scenario.SETTABLE_MATERIAL_FIELDS``); a settable transport cost would need
-        this cache dropped.
         """
-        carbon = policy.carbon_price_eur_per_t
-        if self._per_unit_km is None or self._per_unit_km[0] != carbon:
-            p, mats = self.logistics, self.materials
-            by_mode = np.empty((2, len(mats)))
-            by_mode[TRUCK] = p.transport_cost_factor * mats.truck_cost + carbon * p.truck_co2_t_per_unit_km
-            by_mode[PIPELINE] = p.transport_cost_factor * mats.pipeline_cost
-            self._per_unit_km = carbon, by_mode
-        return self._per_unit_km[1]
+        p, mats, carbon = self.logistics, self.materials, policy.carbon_price_eur_per_t
+        by_mode = np.empty((2, len(mats)))
+        by_mode[TRUCK] = p.transport_cost_factor * mats.truck_cost + carbon * p.truck_co2_t_per_unit_km
+        by_mode[PIPELINE] = p.transport_cost_factor * mats.pipeline_cost
+        return by_mode
 
     def treatment_unit(self, policy, k):
         """Treatment cost per unit of waste for substitutions ``k``, carbon included (EUR)."""

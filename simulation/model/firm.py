@@ -39,7 +39,6 @@ class Firm(mesa.Agent):
         self.sector = sector
         self.process = process
         self.acquaintances = set()
-        self._acquaintance_array = None  # the set as an array, rebuilt after it changes
         self._table = model.firms  # where its numbers are (the DataCollector reads them every month)
 
     def __repr__(self):
@@ -146,17 +145,12 @@ class Firm(mesa.Agent):
     def meet(self, others):
         """This firm and each of ``others`` (indices) know each other from now on."""
         for other in others:
-            if other != self.index and other not in self.acquaintances:
+            if other != self.index:
                 self.acquaintances.add(other)
-                self._acquaintance_array = None
-                partner = self.model.firm_list[other]
-                partner.acquaintances.add(self.index)
-                partner._acquaintance_array = None
+                self.model.firm_list[other].acquaintances.add(self.index)
 
     def acquaintance_array(self):
-        if self._acquaintance_array is None:
-            self._acquaintance_array = np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
-        return self._acquaintance_array
+        return np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
 
 
 # -- the same rules for many firms at once (held equal to the methods above by the tests) --

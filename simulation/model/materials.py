@@ -47,7 +47,6 @@ class MaterialTable:
         self.storable = np.array([m.storable for m in mats])
         self.loss_per_km = np.array([m.loss_per_km for m in mats], float)
         self.price_multiplier = np.ones(len(mats))
-        self._policy_costs = None  # (policy, the costs it sets): policies change seldom, prices monthly
 
     def __len__(self):
         return len(self.ids)
@@ -56,7 +55,6 @@ class MaterialTable:
         """Apply a scheduled price event (``virgin_price_eur`` or ``gate_fee_eur``)."""
         target = self.base_price if field == "virgin_price_eur" else self.gate_fee
         target[self.index[material]] = value
-        self._policy_costs = None
 
     def turbulence(self, volatility, persistence, rng):
         """Advance the mean-reverting log multiplier on virgin prices by one month."""
@@ -66,9 +64,7 @@ class MaterialTable:
 
     def unit_costs(self, policy):
         """Disposal and virgin cost per unit of each material under ``policy`` (a PolicyState)."""
-        if self._policy_costs is None or self._policy_costs[0] is not policy:
-            self._policy_costs = policy, self._costs_set_by(policy)
-        return UnitCosts(price=self.base_price * self.price_multiplier, **self._policy_costs[1])
+        return UnitCosts(price=self.base_price * self.price_multiplier, **self._costs_set_by(policy))
 
     def _costs_set_by(self, policy):
         """The unit costs that change only with the policy or a scheduled price event."""
@@ -114,13 +110,10 @@ class SubstitutionTable:
         self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
         self.capex = np.array([s.recovery_capex_eur for s in subs], float)
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
-        self._treatment_unit = None  # (carbon price, unit costs at it): looked up several times a month
 
     def treatment_unit(self, carbon_price):
         """Treatment cost per unit of waste of each substitution at ``carbon_price`` (EUR/t CO2), carbon included (EUR)."""
-        if self._treatment_unit is None or self._treatment_unit[0] != carbon_price:
-            self._treatment_unit = carbon_price, self.treatment + carbon_price * self.treatment_co2
-        return self._treatment_unit[1]
+        return self.treatment + carbon_price * self.treatment_co2
 
 
 class PriceMovements:

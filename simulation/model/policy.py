@@ -8,7 +8,6 @@ section's fields (same names, units: EUR per t, EUR per unit, shares, months).
 A new instrument is one field of ``Policy``; this module follows it.
 """
 
-import bisect
 from dataclasses import dataclass, fields, make_dataclass
 
 from simulation.scenario.parameters import Policy
@@ -25,16 +24,10 @@ class PolicyTimeline:
         if missing:
             raise KeyError(f"policy schedules missing: {sorted(missing)}")
         self.schedules = schedules
-        # Every instrument is constant between these months, so one state serves each stretch.
-        self._changes = sorted({p for f in fields(PolicyState) for p in schedules[f.name].periods})
-        self._states = {}
 
     def at(self, period):
-        stretch = bisect.bisect_right(self._changes, period)
-        state = self._states.get(stretch)
-        if state is None:
-            state = self._states[stretch] = PolicyState(**{f.name: self.schedules[f.name].at(period) for f in fields(PolicyState)})
-        return state
+        """The instruments in force in month ``period``."""
+        return PolicyState(**{f.name: self.schedules[f.name].at(period) for f in fields(PolicyState)})
 
 
 @dataclass

@@ -11,8 +11,8 @@ import itertools
 import mesa
 import numpy as np
 
-from simulation.model.contract import ACTIVE, PENDING
 from simulation.errors import RunFailed
+from simulation.model.contract import ACTIVE, PENDING
 from simulation.model.keyed import unique_ints
 
 MEASURES = {
@@ -183,24 +183,16 @@ class PeriodRecorder:
 
 
 class Network:
-    """The month's firm network: distinct linked pairs, their density and largest component.
-
-    Renewals and extra flows between firms already linked leave it as it was, so
-    the largest component is found again only when the pairs or the firms in the
-    park change (in the 50-firm synthetic park, about three months in four).
-    """
+    """The month's firm network: distinct linked pairs, their density and largest component."""
 
     def __init__(self):
         self.pairs = np.zeros(0, dtype=np.int64)
         self.n = 0
-        self._share = None  # (active mask, share) of the last computed month
 
     def update(self, a, b, n):
         """This month's links between firms ``a`` and ``b`` (index arrays below ``n``)."""
-        pairs = unique_ints(np.minimum(a, b) * n + np.maximum(a, b))  # one key per unordered pair
-        if self.n != n or not np.array_equal(pairs, self.pairs):
-            self._share = None
-        self.pairs, self.n = pairs, n
+        self.pairs = unique_ints(np.minimum(a, b) * n + np.maximum(a, b))  # one key per unordered pair
+        self.n = n
 
     def density(self, n_firms):
         """Linked pairs over possible pairs of the ``n_firms`` in the park."""
@@ -214,10 +206,8 @@ class Network:
             return 0.0
         if len(self.pairs) == 0:
             return 1.0 / n_active
-        if self._share is None or not np.array_equal(self._share[0], active):
-            labels = component_labels(self.n, self.pairs // self.n, self.pairs % self.n)
-            self._share = active.copy(), float(np.bincount(labels[active]).max() / n_active)
-        return self._share[1]
+        labels = component_labels(self.n, self.pairs // self.n, self.pairs % self.n)
+        return float(np.bincount(labels[active]).max() / n_active)
 
 
 def component_labels(n, a, b):

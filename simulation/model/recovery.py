@@ -20,7 +20,6 @@ class RecoveryPlants:
     def __init__(self, subs):
         self.subs = subs
         self._rows = {"supply": [], "demand": [], "substitution": [], "quantity": []}
-        self._arrays = None  # arrays() until an installation is added or removed
 
     def __len__(self):
         return len(self._rows["supply"])
@@ -28,24 +27,20 @@ class RecoveryPlants:
     def add(self, s, d, k, quantity):
         for name, value in zip(self._rows, (s, d, k, quantity)):
             self._rows[name].append(value)
-        self._arrays = None
 
     def drop_stream(self, side, stream):
         """Remove the installations on supply or demand (``side``) ``stream``, which has ended."""
         keep = [j for j, st in enumerate(self._rows[side]) if st != stream]
         for name in self._rows:
             self._rows[name] = [self._rows[name][j] for j in keep]
-        self._arrays = None
 
     def arrays(self):
-        """The installations as arrays (streams, substitution, its ratio and share, quantity); read only."""
-        if self._arrays is None:
-            k = np.array(self._rows["substitution"], dtype=np.int64)
-            self._arrays = {"supply": np.array(self._rows["supply"], dtype=np.int64),
-                            "demand": np.array(self._rows["demand"], dtype=np.int64),
-                            "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k],
-                            "quantity": np.array(self._rows["quantity"], dtype=float)}
-        return self._arrays
+        """The installations as arrays (streams, substitution, its ratio and share, quantity)."""
+        k = np.array(self._rows["substitution"], dtype=np.int64)
+        return {"supply": np.array(self._rows["supply"], dtype=np.int64),
+                "demand": np.array(self._rows["demand"], dtype=np.int64),
+                "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k],
+                "quantity": np.array(self._rows["quantity"], dtype=float)}
 
 
 class RecoveryInvestment:

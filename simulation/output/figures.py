@@ -1,9 +1,9 @@
 """Figures of a run, as PNG files: the network at the end and the time series."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Patch
-import numpy as np
 
 from simulation.model.contract import ACTIVE
 from simulation.output.tables import formed

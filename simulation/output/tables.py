@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from simulation import __version__
-from simulation.model.contract import END_REASONS, LOG_COLUMNS, MODES
 from simulation.errors import RunFailed
+from simulation.model.contract import END_REASONS, LOG_COLUMNS, MODES
 from simulation.model.recorder import FLOW_COLUMNS, MEASURES
 
 

@@ -13,7 +13,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simulation.scenario.parameters import MAX_CAPACITY, MAX_EUR, MAX_EUR_PER_UNIT, Section
+from simulation.scenario.parameters import (
+    MAX_CAPACITY,
+    MAX_EUR,
+    MAX_EUR_PER_UNIT,
+    Section,
+)
 
 Kind = Literal["solid", "liquid", "energy", "water"]
 Mode = Literal["truck", "pipeline"]

@@ -20,8 +20,14 @@ from typing import Annotated
 
 from pydantic import TypeAdapter, ValidationError
 
-from simulation.scenario.catalogue import Catalogue, Material, Process, Sector, Substitution
 from simulation.errors import ScenarioError
+from simulation.scenario.catalogue import (
+    Catalogue,
+    Material,
+    Process,
+    Sector,
+    Substitution,
+)
 from simulation.scenario.parameters import FirmSpec, Policy, ScenarioSpec
 from simulation.scenario.snapshot import read_toml
 from simulation.scenario.timeline import Calendar, Schedule, parse_date

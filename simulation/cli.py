@@ -208,7 +208,7 @@ def _run(args, command):
     if estimate.build_seconds > 2 and not args.quiet:
         print(f"{scenario.name}: building the park ({estimate.firms:,} firms)", file=sys.stderr)
     try:
-        model = SymbiosisModel(scenario)
+        model = SymbiosisModel(scenario, collect_agents=False)  # the files hold no per-firm series
         with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
             model.run(progress=bar.update)
         frame = model.datacollector.get_model_vars_dataframe()

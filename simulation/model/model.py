@@ -30,7 +30,7 @@ from simulation.model.recovery import RecoveryInvestment, RecoveryPlants
 from simulation.model.review import ContractReview
 from simulation.model.search import PartnerSearch
 from simulation.model.streams import StreamTable
-from simulation.model.workload import run_estimate
+from simulation.model.workload import firm_count, run_estimate
 from simulation.scenario.synthetic import generate_firms
 
 # Per-firm measures the DataCollector keeps each month (Firm properties), when it keeps them (see collect_agents).
@@ -59,8 +59,12 @@ class SymbiosisModel(mesa.Model):
             from simulation.scenario import load
 
             scenario = load(scenario)
+        if collect_agents is None:
+            collect_agents = firm_count(scenario) * scenario.periods <= AGENT_ROWS_KEPT
+        collect_agents = collect and collect_agents
         # A park that cannot fit in memory is refused here, not after minutes of building it.
-        run_estimate(scenario, logged=record_exchanges).checked(scenario.path)
+        agent_rows = firm_count(scenario) * scenario.periods if collect_agents else 0
+        run_estimate(scenario, logged=record_exchanges, agent_rows=agent_rows).checked(scenario.path)
         seed = scenario.spec.scenario.seed if seed is None else seed
         super().__init__(rng=seed)
         self.seed = seed
@@ -140,8 +144,6 @@ class SymbiosisModel(mesa.Model):
     def _data_collector(self, collect, collect_agents):
         if not collect:
             return None
-        if collect_agents is None:
-            collect_agents = len(self.firms) * self.n_periods <= AGENT_ROWS_KEPT
         recorder = self.recorder
         return ParkDataCollector(
             model_reporters={name: (lambda model, name=name: recorder.current[name]) for name in MEASURES},

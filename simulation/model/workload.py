@@ -34,6 +34,7 @@ GIB = 2**30
 LONG_S = 60.0  # runs and sweeps longer than this have their estimate printed
 SPLIT_MONTHS = 240
 MARGIN = 1.25
+AGENT_RECORD_BYTES = 350  # one firm-month in the DataCollector and the frame made from it (1,000 firms x 240: +79 MiB peak)
 
 # Bytes or seconds per month ("T"), per firm ("N") and per firm-month in the first
 # SPLIT_MONTHS months ("NT_early") and after them ("NT_late").
@@ -108,17 +109,19 @@ def firm_count(scenario):
     return len(spec.firms) + (spec.park.n_firms if spec.park is not None else 0)
 
 
-def run_estimate(scenario, logged=True, figures=False):
-    """One run of ``scenario``: a logged run with its tables (and figures), or a light one."""
-    return size_estimate(firm_count(scenario), scenario.periods, logged, figures)
+def run_estimate(scenario, logged=True, figures=False, agent_rows=0):
+    """One run of ``scenario``: a logged run with its tables (and figures), or a light one;
+    ``agent_rows`` per-firm monthly records kept by the DataCollector."""
+    return size_estimate(firm_count(scenario), scenario.periods, logged, figures, agent_rows)
 
 
-def size_estimate(firms, months, logged=True, figures=False):
+def size_estimate(firms, months, logged=True, figures=False, agent_rows=0):
     """One run of ``firms`` firms over ``months`` months."""
     if logged:
         memory = LOGGED_BASE_BYTES + MARGIN * _linear(LOGGED_BYTES, firms, months) + (FIGURES_BYTES if figures else 0)
     else:
         memory = LIGHT_BASE_BYTES + MARGIN * _linear(LIGHT_BYTES, firms, months)
+    memory += MARGIN * AGENT_RECORD_BYTES * agent_rows
     build = _linear(BUILD_S, firms, months)
     seconds = build + _linear(RUN_S, firms, months) * (LOGGED_RUN_FACTOR if logged else 1.0)
     if logged:

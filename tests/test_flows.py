@@ -108,3 +108,18 @@ def test_flows_csv_balances_to_1e_9_for_every_material_and_month(tmp_path):
     scale = flows[["generated", "reused", "exchanged", "sold", "disposed"]].abs().max(axis=1).clip(lower=1.0)
     worst = ((flows["generated"] - out).abs() / scale).max()
     assert worst <= 1e-9, worst
+
+
+def test_stock_of_a_firm_that_goes_bust_is_disposed_of_not_lost():
+    # Margins fixed while input prices swing: firms go bust after the month's flows, with waste in store.
+    from simulation.model.recorder import DISPOSED, STOCK_CHANGE
+
+    scenario = load(ROOT / "scenarios" / "synthetic_park.toml", [
+        "scenario.years=12", "market.price_volatility=0.15", "market.price_pass_through=0", "firm_defaults.storage_months=3"])
+    model = run(scenario, seed=21, record_exchanges=False)
+    assert model.datacollector.get_model_vars_dataframe().exits.sum() > 0
+    assert_balanced(model)
+    flows = np.array(model.recorder.material_flows)
+    # Every unit put into store is still there at the end, or was taken out through the month's flows.
+    assert flows[:, :, STOCK_CHANGE].sum() == pytest.approx(model.logistics.storage.level.sum(), rel=1e-9)
+    assert flows[:, :, DISPOSED].sum() > 0

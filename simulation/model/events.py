@@ -91,7 +91,7 @@ class ParkEvents:
         self.deals.close_on_stream(month, table, stream, reason)
         table.kill([stream])
         if table is self.supply:
-            month.forced_disposal[stream] = month.forced_disposal.get(stream, 0.0) + self.logistics.storage.empty([stream])[0]
+            self.logistics.storage.empty(stream)
         self.investment.plants.drop_stream("supply" if table is self.supply else "demand", stream)
 
     # -- leaving ---------------------------------------------------------------------

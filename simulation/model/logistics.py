@@ -39,15 +39,24 @@ class StorageArray(Columns):
 
     def __init__(self):
         super().__init__({"level": float, "capacity": float})
+        self.emptied = {}  # stream -> stock taken out of a stream that ended, to be disposed of in the next flows
+
 
     def grow(self, capacities):
         self.append(len(capacities), capacity=np.asarray(capacities, float))
 
-    def empty(self, streams):
-        """Remove and return the stock of ``streams`` (e.g. a stream that stopped)."""
-        taken = self.level[streams].copy()
-        self.level[streams] = 0.0
-        return taken
+    def empty(self, stream):
+        """Take the stock out of ``stream``, which has ended: it is disposed of in the next month's flows."""
+        self.emptied[stream] = self.emptied.get(stream, 0.0) + float(self.level[stream])
+        self.level[stream] = 0.0
+
+    def take_emptied(self, n_streams):
+        """Stock emptied since the last call, by supply stream (units), to be disposed of now."""
+        forced = np.zeros(n_streams)
+        if self.emptied:
+            forced[list(self.emptied)] = list(self.emptied.values())
+            self.emptied = {}
+        return forced
 
 
 def dispatch_trucks(durations, releases, n_trucks, horizon):

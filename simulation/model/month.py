@@ -18,7 +18,6 @@ class Month:
     costs: object = None  # UnitCosts, set by the prices phase
     ledger: GovernmentLedger = field(default_factory=GovernmentLedger)
     spend: dict = field(default_factory=lambda: {"search": 0.0, "capex": 0.0, "setup": 0.0})  # EUR, all firms
-    forced_disposal: dict = field(default_factory=dict)  # supply stream -> stock disposed of because the stream ended
     # Counts of the month, for the measures.
     born: int = 0  # links that started delivering
     ended: int = 0  # links that ended (renewals excluded)

@@ -54,10 +54,9 @@ class PhysicalMonth:
         storage = logistics.storage
         flows = month_flows(generated, need, storage.level.copy(), storage.capacity, recovery, contracts, ship_share)
         storage.level = flows.stock_after
-        # Stock emptied by a firm leaving or switching is disposed of this month.
-        forced = np.zeros(len(generated))
-        if month.forced_disposal:
-            forced[list(month.forced_disposal)] = list(month.forced_disposal.values())
+        # Stock emptied by a firm leaving or switching is disposed of this month (next month, for one that
+        # left insolvent after this month's flows).
+        forced = storage.take_emptied(len(generated))
         flows.disposed = flows.disposed + forced
         flows.stock_before = flows.stock_before + forced
         self.supply.learn(generated)

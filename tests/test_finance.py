@@ -17,17 +17,17 @@ def test_the_annuity_repays_the_principal_with_interest(rate):
     assert payment >= 1_000.0 and (payment > 1_000.0) == (rate > 0)
 
 
-def test_loans_are_paid_for_their_term_and_written_off_when_the_firm_leaves():
+def test_loans_are_paid_for_their_term_after_their_grace_and_written_off_when_the_firm_leaves():
     loans = LoanBook(0.0)
     loans.lend(0, 1_200.0, 12)
-    loans.lend(1, 600.0, 3)
-    paid = sum(loans.collect(3) for _ in range(24))
-    assert paid == pytest.approx([1_200.0, 600.0, 0.0])
+    loans.lend(1, 600.0, 3, grace=4)  # a pipeline built in four months
+    months = [loans.collect(3) for _ in range(24)]
+    assert sum(months) == pytest.approx([1_200.0, 600.0, 0.0])
+    assert [m[1] for m in months[:8]] == [0, 0, 0, 0, 200.0, 200.0, 200.0, 0]
     loans.lend(2, 500.0, 5)
-    loans.collect(3)
-    assert loans.owed(2) == pytest.approx(400.0)
+    assert loans.collect(3)[2] == pytest.approx(100.0)
     loans.write_off(2)
-    assert loans.owed(2) == 0.0 and loans.collect(3).sum() == 0.0
+    assert loans.collect(3).sum() == 0.0
 
 
 def invested_firms(model):

@@ -124,7 +124,9 @@ def test_mode_choice_follows_the_rule_when_modes_are_not_allowed(seed):
     truck = (p.transport_cost_factor * mats.truck_cost[waste] + pol.carbon_price_eur_per_t * p.truck_co2_t_per_unit_km) * dist
     pipe = p.transport_cost_factor * mats.pipeline_cost[waste] * dist
     pipe_capex = np.where(existing, 0.0, np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist))
-    r, n_months = 1.05 ** (1 / 12) - 1, model.economics.term_months(model.policy_now, PIPELINE)  # firm_defaults.interest_rate_per_year = 0.05
+    # firm_defaults.interest_rate_per_year = 0.05; payments over the term less the whole months of construction
+    r = 1.05 ** (1 / 12) - 1
+    n_months = model.economics.term_months(model.policy_now, PIPELINE) - int(p.pipeline_lead_months)
     annuity = pipe_capex * (1 - pol.capex_subsidy_share) * r / (1 - (1 + r) ** -n_months)
     per_unit = annuity / np.maximum(quantity, 1e-9)
     use_pipe = ~np.isnan(pipe) & (np.isnan(truck) | (pipe + per_unit < truck))

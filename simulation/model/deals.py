@@ -139,7 +139,8 @@ class Deals:
     def _build_pipeline(self, month, cid, receiver, supplier, waste, capex):
         """The receiver borrows its share of the capex; the pipe carries flow once built (a simpy process)."""
         share = month.policy.capex_subsidy_share
-        self.loans.lend(receiver, capex * (1 - share), int(self.book.term[cid]))
+        term, built_in = int(self.book.term[cid]), self.economics.construction_months
+        self.loans.lend(receiver, capex * (1 - share), int(self.economics.paying_months(term, True)), grace=built_in)
         month.ledger.capex_subsidies += capex * share
         self.pipelines.set(self.pipe_key(supplier, receiver, waste), 1.0)
         self.logistics.build_pipeline(cid, self.lead_days)

@@ -155,8 +155,9 @@ class ExchangeEconomics:
         self.materials, self.subs, self.firms = materials, subs, firms
         self.supply, self.demand = supply, demand
         self.contract, self.logistics = params.contract, params.logistics
-        self.min_quantity = params.search.min_quantity
         self.interest = interest_rate_per_year
+        # Whole months a new pipeline is built before it carries flow: no payment is due on its loan in them.
+        self.construction_months = math.floor(params.logistics.pipeline_lead_months)
 
     # -- unit values (EUR per unit of waste) --------------------------------------
     def transport_per_unit_km(self, policy):
@@ -209,6 +210,11 @@ class ExchangeEconomics:
         """Monthly payment (EUR) on the loan that finances ``capex_eur`` over ``months``."""
         return monthly_payment(capex_eur, self.interest, months)
 
+    def paying_months(self, term, new_pipe):
+        """Months of a contract of ``term`` months in which it delivers and pays for what it needed
+        built: all of them, or those after a new pipeline's construction (at least one)."""
+        return np.where(new_pipe, np.maximum(term - self.construction_months, 1), term)
+
     # -- quantities, modes and terms ------------------------------------------------
     def free_quantity(self, s, d, k, conversion):
         """Largest monthly quantity (units of waste) both sides still have free for substitution ``k``.
@@ -241,8 +247,8 @@ class ExchangeEconomics:
         truck_unit, pipe_unit = by_mode[TRUCK][waste] * dist, by_mode[PIPELINE][waste] * dist
         pipe_capex = np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist)
         pipe_capex[existing_pipe] = 0.0
-        term = self.term_months(policy, PIPELINE)
-        per_unit_capex = self.loan_payment(pipe_capex * (1.0 - policy.capex_subsidy_share), term) / np.maximum(quantity, 1e-9)
+        months = self.paying_months(self.term_months(policy, PIPELINE), pipe_capex > 0)
+        per_unit_capex = self.loan_payment(pipe_capex * (1.0 - policy.capex_subsidy_share), months) / np.maximum(quantity, 1e-9)
         # A comparison with nan (a mode not allowed) is false, so only a pipeline-only waste needs saying.
         use_pipe = self.materials.pipeline_only[waste] | (pipe_unit + per_unit_capex < truck_unit)
         mode = np.where(use_pipe, PIPELINE, TRUCK)
@@ -268,9 +274,10 @@ class ExchangeEconomics:
         mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe)
         term = self.contract_term(pol, mode)
         running_unit = transport_unit + self.treatment_unit(pol, k)
-        capex_month = self.loan_payment(capex * (1.0 - pol.capex_subsidy_share), term)
+        paying = self.paying_months(term, capex > 0)
+        capex_month = self.loan_payment(capex * (1.0 - pol.capex_subsidy_share), paying)
         setup = 0.0 if renewal else c.setup_cost_eur
-        shared = c.transaction_cost_eur_per_month + setup / term
+        shared = c.transaction_cost_eur_per_month + setup / paying
         supplier_avoided = quantity * costs.disposal[waste]
         receiver_avoided = quantity * converts * costs.virgin[inp]
         terms = Terms(

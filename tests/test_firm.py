@@ -107,8 +107,14 @@ def test_trust_in_a_partner_is_what_deliveries_taught(park):
     assert receiver.trust_in(stranger) == park.params.trust.initial
 
 
-def test_the_datacollector_keeps_each_firm_s_month_and_the_firms_add_up_to_the_park():
-    model = run(mini())
+@pytest.mark.parametrize("scenario", [
+    lambda: mini("firms.cement.exit=\"2027-06\""),  # a fuel switch and a closure
+    lambda: load(ROOT / "scenarios" / "synthetic_park.toml", [  # firms going bust
+        "scenario.years=8", "market.price_volatility=0.15", "market.price_pass_through=0"]),
+])
+def test_the_datacollector_keeps_each_firm_s_month_and_the_firms_add_up_to_the_park(scenario):
+    model = run(scenario(), seed=21)
+    assert (model.firms.left >= 0).any()  # the records must hold firms that left, in the month they left
     agents = model.datacollector.get_agent_vars_dataframe()
     assert {"cash", "production", "links", "savings"} <= set(agents.columns)
     months = model.datacollector.get_model_vars_dataframe()
@@ -143,13 +149,17 @@ def test_the_records_collected_in_one_pass_are_the_ones_mesa_makes_reporter_by_r
     from simulation.model.model import AGENT_MEASURES
     from simulation.model.recorder import MEASURES
 
-    model = SymbiosisModel(mini("scenario.years=4"))
+    model = SymbiosisModel(mini("scenario.years=4", "firms.cement.exit=\"2027-06\""))
     mesa_own = mesa.DataCollector(model_reporters={name: (lambda m, name=name: m.recorder.current[name]) for name in MEASURES},
                                   agent_reporters={name: name for name in AGENT_MEASURES})
     while model.running:
         model.step()
         mesa_own.collect(model)
-    assert len(model.datacollector.get_agent_vars_dataframe()) > 4 * 12
-    pd.testing.assert_frame_equal(model.datacollector.get_agent_vars_dataframe(), mesa_own.get_agent_vars_dataframe(),
-                                  check_dtype=False)
+    ours, theirs = model.datacollector.get_agent_vars_dataframe(), mesa_own.get_agent_vars_dataframe()
+    assert len(theirs) > 4 * 12
+    pd.testing.assert_frame_equal(ours.loc[theirs.index], theirs, check_dtype=False)
+    # The only rows Mesa has not: each firm that left, in the month it left.
+    extra = ours.index.difference(theirs.index)
+    left = {(int(model.firms.left[a.index]) + 1, a.unique_id) for a in model.firm_list if a is not None and not a.active}
+    assert set(extra) == left
     pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), mesa_own.get_model_vars_dataframe())

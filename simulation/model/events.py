@@ -16,11 +16,11 @@ class ParkEvents:
     (Mesa's model registers agents, so the model hands over only that constructor).
     """
 
-    def __init__(self, firms, supply, demand, materials, catalogue, params, deals, logistics, investment, loans,
+    def __init__(self, firms, supply, demand, materials, catalogue, params, deals, logistics, investment, plants, loans,
                  social, events, rng, new_agent):
         self.firms, self.supply, self.demand, self.materials = firms, supply, demand, materials
         self.catalogue, self.params = catalogue, params
-        self.deals, self.logistics, self.investment, self.loans = deals, logistics, investment, loans
+        self.deals, self.logistics, self.investment, self.plants, self.loans = deals, logistics, investment, plants, loans
         self.social, self.events, self.rng, self.new_agent = social, events, rng, new_agent
 
     def run(self, month):
@@ -53,7 +53,7 @@ class ParkEvents:
         f.cash[index] = self.params.firm_defaults.initial_cash_months * f.capacity[index] * max(f.margin[index], 0.0)
         firm.meet([o for o in self.social.neighbors(index) if f.agents[o] is not None])
         for waste in spec.recovery:
-            self.investment.grant(month, index, self.materials.index[waste])
+            self.investment.grant(index, self.materials.index[waste])
 
     def _install_process(self, month, index, process_id):
         """Give firm ``index`` the recipe of ``process_id``.
@@ -92,7 +92,7 @@ class ParkEvents:
         table.kill([stream])
         if table is self.supply:
             self.logistics.storage.empty(stream)
-        self.investment.plants.drop_stream("supply" if table is self.supply else "demand", stream)
+        self.plants.drop_stream("supply" if table is self.supply else "demand", stream)
 
     # -- leaving ---------------------------------------------------------------------
     def leave(self, month, index, reason="partner left"):

@@ -11,8 +11,10 @@ written for one firm in plain Python:
 
 A month applies these rules to thousands of firms and pairs at once, so each
 has a bulk twin below it (:func:`hurdles`, :func:`breaking`, :func:`investing`,
-:func:`exiting`) that the phases call; the tests hold each twin equal to its
-rule. The firms' numbers live in one :class:`FirmTable` (a row per firm) so that
+:func:`exiting`) that the phases call; acceptance's twin is
+``simulation.model.exchange.Terms.acceptable``, which decides on the space of
+cooperation (both sides' gains clear their hurdles exactly when it is >= 0). The
+tests hold each twin equal to its rule on random states. The firms' numbers live in one :class:`FirmTable` (a row per firm) so that
 the twins can work on columns.
 """
 
@@ -104,7 +106,7 @@ class Firm(mesa.Agent):
 
     @property
     def links(self):
-        """Number of contracts that delivered to or from the firm last month."""
+        """Number of the firm's contracts active at the end of last month."""
         return int(self._table.links[self.index])
 
     @property
@@ -113,8 +115,17 @@ class Firm(mesa.Agent):
         return self._table.savings[self.index]
 
     def trust_in(self, other):
-        """Trust in [0, 1] in ``other`` (a Firm or its index): learnt from past deliveries, ``trust.initial`` for strangers."""
+        """Trust in [0, 1] in ``other`` (a Firm or its index), learnt from its deliveries: as it stands on the
+        latest contract between them still running, else as the last one left it; ``trust.initial`` for strangers."""
         other = other.index if isinstance(other, Firm) else int(other)
+        book = self.model.contracts
+        running = book.running()
+        as_receiver = running[(book.receiver[running] == self.index) & (book.supplier[running] == other)]
+        as_supplier = running[(book.supplier[running] == self.index) & (book.receiver[running] == other)]
+        if len(as_receiver) or len(as_supplier):
+            latest = max(as_receiver.max(initial=-1), as_supplier.max(initial=-1))
+            live = book.trust_in_supplier if latest in as_receiver else book.trust_in_receiver
+            return float(live[latest])
         return float(self.model.trust_between(np.array([self.index]), np.array([other]))[0])
 
     # -- decision rules, one firm at a time ------------------------------------------
@@ -147,7 +158,7 @@ class Firm(mesa.Agent):
         for other in others:
             if other != self.index:
                 self.acquaintances.add(other)
-                self.model.firm_list[other].acquaintances.add(self.index)
+                self._table.agents[other].acquaintances.add(self.index)
 
     def acquaintance_array(self):
         return np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))

@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 from simulation.model.keyed import contains, ragged_rows, run_start_mask, unique_ints
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+STREAM_KEY_LIMIT = 1 << 24  # streams a side: candidate_pairs packs a stream pair and a substitution into one int64
 MATERIAL_SEPARATION_KM = 1e9  # far beyond search.max_distance_km, so a query never crosses materials
 
 
@@ -103,6 +104,9 @@ class Market:
         f, supply, demand = self.firms, self.supply, self.demand
         version = (supply.version, demand.version)
         if version != self._version:
+            if max(len(supply), len(demand)) >= STREAM_KEY_LIMIT:  # far past any park that fits in memory
+                raise RuntimeError(f"{max(len(supply), len(demand)):,} streams: candidate keys hold at most "
+                                   f"{STREAM_KEY_LIMIT:,} a side")
             self._version = version
             self._platform_key = None
             p = self.search

@@ -90,7 +90,8 @@ class SymbiosisModel(mesa.Model):
         self.recovery = RecoveryPlants(self.subs)
         investment = RecoveryInvestment(self.recovery, self.firms, self.supply, self.demand, self.economics, self.loans, p)
         self.events = ParkEvents(self.firms, self.supply, self.demand, self.materials, scenario.catalogue, p, self.deals,
-                                 self.logistics, investment, self.loans, self._social_network(n), self._events_by_month(),
+                                 self.logistics, investment, self.recovery, self.loans, self._social_network(n),
+                                 self._events_by_month(),
                                  self.rng, self._new_agent)
         self.recorder = PeriodRecorder(self.firms, self.supply, self.demand, self.materials, self.deals, self.n_periods,
                                        scenario.path, self.calendar, record_exchanges)

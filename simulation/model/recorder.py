@@ -232,13 +232,15 @@ class ParkDataCollector(mesa.DataCollector):
 
     Mesa reads each agent reporter of each agent in turn; with the firms' numbers
     in columns, one month's records for all firms are a few array reads. The
-    records are the ones Mesa would make (the tests hold them equal), so
-    ``get_agent_vars_dataframe()`` is Mesa's.
+    records are the ones Mesa would make (the tests hold them equal), with one
+    more row for each firm that left the park this month: its last month counts
+    in the park's measures, so it is kept in the firms' records too.
     """
 
     def _record_agents(self, model):
-        agents = list(model.agents)
-        rows = np.fromiter((a.index for a in agents), np.int64, len(agents))
         f = model.firms
+        gone = [f.agents[i] for i in np.flatnonzero(f.left == model.steps - 1).tolist()]
+        agents = list(model.agents) + gone
+        rows = np.fromiter((a.index for a in agents), np.int64, len(agents))
         columns = [getattr(f, name)[rows].tolist() for name in self.agent_reporters]
         return zip(itertools.repeat(model.time), (a.unique_id for a in agents), *columns)

@@ -86,16 +86,19 @@ class RecoveryInvestment:
         return firm[chosen]
 
     def install(self, month, firm, s, d, k, quantity, capex):
-        """Install recovery of ``quantity`` units of waste a month; a positive ``capex`` (EUR) is financed by a loan."""
-        self.plants.add(s, d, k, quantity)
-        self.supply.committed[s] += quantity
-        self.demand.committed[d] += quantity * self.economics.subs.ratio[k]
+        """Install recovery of ``quantity`` units of waste a month, financing ``capex`` (EUR) by a loan."""
+        self._add(s, d, k, quantity)
         if capex > 0:
             self.loans.lend(firm, capex, self.term)
             month.ledger.capex_subsidies += self.economics.subs.capex[k] * month.policy.capex_subsidy_share
         month.investments += 1
 
-    def grant(self, month, firm, waste):
+    def _add(self, s, d, k, quantity):
+        self.plants.add(s, d, k, quantity)
+        self.supply.committed[s] += quantity
+        self.demand.committed[d] += quantity * self.economics.subs.ratio[k]
+
+    def grant(self, firm, waste):
         """Install, without capex, the recovery technology a scenario says ``firm`` owns for ``waste`` (an index)."""
         subs = self.economics.subs
         # The scenario check guarantees such a substitution exists (scenario.loader._reusable_in).
@@ -103,4 +106,4 @@ class RecoveryInvestment:
         s, d = int(self.supply.lookup[firm, waste]), int(self.demand.lookup[firm, subs.input[k]])
         room = subs.max_share[k] * self.demand.expected[d] / subs.ratio[k]
         quantity = self.quantity_share * min(self.supply.expected[s], room)
-        self.install(month, firm, s, d, k, quantity, capex=0.0)
+        self._add(s, d, k, quantity)  # owned already: no loan, and no investment of the month

@@ -30,7 +30,7 @@ def test_unit_costs_follow_the_policy_in_force():
     early, late = timeline.at(0), timeline.at(30)
     landfilled = (materials.to_landfill & materials.is_mass).nonzero()[0]
     assert len(landfilled)
-    costs = [materials.unit_costs(p) for p in (early, late, early)]  # back and forth through the cache
+    costs = [materials.unit_costs(p) for p in (early, late, early)]  # back and forth between policies
     assert costs[1].waste_tax[landfilled] == pytest.approx([90.0] * len(landfilled))
     assert costs[2].waste_tax[landfilled] == pytest.approx([30.0] * len(landfilled))
     assert costs[1].carbon_disposal == pytest.approx(50.0 * materials.co2_disposal)

@@ -31,7 +31,7 @@ def test_loans_are_paid_for_their_term_after_their_grace_and_written_off_when_th
 
 
 def invested_firms(model):
-    """Firms that took on capex: receivers of a new pipeline and owners of recovery plants they paid for."""
+    """Firms that took on the loan of a new pipeline (the receivers)."""
     book = model.contracts
     return set(book.receiver[book.capex_eur > 0].tolist())
 

@@ -52,6 +52,10 @@ def test_hurdles_and_acceptance_for_all_pairs_equal_each_firm_s_own_rule(park, s
                       terms.surplus, terms.quantity)]
     assert terms.acceptable.tolist() == one_by_one
     assert 0 < sum(one_by_one) < n  # both outcomes drawn
+    # Any gain, not only a Nash split's: a firm accepts (or renews) exactly what clears its hurdle.
+    gain = rng.normal(0, 2e4, n)
+    assert (gain >= h_s).tolist() == [f.accepts(g, a, t) for f, g, a, t in zip(supplier, gain, a_s, trust_s)] \
+        == [f.renews(g, a, t) for f, g, a, t in zip(supplier, gain, a_s, trust_s)]
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,8 +73,9 @@ def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule
     quantity, payment, min_q = rng.uniform(0, 20, n), rng.uniform(0, 2e3, n), float(rng.uniform(0, 10))
     assert investing(gain, payment, quantity, min_q, park.firms.hurdle_rate[index]).tolist() == [
         f.invests(g, p, q, min_q) for f, g, p, q in zip(who, gain, payment, quantity)]
-    months, after = rng.integers(0, 20, n), int(rng.integers(1, 15))
-    assert exiting(months, after).tolist() == [f.exits(m, after) for f, m in zip(who, months)]
+    park.firms.loss_months[:] = rng.integers(0, 20, len(park.firms))
+    after = int(rng.integers(1, 15))
+    assert exiting(park.firms.loss_months, after)[index].tolist() == [bool(f.exits(after)) for f in who]
 
 
 def test_a_firm_reads_its_state_and_the_agent_set_selects_and_aggregates(park):
@@ -126,14 +131,36 @@ def test_the_datacollector_keeps_each_firm_s_month_and_the_firms_add_up_to_the_p
     assert not large.datacollector.agent_reporters
 
 
+def reaches(start, target, skip):
+    """Whether ``target`` can be reached from ``start`` through attributes and containers, not entering ``skip(obj)``."""
+    seen, todo = set(), [start]
+    while todo:
+        obj = todo.pop()
+        if obj is target:
+            return True
+        if id(obj) in seen or skip(obj) or isinstance(obj, (np.ndarray, str, bytes, int, float, type)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            todo += list(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo += list(obj)
+        elif hasattr(obj, "__dict__"):
+            todo += list(vars(obj).values())
+    return False
+
+
 def test_no_phase_of_the_month_holds_the_model():
+    import mesa
+
     model = SymbiosisModel(mini())
     assert len(model.schedule) >= 6
+    # Mesa's own threads back to the model: its agents, and the constructor the events phase creates them with.
+    skip = lambda obj: isinstance(obj, mesa.Agent) or getattr(obj, "__self__", None) is model
     for phase in model.schedule:
         assert callable(phase.run)
-        held = list(vars(phase).values())
-        held += [v for part in held if hasattr(part, "__dict__") and not isinstance(part, type) for v in vars(part).values()]
-        assert not any(v is model for v in held), type(phase).__name__
+        assert not reaches(phase, model, skip), type(phase).__name__
+    assert reaches(model.schedule[0], model, lambda obj: False)  # the walk does find those threads
 
 
 def test_a_model_can_be_made_from_a_scenario_path():
@@ -163,3 +190,21 @@ def test_the_records_collected_in_one_pass_are_the_ones_mesa_makes_reporter_by_r
     left = {(int(model.firms.left[a.index]) + 1, a.unique_id) for a in model.firm_list if a is not None and not a.active}
     assert set(extra) == left
     pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), mesa_own.get_model_vars_dataframe())
+
+
+def test_trust_in_a_current_partner_is_the_trust_on_the_contract_running_between_them():
+    model = SymbiosisModel(ROOT / "scenarios" / "demo_park.toml")
+    for _ in range(60):
+        model.step()
+    book = model.contracts
+    running = book.running()
+    assert len(running)
+    judged = 0
+    for c in running.tolist():
+        supplier, receiver = model.firm_list[book.supplier[c]], model.firm_list[book.receiver[c]]
+        between = running[(book.supplier[running] == supplier.index) & (book.receiver[running] == receiver.index)]
+        if c == between.max() and not ((book.supplier[running] == receiver.index) & (book.receiver[running] == supplier.index)).any():
+            assert receiver.trust_in(supplier) == book.trust_in_supplier[c]
+            assert supplier.trust_in(receiver) == book.trust_in_receiver[c]
+            judged += book.trust_in_supplier[c] != model.params.trust.initial
+    assert judged > 0  # trust learnt on a running contract, not the initial value

@@ -57,13 +57,8 @@ class Accounts:
         virgin_cost = flows.virgin * virgin_unit
         c_supplier, c_receiver = book.supplier[running], book.receiver[running]
         shipped_c = flows.contract_shipped
-        payment = shipped_c * book.price[running]
-        transport = shipped_c * self.economics.contract_transport_unit(pol, book, running)
+        money = self.economics.contract_month(month, book, running, shipped_c)
         k_c = book.substitution[running]
-        treatment_c = shipped_c * self.economics.treatment_unit(pol, k_c)
-        transaction_half = np.empty(len(running))
-        transaction_half.fill(self.params.contract.transaction_cost_eur_per_month / 2)
-        subsidy_c = shipped_c * costs.subsidy[book.waste[running]]
         gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(month, recovery, per_firm)
         repayments = self.loans.collect(n)
         month.spend["capex"] += float(repayments.sum())
@@ -72,8 +67,8 @@ class Accounts:
         f.cash_flow += (
             f.production * margin
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
-            + per_firm(c_supplier, payment + subsidy_c - transaction_half)
-            - per_firm(c_receiver, payment + transport + treatment_c + transaction_half)
+            + per_firm(c_supplier, money.supplier_cash)
+            - per_firm(c_receiver, money.receiver_cost)
             + gain_r - repayments
         )
         f.cash += f.cash_flow  # zeroed below, once the savings have read it
@@ -82,7 +77,7 @@ class Accounts:
         by_truck = book.mode[running] == TRUCK  # shipments and distances are >= 0, so a product with False is 0.0
         truck_co2 = (shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km * by_truck).sum()
         treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
-        subsidy_c_total = subsidy_c.sum()
+        subsidy_c_total = money.subsidy.sum()
         ledger = month.ledger
         ledger.waste_tax += total(flows.disposed, costs.waste_tax[s_mat])
         ledger.virgin_tax += total(flows.virgin, costs.virgin_tax[d_mat])
@@ -93,8 +88,8 @@ class Accounts:
         # Waste put into storage has no fate yet, so it counts in neither case.
         not_stored = flows.generated - (flows.stock_after - flows.stock_before)
         counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
-        actual = (disposal_cost.sum() + virgin_cost.sum() + transport.sum() + treatment_c.sum() + treatment_r
-                  + 2 * transaction_half.sum() + sum(month.spend.values()) - subsidy_c_total - subsidy_r)
+        actual = (disposal_cost.sum() + virgin_cost.sum() + money.transport.sum() + money.treatment.sum() + treatment_r
+                  + 2 * money.transaction_half.sum() + sum(month.spend.values()) - subsidy_c_total - subsidy_r)
         month.savings = float(counterfactual - actual)
         # Each firm's: what it would have paid without any exchange, less what its month cost it besides its margin.
         f.savings = per_firm(s_firm, not_stored * disposal_unit) + per_firm(d_firm, flows.need * virgin_unit) \
@@ -115,10 +110,8 @@ class Accounts:
         ``per_firm``), total treatment cost and subsidy (EUR) and treatment CO2 (t); zeros without any."""
         if len(recovery["supply"]) == 0:
             return 0.0, 0.0, 0.0, 0.0
-        reused, k = month.flows.recovery_reused, recovery["substitution"]
-        treatment = reused * self.economics.treatment_unit(month.policy, k)
-        supply = recovery["supply"]
-        subsidy = reused * month.costs.subsidy[self.supply.material[supply]]
+        reused, k, supply = month.flows.recovery_reused, recovery["substitution"], recovery["supply"]
+        treatment, subsidy = self.economics.recovery_month(month, reused, k, self.supply.material[supply])
         return (per_firm(self.supply.firm[supply], subsidy - treatment), treatment.sum(), subsidy.sum(),
                 (reused * self.subs.treatment_co2[k]).sum())
 

@@ -2,7 +2,10 @@
 
 This is the one home of that arithmetic: pricing a candidate pair, re-pricing a
 contract at renewal, a contract's running gains in the review, the value of
-in-plant recovery and the month's settlement all use the functions here.
+in-plant recovery and the money of the month's deliveries in the accounts all
+use :class:`ExchangeEconomics`. It reads the month's unit costs (disposal,
+virgin, subsidy per unit) that :mod:`simulation.model.materials` derives from
+the catalogue and the policy in force.
 
 For a supplier of waste *w* and a receiver that uses it in place of virgin
 input *i* at ``ratio`` units of *i* per unit of *w*, with ``q`` units of *w* a
@@ -144,6 +147,23 @@ class PairDetails(NamedRows):
     NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term")
 
 
+class ContractMonth:
+    """A month's money on contracts, EUR per contract: the price paid, the receiver's transport and treatment,
+    the subsidy to the supplier, each side's half of the transaction cost, and what each side's cash gains."""
+
+    def __init__(self, payment, transport, treatment, subsidy, transaction_half):
+        self.payment, self.transport, self.treatment = payment, transport, treatment
+        self.subsidy, self.transaction_half = subsidy, transaction_half
+
+    @property
+    def supplier_cash(self):
+        return self.payment + self.subsidy - self.transaction_half
+
+    @property
+    def receiver_cost(self):
+        return self.payment + self.transport + self.treatment + self.transaction_half
+
+
 class ExchangeEconomics:
     """Unit values and deal terms of exchanges in the park, under the month's policy and prices.
 
@@ -199,6 +219,24 @@ class ExchangeEconomics:
         supplier = quantity * (month.costs.disposal[waste] + month.costs.subsidy[waste] + price) - transaction / 2
         receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2
         return supplier, receiver
+
+    def contract_month(self, month, book, contracts, shipped):
+        """The money of a month's deliveries ``shipped`` (units of waste) on ``contracts``, EUR each:
+        a :class:`ContractMonth` of what changes hands and what each side keeps."""
+        pol = month.policy
+        transaction_half = np.empty(len(contracts))
+        transaction_half.fill(self.contract.transaction_cost_eur_per_month / 2)
+        return ContractMonth(
+            payment=shipped * book.price[contracts],
+            transport=shipped * self.contract_transport_unit(pol, book, contracts),
+            treatment=shipped * self.treatment_unit(pol, book.substitution[contracts]),
+            subsidy=shipped * month.costs.subsidy[book.waste[contracts]],
+            transaction_half=transaction_half,
+        )
+
+    def recovery_month(self, month, reused, k, waste):
+        """Treatment cost and subsidy (EUR) of ``reused`` units of ``waste`` in place under substitutions ``k``."""
+        return reused * self.treatment_unit(month.policy, k), reused * month.costs.subsidy[waste]
 
     def recovery_unit_gain(self, month, k):
         """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""

@@ -4,7 +4,7 @@ A :class:`Firm` is a Mesa agent. Its state (cash, production, streams,
 contracts) reads as properties, and its decision rules are its methods, each
 written for one firm in plain Python:
 
-* :meth:`Firm.hurdle` and :meth:`Firm.accepts`: whether a deal pays enough;
+* :meth:`Firm.hurdle`, :meth:`Firm.accepts` and :meth:`Firm.renews`: whether a deal pays enough;
 * :meth:`Firm.breaks`: whether it walks out of a contract that loses money;
 * :meth:`Firm.invests`: whether it builds recovery technology for its own waste;
 * :meth:`Firm.exits`: whether it leaves the park, out of cash.
@@ -138,6 +138,11 @@ class Firm(mesa.Agent):
         """Whether a deal that gives the firm ``gain_eur`` a month clears its hurdle."""
         return gain_eur >= self.hurdle(avoided_eur, trust)
 
+    def renews(self, gain_eur, avoided_eur, trust):
+        """Whether the firm signs again a contract that expires, priced afresh at today's costs, flows and
+        trust: a renewal is a new deal on the same link, so the rule is the one for any deal."""
+        return self.accepts(gain_eur, avoided_eur, trust)
+
     def breaks(self, gain_eur, months_at_loss, months_left, penalty_eur, review_months):
         """Whether the firm breaks a contract that gives it ``gain_eur`` this month: it has lost money on it
         for ``review_months`` in a row, and what it would lose over the ``months_left`` exceeds the penalty."""
@@ -148,9 +153,9 @@ class Firm(mesa.Agent):
         ``loan_payment_eur`` a month, is worth building for ``quantity`` units of waste a month."""
         return quantity >= min_quantity and gain_eur >= loan_payment_eur * (1 + self.hurdle_rate)
 
-    def exits(self, months_in_debt, exit_after_months):
-        """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months."""
-        return months_in_debt >= exit_after_months
+    def exits(self, exit_after_months):
+        """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months in a row."""
+        return self._table.loss_months[self.index] >= exit_after_months
 
     # -- acquaintances ------------------------------------------------------------
     def meet(self, others):

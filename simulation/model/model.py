@@ -3,10 +3,15 @@
 One call of :meth:`SymbiosisModel.step` is one month, a short schedule of
 phases (``SymbiosisModel.schedule``). Each phase is a small object in a module of
 its own with a ``run(month)`` method; it was given, when the park was built, the
-parts of the park it works on, and never the model. The month's shared context
-(policy, prices, flows, books) is the :class:`~simulation.model.month.Month` the
-phases pass along. A new phase, or a new kind of agent that acts each month, is a
-module with a ``run(month)`` plus one line in the schedule.
+parts of the park it works on (tables, books, the economics), and not the model.
+Two threads lead back to the model, both Mesa's: the Firm agents (a
+``mesa.Agent`` holds its model; phases touch them only to record who knows whom)
+and the agent constructor the events phase is handed to create entering firms.
+The month's shared context (policy, prices, flows, books) is the
+:class:`~simulation.model.month.Month` the phases pass along. A new phase, or a
+new kind of agent that acts each month, is a module with a ``run(month)``, the
+line in ``__init__`` that builds it from the parts it needs, and its line in the
+schedule (a new measure also needs its entry in ``recorder.MEASURES`` and the ODD).
 """
 
 import mesa
@@ -88,9 +93,10 @@ class SymbiosisModel(mesa.Model):
         self.deals = Deals(self.firms, self.supply, self.demand, self.economics, self.logistics, self.loans, p, n_mat)
         self.market = Market(self.firms, self.supply, self.demand, self.subs, n_mat, p.search, self.deals.book)
         self.recovery = RecoveryPlants(self.subs)
-        investment = RecoveryInvestment(self.recovery, self.firms, self.supply, self.demand, self.economics, self.loans, p)
+        self.investment = RecoveryInvestment(self.recovery, self.firms, self.supply, self.demand, self.economics,
+                                             self.loans, p)
         self.events = ParkEvents(self.firms, self.supply, self.demand, self.materials, scenario.catalogue, p, self.deals,
-                                 self.logistics, investment, self.recovery, self.loans, self._social_network(n),
+                                 self.logistics, self.investment, self.recovery, self.loans, self._social_network(n),
                                  self._events_by_month(),
                                  self.rng, self._new_agent)
         self.recorder = PeriodRecorder(self.firms, self.supply, self.demand, self.materials, self.deals, self.n_periods,
@@ -98,7 +104,7 @@ class SymbiosisModel(mesa.Model):
         self.prices = PriceMovements(self.materials, p.market, self.rng)
         self.review = ContractReview(self.deals, self.economics, self.firms, p)
         self.search = PartnerSearch(self.firms, self.supply, self.demand, self.subs, n_mat, self.market, self.deals,
-                                    investment, p, self.rng)
+                                    self.investment, p, self.rng)
         self.physical = PhysicalMonth(self.firms, self.supply, self.demand, self.deals, self.recovery, self.logistics,
                                       p, self.rng)
         self.accounts = Accounts(self.firms, self.supply, self.demand, self.materials, self.subs, self.deals,

@@ -13,7 +13,7 @@ from simulation.model.contract import ENDED, REASON
 from simulation.model.keyed import first_occurrences
 from simulation.model.recorder import MEASURES
 
-SUMMED = ("waste_generated_t", "waste_landfilled_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
+SUMMED = ("waste_generated_t", "waste_landfilled_t", "waste_sold_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
           "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
 
 

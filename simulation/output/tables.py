@@ -103,6 +103,7 @@ YEARLY = {  # yearly benefit -> monthly measure summed over the year
     "waste_exchanged_t": "waste_exchanged_t",
     "waste_reused_t": "waste_reused_t",
     "waste_landfilled_t": "waste_landfilled_t",
+    "waste_sold_t": "waste_sold_t",
     "firms_savings_eur": "savings_eur",
     "government_net_fiscal_effect_eur": "fiscal_effect_eur",
 }

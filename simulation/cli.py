@@ -139,8 +139,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
     command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
-    if args.command in ("run", "compare", "analyze"):
-        _files_only_figures()
+    if args.command in ("compare", "analyze") or (args.command == "run" and not args.no_figures):
+        _files_only_figures()  # only then: matplotlib alone adds about 25 MiB to a run's memory
     # A batch system's SIGTERM ends the command as Ctrl-C does: staging cleared, finished sweep runs kept.
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:

@@ -7,7 +7,6 @@ file-only one, a notebook keeps its own.
 import json
 from pathlib import Path
 
-from simulation.output.figures import count_figures, figure_files
 from simulation.output.files import replaced_folder
 from simulation.output.tables import TABLES, check_finite, metadata
 
@@ -33,6 +32,8 @@ def write_results(model, out_dir, command, outcome, figures=True, progress=None)
             json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True, allow_nan=False)
             handle.write("\n")
         if figures:
+            from simulation.output.figures import figure_files  # matplotlib (25 MiB) only when figures are drawn
+
             for name, draw in figure_files(model, links=tables["links.csv"], yearly=tables["yearly.csv"]):
                 progress(name)
                 draw(staging / name)
@@ -44,4 +45,6 @@ def output_files(model, figures=True):
     """How many files :func:`write_results` writes (for a progress bar): the tables, metadata and the figures."""
     if not figures:
         return len(TABLES) + 1
+    from simulation.output.figures import count_figures
+
     return len(TABLES) + 1 + count_figures(model)

@@ -84,6 +84,18 @@ def _no_named_rows():
     NamedRows.select = lambda self, index: self.like([row[index] for row in self.values])
 
 
+def _no_packed_keys():
+    """Candidate pairs made distinct by numpy's unique over rows instead of one packed int64 each."""
+    import numpy as np
+
+    from simulation.model import market
+
+    def distinct(s, d, k, by_receiver):
+        rows = np.unique(np.column_stack([s, d, k, by_receiver.astype(np.int64)]), axis=0)
+        return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3].astype(bool)
+    market.distinct_pairs = distinct
+
+
 def _no_bulk_agent_records():
     import mesa
 
@@ -98,6 +110,7 @@ TRICKS = {
     "Columns: capacity doubling": _no_column_doubling,
     "NamedRows: terms selected as one block": _no_named_rows,
     "ParkDataCollector: agent records in one pass": _no_bulk_agent_records,
+    "Market: candidate pairs as packed int64 keys": _no_packed_keys,
 }
 
 

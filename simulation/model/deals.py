@@ -9,6 +9,7 @@ spending and counts. The review and the search both sign through
 
 import numpy as np
 
+from simulation.model.columns import Columns
 from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, ContractBook
 from simulation.model.keyed import KeyedValues, first_occurrences, unique_ints
 from simulation.scenario.timeline import DAYS_PER_MONTH
@@ -25,7 +26,12 @@ class Deals:
         self.n_materials = n_materials
         self.trust = KeyedValues(default=params.trust.initial)  # key truster * n + trusted
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
-        self.link_start = np.zeros(0, dtype=np.int64)  # month each link first delivered, -1 before
+        self._links = Columns({"start": np.int64}, fill={"start": -1})  # a row per link
+
+    @property
+    def link_start(self):
+        """Month each link first delivered, -1 before (a view: writes go through)."""
+        return self._links.start
 
     # -- keys --------------------------------------------------------------------
     def pair_key(self, a, b):
@@ -124,7 +130,7 @@ class Deals:
             agents = self.firms.agents
             for a, b in zip(supplier.tolist(), receiver.tolist()):
                 agents[a].meet([b])
-            self.link_start = np.concatenate([self.link_start, np.full(n, -1, dtype=np.int64)])
+            self._links.append(n)
             np.subtract.at(self.firms.cash_flow, supplier, self.setup_cost / 2)
             np.subtract.at(self.firms.cash_flow, receiver, self.setup_cost / 2)
             month.spend["setup"] += self.setup_cost * n

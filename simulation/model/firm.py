@@ -120,11 +120,11 @@ class Firm(mesa.Agent):
         other = other.index if isinstance(other, Firm) else int(other)
         book = self.model.contracts
         running = book.running()
-        as_receiver = running[(book.receiver[running] == self.index) & (book.supplier[running] == other)]
-        as_supplier = running[(book.supplier[running] == self.index) & (book.receiver[running] == other)]
-        if len(as_receiver) or len(as_supplier):
-            latest = max(as_receiver.max(initial=-1), as_supplier.max(initial=-1))
-            live = book.trust_in_supplier if latest in as_receiver else book.trust_in_receiver
+        supplier, receiver = book.supplier[running], book.receiver[running]
+        between = running[((receiver == self.index) & (supplier == other)) | ((supplier == self.index) & (receiver == other))]
+        if len(between):
+            latest = between.max()
+            live = book.trust_in_supplier if book.receiver[latest] == self.index else book.trust_in_receiver
             return float(live[latest])
         return float(self.model.trust_between(np.array([self.index]), np.array([other]))[0])
 

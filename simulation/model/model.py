@@ -64,12 +64,10 @@ class SymbiosisModel(mesa.Model):
             from simulation.scenario import load
 
             scenario = load(scenario)
-        if collect_agents is None:
-            collect_agents = firm_count(scenario) * scenario.periods <= AGENT_ROWS_KEPT
-        collect_agents = collect and collect_agents
+        firm_months = firm_count(scenario) * scenario.periods
+        collect_agents = collect and (firm_months <= AGENT_ROWS_KEPT if collect_agents is None else collect_agents)
         # A park that cannot fit in memory is refused here, not after minutes of building it.
-        agent_rows = firm_count(scenario) * scenario.periods if collect_agents else 0
-        run_estimate(scenario, logged=record_exchanges, agent_rows=agent_rows).checked(scenario.path)
+        run_estimate(scenario, logged=record_exchanges, agent_rows=firm_months if collect_agents else 0).checked(scenario.path)
         seed = scenario.spec.scenario.seed if seed is None else seed
         super().__init__(rng=seed)
         self.seed = seed

@@ -21,9 +21,6 @@ class RecoveryPlants:
         self.subs = subs
         self._rows = {"supply": [], "demand": [], "substitution": [], "quantity": []}
 
-    def __len__(self):
-        return len(self._rows["supply"])
-
     def add(self, s, d, k, quantity):
         for name, value in zip(self._rows, (s, d, k, quantity)):
             self._rows[name].append(value)

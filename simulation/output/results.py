@@ -32,7 +32,9 @@ def write_results(model, out_dir, command, outcome, figures=True, progress=None)
             json.dump(metadata(model, command, outcome), handle, indent=2, sort_keys=True, allow_nan=False)
             handle.write("\n")
         if figures:
-            from simulation.output.figures import figure_files  # matplotlib (25 MiB) only when figures are drawn
+            from simulation.output.figures import (
+                figure_files,  # matplotlib (25 MiB) only when figures are drawn
+            )
 
             for name, draw in figure_files(model, links=tables["links.csv"], yearly=tables["yearly.csv"]):
                 progress(name)

@@ -185,7 +185,7 @@ def _warn(warnings):
 
 
 def _run(args, command):
-    from simulation.measures.outcome import classify
+    from simulation.measures.outcome import outcome_of
     from simulation.model import SymbiosisModel
     from simulation.model.workload import run_estimate
     from simulation.output.files import check_destination
@@ -212,7 +212,7 @@ def _run(args, command):
         with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
             model.run(progress=bar.update)
         frame = model.datacollector.get_model_vars_dataframe()
-        outcome = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
+        outcome = outcome_of(frame.__getitem__, scenario.spec.outcome)
         # Signals deferred around the bar too: one that came as it closed would be raised inside tqdm.
         with _signals_deferred() as received, tqdm(total=output_files(model, not args.no_figures),
                                                    desc="writing results", unit="file", disable=args.quiet,

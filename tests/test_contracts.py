@@ -155,3 +155,92 @@ def test_the_contract_log_has_its_columns_in_order_with_or_without_contracts(min
     assert rows and all(tuple(row) == LOG_COLUMNS for row in rows)
     empty = run(mini("policy.landfill_tax_eur_per_t=0", "contract.setup_cost_eur=1e9"), seed=1)
     assert empty.contracts.size == 0 and tuple(contract_table(empty).columns) == LOG_COLUMNS
+
+
+# -- contracts with teeth: indexation, delivery guarantees, revised promises --------------------------------
+
+# From 2026 clinker, which the cement works replaces with fly ash, costs 3 EUR/t instead of 60.
+CLINKER_CRASH = ['events=[{at = "2026-01", set = {"materials.clinker.virgin_price_eur" = 3.0}}]', "scenario.years=3",
+                 "policy.breach_penalty_months=0.1", "policy.landfill_tax_eur_per_t=0"]
+
+
+def test_price_indexation_decides_whether_a_price_fall_breaks_the_contract():
+    """At a fixed price the cement works pays more for the ash than the clinker it saves is now worth, and
+    breaks; with half the change in the clinker's value passed into the price both sides keep gaining."""
+    fixed = run(pair(POWER, CEMENT, extra=CLINKER_CRASH))
+    indexed = run(pair(POWER, CEMENT, extra=[*CLINKER_CRASH, "contract.price_indexation=0.5"]))
+    assert "breached by receiver" in reasons(fixed)
+    assert not any(r.startswith("breached") for r in reasons(indexed))
+    # The price paid moved by half the fall in the value of the clinker one t of ash replaces.
+    book, month = indexed.contracts, indexed.month
+    fall = book.ratio[0] * (month.costs.virgin[book.input[0]] - book.virgin_at_signing[0])
+    assert fall < 0
+    assert indexed.economics.current_price(month, book, np.array([0]))[0] == pytest.approx(book.price[0] + 0.5 * fall)
+
+
+SHORT_SUPPLY = ["outages.rate_per_month=1", "outages.mean_repair_days=15", "scenario.years=2",
+                "policy.breach_penalty_months=1000"]
+
+
+def test_deliver_or_pay_moves_the_receivers_loss_on_what_was_not_offered_to_the_supplier():
+    plain = run(pair(POWER, CEMENT, extra=SHORT_SUPPLY), seed=3)
+    guaranteed = run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, "contract.deliver_or_pay_share=1"]), seed=3)
+    assert (plain.contracts.damages_total == 0).all()
+    damages = guaranteed.contracts.damages_total.sum()
+    assert damages > 0
+    # Damages change no flow (no side breaks at this penalty), only who bears the shortfall.
+    assert guaranteed.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
+    power, cement = (guaranteed.firm_ids.index(f) for f in ("power", "cement"))
+    gained = guaranteed.firms.cash - plain.firms.cash
+    assert gained[cement] == pytest.approx(damages) and gained[power] == pytest.approx(-damages)
+
+
+# From 2026 the cement works runs at a thirtieth of its capacity.
+CEMENT_DOWN = ['events=[{at = "2026-01", set = {"firms.cement.capacity" = 100.0}}]', "scenario.years=3",
+               "policy.breach_penalty_months=1000"]
+
+
+# Utilisation swings from month to month, so some months the greenhouse cannot take all the heat offered.
+SWINGS = ["demand.volatility=0.3", "scenario.years=3", "policy.breach_penalty_months=1000"]
+
+
+def test_take_or_pay_makes_the_receiver_pay_for_what_it_does_not_take():
+    plain = run(pair(POWER, GREENHOUSE, extra=SWINGS), seed=2)
+    bound = run(pair(POWER, GREENHOUSE, extra=[*SWINGS, "contract.take_or_pay_share=1"]), seed=2)
+    assert (plain.contracts.damages_total == 0).all()
+    damages = bound.contracts.damages_total.sum()
+    assert damages > 0
+    assert bound.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
+    power, greenhouse = (bound.firm_ids.index(f) for f in ("power", "greenhouse"))
+    gained = bound.firms.cash - plain.firms.cash
+    assert gained[power] == pytest.approx(damages) and gained[greenhouse] == pytest.approx(-damages)
+
+
+# From 2026 the cement works runs at a thirtieth of its capacity.
+CEMENT_DOWN = ['events=[{at = "2026-01", set = {"firms.cement.capacity" = 100.0}}]', "scenario.years=3"]
+
+
+def test_promises_are_cut_back_when_the_receivers_need_falls():
+    """A promise made when the works ran at full capacity is revised to what it can now take, not kept for ever."""
+    model = run(pair(POWER, CEMENT, extra=CEMENT_DOWN), seed=2)
+    book, demand = model.contracts, model.demand
+    assert model.recorder.series("contracts_revised")[12] > 0  # the month the works shrank
+    running = book.running()
+    assert len(running) and (book.quantity[running] < 0.5 * book.signed_quantity[running]).all()
+    d = book.demand[running]
+    assert (demand.committed[d] <= demand.expected[d]).all()
+
+
+def test_word_of_a_breach_costs_the_breaker_the_trust_of_its_victims_neighbours():
+    """The cement works breaks with the power station; the greenhouse next door, which never traded with the works,
+    hears of it and trusts it half as much as a stranger, so it would ask more of any deal with it."""
+    heard = run(pair(POWER, CEMENT, GREENHOUSE, extra=CLINKER_CRASH))
+    deaf = run(pair(POWER, CEMENT, GREENHOUSE, extra=[*CLINKER_CRASH, "trust.reputation_weight=0"]))
+    initial = heard.params.trust.initial
+    for model in (heard, deaf):
+        assert "breached by receiver" in reasons(model)
+    greenhouse, cement = (heard.firm_ids.index(f) for f in ("greenhouse", "cement"))
+    assert heard.firm_list[greenhouse].trust_in(cement) == pytest.approx(0.5 * initial)
+    assert deaf.firm_list[greenhouse].trust_in(cement) == initial
+    neighbour = heard.firm_list[greenhouse]
+    assert neighbour.hurdle(1000.0, neighbour.trust_in(cement)) > neighbour.hurdle(1000.0, initial)

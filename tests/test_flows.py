@@ -55,8 +55,12 @@ def test_month_flows_conserves_each_stream(data):
     n_r = int(rng.integers(0, 3))
     recovery = {"supply": rng.integers(0, n_s, n_r), "demand": rng.integers(0, n_d, n_r), "ratio": rng.random(n_r) + 0.1,
                 "max_share": rng.random(n_r), "quantity": rng.random(n_r) * 60}
+    n_k = int(rng.integers(1, 4))
+    max_share = rng.random(n_k)  # the catalogue's cap per substitution
     contracts = {"supply": rng.integers(0, n_s, n_c), "demand": rng.integers(0, n_d, n_c),
-                 "promised": rng.random(n_c) * 80, "conversion": rng.random(n_c) + 0.2}
+                 "promised": rng.random(n_c) * 80, "conversion": rng.random(n_c) + 0.2,
+                 "substitution": rng.integers(0, n_k, n_c)}
+    contracts["max_share"] = max_share[contracts["substitution"]]
     share = rng.random(n_c)
     f = month_flows(generated, need, stock, capacity, recovery, contracts, lambda planned: share)
     np.testing.assert_allclose(f.generated + f.stock_before, f.reused + f.shipped + f.disposed + f.stock_after, atol=1e-9)
@@ -65,6 +69,26 @@ def test_month_flows_conserves_each_stream(data):
     np.testing.assert_allclose(f.need, f.reused_in + f.received_in + f.virgin, atol=1e-9)
     assert (f.reused_in + f.received_in <= f.need + 1e-9).all()
     assert (f.recovery_reused <= recovery["quantity"] + 1e-9).all()
+    # The contracts of one substitution into one input never replace more than its cap of the month's need.
+    for d in range(n_d):
+        for k in range(n_k):
+            mine = (contracts["demand"] == d) & (contracts["substitution"] == k)
+            assert f.contract_received[mine].sum() <= max_share[k] * need[d] + 1e-9
+
+
+def test_the_waste_share_cap_holds_at_delivery_across_suppliers():
+    """Two suppliers of fly ash each offer 80 t to a works that may replace at most half of its 100 t of clinker
+    with it: together they deliver 50 t, pro rata, and the rest of the need is bought virgin."""
+    contracts = {"supply": np.array([0, 1]), "demand": np.array([0, 0]), "promised": np.array([80.0, 20.0]),
+                 "conversion": np.array([1.0, 1.0]), "substitution": np.array([3, 3]), "max_share": np.array([0.5, 0.5])}
+    f = month_flows(np.array([100.0, 100.0]), np.array([100.0]), np.zeros(2), np.zeros(2), NO_RECOVERY, contracts,
+                    lambda planned: np.ones(len(planned)))
+    np.testing.assert_allclose(f.contract_received, [40.0, 10.0])
+    np.testing.assert_allclose(f.virgin, [50.0])
+
+
+NO_RECOVERY = {"supply": np.zeros(0, dtype=np.int64), "demand": np.zeros(0, dtype=np.int64), "ratio": np.zeros(0),
+               "max_share": np.zeros(0), "quantity": np.zeros(0)}
 
 
 def test_in_plant_reuse_takes_the_installed_quantity_and_a_contract_the_rest():

@@ -27,7 +27,7 @@ from simulation.experiment.runs import (
 from simulation.experiment.store import read_runs, read_series, read_sweep
 from simulation.experiment.sweep import assignments
 from simulation.experiment.sweep_file import load_sweep, sweep_of_points
-from simulation.measures.outcome import classify
+from simulation.measures.outcome import outcome_of
 from simulation.model import SymbiosisModel
 from simulation.model.recorder import MEASURES
 from simulation.scenario import load
@@ -85,7 +85,7 @@ def test_a_run_repeats_on_its_own_from_its_seed(tmp_path):
     scenario = sweep.load_base(overrides=assignments({k: v.item() if hasattr(v, "item") else v for k, v in overrides.items()}))
     model = SymbiosisModel(scenario, seed=int(row["seed"])).run()
     frame = model.datacollector.get_model_vars_dataframe()
-    alone = run_measures(model, classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome))
+    alone = run_measures(model, outcome_of(frame.__getitem__, scenario.spec.outcome))
     assert {m: row[m] for m in RUN_MEASURES} == pytest.approx(alone, abs=0, rel=0, nan_ok=True)
 
 
@@ -132,9 +132,8 @@ def test_recorder_holds_the_datacollector_numbers_and_a_light_run_the_same():
     for name in MEASURES:
         assert light.recorder.series(name).tolist() == full.recorder.series(name).tolist() == frame[name].astype(float).tolist()
         assert float(light.recorder.series(name).sum()) == float(frame[name].sum())  # pandas' sum, to the bit
-    by_frame = classify(frame["active_links"], frame["active_firms"], scenario.spec.outcome)
-    series = light.recorder.series
-    assert classify(series("active_links"), series("active_firms"), scenario.spec.outcome) == by_frame
+    by_frame = outcome_of(frame.__getitem__, scenario.spec.outcome)
+    assert outcome_of(light.recorder.series, scenario.spec.outcome) == by_frame
     assert run_measures(light, by_frame) == pytest.approx(run_measures(full, by_frame), abs=0, rel=0, nan_ok=True)
 
 

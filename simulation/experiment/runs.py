@@ -32,7 +32,7 @@ from simulation.experiment.executors import backend, usable_cores
 from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
 from simulation.experiment.sweep import assignments
 from simulation.experiment.sweep_file import checked_files
-from simulation.measures.outcome import classify
+from simulation.measures.outcome import outcome_of
 from simulation.measures.summary import RUN_MEASURES, run_measures
 from simulation.model import (
     SymbiosisModel,  # imported here, not per run: forked workers inherit it
@@ -106,7 +106,7 @@ def execute(task):
         scenario = SCENARIOS.load(task.snapshot, task.base, task.overrides, years=task.years)
         model = SymbiosisModel(scenario, seed=task.seed, record_exchanges=False, collect=False).run()
         series = model.recorder.series
-        outcome = classify(series("active_links"), series("active_firms"), scenario.spec.outcome)
+        outcome = outcome_of(series, scenario.spec.outcome)
         measures = run_measures(model, outcome)
         result = {"status": "done", "regime": outcome.regime, "measures": {m: measures[m] for m in task.measures}}
         if task.keep_series:

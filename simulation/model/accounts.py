@@ -63,8 +63,9 @@ class Accounts:
         repayments = self.loans.collect(n)
         month.spend["capex"] += float(repayments.sum())
 
+        damages = self._shortfall_damages(month, per_firm)
         margin = self.unit_margin(month)
-        f.cash_flow += (
+        f.cash_flow += damages + (
             f.production * margin
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, money.supplier_cash)
@@ -104,6 +105,16 @@ class Accounts:
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
+
+    def _shortfall_damages(self, month, per_firm):
+        """Net damages (EUR) each firm receives this month under its contracts' deliver-or-pay and take-or-pay terms."""
+        book, flows, running = self.deals.book, month.flows, month.running
+        by_supplier, by_receiver = self.economics.shortfall_damages(
+            month, book, running, flows.contract_promised, flows.contract_offered, flows.contract_accepted)
+        book.damages_by_supplier[running], book.damages_by_receiver[running] = by_supplier, by_receiver
+        book.damages_total[running] += by_supplier + by_receiver
+        to_supplier = by_receiver - by_supplier
+        return per_firm(book.supplier[running], to_supplier) - per_firm(book.receiver[running], to_supplier)
 
     def _recovery_accounts(self, month, recovery, per_firm):
         """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via

@@ -32,6 +32,7 @@ END_REASONS = (
     "partner left",
     "run ended",
     "renewed",
+    "revised below the minimum",
 )
 REASON = {name: code for code, name in enumerate(END_REASONS)}
 
@@ -44,12 +45,16 @@ _FIELDS = {
     "trust_in_supplier": float, "trust_in_receiver": float,  # updated monthly while the contract runs
     "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
     "promised_total": float, "delivered_total": float,
+    # Teeth of the contract: the price's indexation to the receiver's virgin input cost (per unit of input, EUR, at
+    # signing), the shares owed damages for when not offered or not taken, and last month's damages (EUR).
+    "indexation": float, "virgin_at_signing": float, "deliver_or_pay": float, "take_or_pay": float,
+    "damages_by_supplier": float, "damages_by_receiver": float, "damages_total": float,
 }
 # The deal as priced at signing (EUR a month, capex in EUR, trust in [0, 1]): never changed and read only
 # for the log, so kept as one block per signing round rather than as columns.
 AT_SIGNING = ("surplus_eur", "supplier_gain_eur", "receiver_gain_eur", "supplier_hurdle_eur", "receiver_hurdle_eur",
               "supplier_avoided_eur", "receiver_avoided_eur", "capex_eur", "signing_trust_in_supplier",
-              "signing_trust_in_receiver")
+              "signing_trust_in_receiver", "signed_quantity")
 
 
 class ContractBook(Columns):
@@ -117,7 +122,8 @@ class ContractBook(Columns):
                 "replaces": material_ids[self.input[c]],
                 "mode": MODES[self.mode[c]],
                 "distance_km": float(self.distance_km[c]),
-                "quantity_per_month": float(self.quantity[c]),
+                "quantity_per_month": float(self.signed_quantity[c]),
+                "quantity_at_end_per_month": float(self.quantity[c]),
                 "price_eur_per_unit": float(self.price[c]),
                 "signed": calendar.label(int(self.start[c])),
                 "term_months": int(self.term[c]),
@@ -136,16 +142,21 @@ class ContractBook(Columns):
                 "penalty_eur": float(self.penalty_eur[c]),
                 "promised_total": float(self.promised_total[c]),
                 "delivered_total": float(self.delivered_total[c]),
+                "price_indexation": float(self.indexation[c]),
+                "deliver_or_pay_share": float(self.deliver_or_pay[c]),
+                "take_or_pay_share": float(self.take_or_pay[c]),
+                "damages_paid_eur": float(self.damages_total[c]),
             })
         return rows
 
 
 LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "distance_km",
-               "quantity_per_month", "price_eur_per_unit", "signed", "term_months", "ended", "end_reason",
+               "quantity_per_month", "quantity_at_end_per_month", "price_eur_per_unit", "signed", "term_months", "ended", "end_reason",
                "surplus_eur_per_month", "supplier_avoided_eur_per_month", "receiver_avoided_eur_per_month",
                "receiver_trust_in_supplier_at_signing", "supplier_trust_in_receiver_at_signing",
                "supplier_gain_eur_per_month", "receiver_gain_eur_per_month", "supplier_hurdle_eur_per_month",
-               "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total")
+               "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total",
+               "price_indexation", "deliver_or_pay_share", "take_or_pay_share", "damages_paid_eur")
 
 
 def _at_signing_row(row, name):

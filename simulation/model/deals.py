@@ -22,9 +22,11 @@ class Deals:
         self.economics, self.logistics, self.loans = economics, logistics, loans
         self.min_quantity = params.search.min_quantity
         self.setup_cost = params.contract.setup_cost_eur
+        self.teeth = params.contract  # the price indexation and delivery guarantees every contract is signed with
         self.lead_days = params.logistics.pipeline_lead_months * DAYS_PER_MONTH
         self.n_materials = n_materials
         self.trust = KeyedValues(default=params.trust.initial)  # key truster * n + trusted
+        self.reputation_weight, self.neighbourhood_km = params.trust.reputation_weight, params.search.neighbourhood_km
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self._links = Columns({"start": np.int64}, fill={"start": -1})  # a row per link
 
@@ -116,7 +118,7 @@ class Deals:
                   "supplier_hurdle_eur": deal.supplier_hurdle, "receiver_hurdle_eur": deal.receiver_hurdle,
                   "supplier_avoided_eur": deal.supplier_avoided, "receiver_avoided_eur": deal.receiver_avoided,
                   "capex_eur": capex, "signing_trust_in_supplier": trust_in_supplier,
-                  "signing_trust_in_receiver": trust_in_receiver}
+                  "signing_trust_in_receiver": trust_in_receiver, "signed_quantity": deal.quantity}
         ids = book.add(
             n, link=links, supply=s, demand=d, supplier=supplier, receiver=receiver, waste=self.supply.material[s],
             input=self.demand.material[d], substitution=k, ratio=details.conversion, mode=details.mode, distance_km=details.dist,
@@ -124,6 +126,8 @@ class Deals:
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
+            indexation=self.teeth.price_indexation, virgin_at_signing=month.costs.virgin[self.demand.material[d]],
+            deliver_or_pay=self.teeth.deliver_or_pay_share, take_or_pay=self.teeth.take_or_pay_share,
             at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:
@@ -182,6 +186,28 @@ class Deals:
         if not renewed:
             month.ended += np.count_nonzero(book.status[ids] == ACTIVE)
         book.close(ids, month.period, reason)
+
+    def spread_breach(self, breaker, victim):
+        """Word of a breach goes round: the firms the victim knows (its acquaintances, past partners among them,
+        and its neighbours) lose ``trust.reputation_weight`` of their trust in the breaker, on running contracts
+        with it and in their memory of it. Nothing restores it but deliveries."""
+        if self.reputation_weight == 0:
+            return
+        f = self.firms
+        near = (f.distances(np.full(len(f), victim), np.arange(len(f))) <= self.neighbourhood_km) & f.active
+        hearers = np.union1d(near.nonzero()[0], f.agents[victim].acquaintance_array())
+        hearers = hearers[(hearers != breaker) & (hearers != victim)]
+        if len(hearers) == 0:
+            return
+        keep = 1.0 - self.reputation_weight
+        keys = self.pair_key(hearers, breaker)
+        self.trust.set(keys, self.trust.get(keys) * keep)
+        book = self.book
+        running = book.running()
+        for trust, hearer_side, breaker_side in ((book.trust_in_supplier, book.receiver, book.supplier),
+                                                 (book.trust_in_receiver, book.supplier, book.receiver)):
+            heard = running[np.isin(hearer_side[running], hearers) & (breaker_side[running] == breaker)]
+            trust[heard] *= keep
 
     def close_on_stream(self, month, table, stream, reason):
         """End the running contracts on supply or demand ``stream`` (``table`` is the side's StreamTable)."""

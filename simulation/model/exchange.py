@@ -209,16 +209,46 @@ class ExchangeEconomics:
                 - self.contract_transport_unit(month.policy, book, contracts)
                 - self.treatment_unit(month.policy, book.substitution[contracts]))
 
-    def side_gains(self, month, book, contracts):
-        """Current monthly gains (EUR) of both sides of signed contracts at their fixed price.
+    def current_price(self, month, book, contracts):
+        """EUR per unit of waste the receiver pays this month: the price signed, moved by the contract's
+        indexation share of the change in the value of the input it replaces since signing."""
+        moved = month.costs.virgin[book.input[contracts]] - book.virgin_at_signing[contracts]
+        return book.price[contracts] + book.indexation[contracts] * book.ratio[contracts] * moved
 
-        Sunk capex is not counted: it no longer depends on staying in the deal.
+    def side_gains(self, month, book, contracts):
+        """Current monthly gains (EUR) of both sides of signed contracts at their current price.
+
+        Sunk capex is not counted: it no longer depends on staying in the deal. Damages
+        for shortfalls count as last month's (:meth:`shortfall_damages`) were paid.
         """
-        waste, quantity, price = book.waste[contracts], book.quantity[contracts], book.price[contracts]
+        waste, quantity = book.waste[contracts], book.quantity[contracts]
+        price = self.current_price(month, book, contracts)
         transaction = self.contract.transaction_cost_eur_per_month
-        supplier = quantity * (month.costs.disposal[waste] + month.costs.subsidy[waste] + price) - transaction / 2
-        receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2
+        damages = book.damages_by_receiver[contracts] - book.damages_by_supplier[contracts]  # to the supplier
+        supplier = quantity * self.supplier_unit_value(month, waste, price) - transaction / 2 + damages
+        receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2 - damages
         return supplier, receiver
+
+    @staticmethod
+    def supplier_unit_value(month, waste, price):
+        """What the supplier gains per unit of ``waste`` delivered at ``price``: disposal avoided, subsidy and price (EUR)."""
+        return month.costs.disposal[waste] + month.costs.subsidy[waste] + price
+
+    def shortfall_damages(self, month, book, contracts, promised, offered, accepted):
+        """Damages (EUR) each side owes the other this month under deliver-or-pay and take-or-pay terms.
+
+        The supplier owes for what it did not offer of its guaranteed share of the
+        promise, the receiver for what it did not take of its guaranteed share of the
+        offer (units of waste); each unit is worth what the other side would have
+        gained on it at the current price (expectation damages, never negative).
+        Shortfalls of the trucks are nobody's breach and owe nothing.
+        """
+        price = self.current_price(month, book, contracts)
+        not_offered = np.maximum(book.deliver_or_pay[contracts] * promised - offered, 0.0)
+        not_taken = np.maximum(book.take_or_pay[contracts] * offered - accepted, 0.0)
+        receiver_loses = np.maximum(self.receiver_running_value(month, book, contracts) - price, 0.0)
+        supplier_loses = np.maximum(self.supplier_unit_value(month, book.waste[contracts], price), 0.0)
+        return not_offered * receiver_loses, not_taken * supplier_loses
 
     def contract_month(self, month, book, contracts, shipped):
         """The money of a month's deliveries ``shipped`` (units of waste) on ``contracts``, EUR each:
@@ -227,7 +257,7 @@ class ExchangeEconomics:
         transaction_half = np.empty(len(contracts))
         transaction_half.fill(self.contract.transaction_cost_eur_per_month / 2)
         return ContractMonth(
-            payment=shipped * book.price[contracts],
+            payment=shipped * self.current_price(month, book, contracts),
             transport=shipped * self.contract_transport_unit(pol, book, contracts),
             treatment=shipped * self.treatment_unit(pol, book.substitution[contracts]),
             subsidy=shipped * month.costs.subsidy[book.waste[contracts]],

@@ -52,7 +52,9 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
     ``max_share`` of the input; the rest of the stream is free for contracts. ``contracts`` holds arrays ``supply``, ``demand``,
     ``promised`` (units of waste, already scaled by the share of the month the
     contract ran), ``conversion`` (input units per unit of waste shipped, i.e.
-    ratio times the share not lost in transport). ``ship_share(planned)``
+    ratio times the share not lost in transport) and, optionally, ``substitution``
+    and ``max_share``: the contracts of one substitution into one demand stream
+    then replace at most ``max_share`` of the month's need. ``ship_share(planned)``
     returns the share of each contract's planned quantity that logistics moves.
     """
     n_supply, n_demand = len(generated), len(need)
@@ -64,7 +66,8 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
     available = stock + generated - reused
     offered = allocate(contracts["promised"], contracts["supply"], available)
     conversion = contracts["conversion"]
-    accepted = allocate(offered * conversion, contracts["demand"], need - reused_in) / np.where(conversion > 0, conversion, 1.0)
+    wanted = _within_share_caps(offered * conversion, contracts, need)
+    accepted = allocate(wanted, contracts["demand"], need - reused_in) / np.where(conversion > 0, conversion, 1.0)
     planned = np.minimum(offered, accepted)
     shipped_c = planned * ship_share(planned)
     received_c = shipped_c * conversion
@@ -91,6 +94,18 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
         contract_received=received_c,
         recovery_reused=rec_used,
     )
+
+
+def _within_share_caps(wanted, contracts, need):
+    """Input units each contract may replace: those wanted, scaled down pro rata where the contracts of one
+    substitution into one demand stream would replace more than its ``max_share`` of this month's need."""
+    if "max_share" not in contracts or len(wanted) == 0:
+        return wanted
+    d, k = contracts["demand"], contracts["substitution"]
+    groups, group = np.unique(d * (int(k.max()) + 1) + k, return_inverse=True)
+    first = np.zeros(len(groups), dtype=np.int64)
+    first[group[::-1]] = np.arange(len(d))[::-1]  # a contract of each group, to read the group's stream and cap
+    return allocate(wanted, group, contracts["max_share"][first] * need[d[first]])
 
 
 def _internal_reuse(generated, need, recovery):

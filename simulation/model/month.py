@@ -21,6 +21,7 @@ class Month:
     # Counts of the month, for the measures.
     born: int = 0  # links that started delivering
     ended: int = 0  # links that ended (renewals excluded)
+    revised: int = 0  # contracts whose promised quantity was cut back
     searches: int = 0
     investments: int = 0
     exits: int = 0

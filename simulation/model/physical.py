@@ -17,8 +17,9 @@ from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 class PhysicalMonth:
-    def __init__(self, firms, supply, demand, deals, plants, logistics, params, rng):
+    def __init__(self, firms, supply, demand, subs, deals, plants, logistics, params, rng):
         self.firms, self.supply, self.demand = firms, supply, demand
+        self.max_share = subs.max_share  # the catalogue's cap on the share of an input one substitution replaces
         self.deals, self.plants, self.logistics = deals, plants, logistics
         self.outages, self.demand_params = params.outages, params.demand
         self.rng = rng
@@ -39,6 +40,7 @@ class PhysicalMonth:
         contracts = {
             "supply": book.supply[running], "demand": book.demand[running],
             "promised": book.quantity[running] * share_of_month, "conversion": book.ratio[running],
+            "substitution": book.substitution[running], "max_share": self.max_share[book.substitution[running]],
         }
         truck = book.mode[running] == TRUCK
         release = active_from - period_start  # days into the month a contract started delivering

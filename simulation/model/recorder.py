@@ -22,9 +22,13 @@ MEASURES = {
     "firms_linked": "firms with at least one active link",
     "links_born": "links that started delivering this month",
     "links_ended": "links that ended this month (renewals excluded)",
+    "contracts_revised": "contracts whose promised quantity was cut back to a fallen expected flow",
     "mean_link_age_months": "mean age of active links, months",
     "network_density": "active links / possible firm pairs",
     "largest_component_share": "share of firms in the largest connected group",
+    "network_firms": "firms in the network: the largest group joined by contracts that delivered this month",
+    "network_materials": "distinct wastes the network's contracts delivered this month",
+    "network_flow_eur": "the network's deliveries this month, as the virgin input they replace at catalogue prices, EUR",
     "waste_generated_t": "waste and by-products generated, t",
     "waste_exchanged_t": "waste shipped to other firms, t",
     "waste_reused_t": "waste reused in the firm's own plant, t",
@@ -124,6 +128,7 @@ class PeriodRecorder:
         linked = f.links > 0
         n_active = int(f.active.sum())
         self._network.update(supplier, receiver, len(f.active))
+        network = self._delivering_network(month)
         ages = month.period - self.deals.link_start[book.link[active]]
         ledger = month.ledger
         self.current = {
@@ -133,9 +138,13 @@ class PeriodRecorder:
             "firms_linked": np.count_nonzero(linked),
             "links_born": month.born,
             "links_ended": month.ended,
+            "contracts_revised": month.revised,
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
             "network_density": self._network.density(n_active),
             "largest_component_share": self._network.largest_component_share(f.active, n_active),
+            "network_firms": network[0],
+            "network_materials": network[1],
+            "network_flow_eur": network[2],
             "waste_generated_t": float(generated),
             "waste_exchanged_t": float(exchanged),
             "waste_reused_t": float(reused),
@@ -164,6 +173,28 @@ class PeriodRecorder:
         if not np.isfinite(row).all():
             self._fail(row, month.period)
         self.months += 1
+
+    def _delivering_network(self, month):
+        """Firms, distinct wastes and flow (EUR at catalogue prices) of the giant component of this month's deliveries.
+
+        Of components with as many firms, the one with the larger flow: the valued flow
+        is a constant-price index, so a price shock alone does not shrink it.
+        """
+        flows, book = month.flows, self.deals.book
+        moving = (flows.contract_shipped > 0).nonzero()[0]
+        if len(moving) == 0:
+            return 0, 0, 0.0
+        contracts = month.running[moving]
+        supplier, receiver = book.supplier[contracts], book.receiver[contracts]
+        firms, edge = np.unique(np.concatenate([supplier, receiver]), return_inverse=True)
+        labels = component_labels(len(firms), edge[:len(moving)], edge[len(moving):])
+        size = np.bincount(labels, minlength=len(firms))
+        value = flows.contract_received[moving] * self.materials.catalogue_price[book.input[contracts]]
+        flow = np.bincount(labels[edge[:len(moving)]], weights=value, minlength=len(firms))
+        largest = np.flatnonzero(size == size.max())
+        giant = largest[np.argmax(flow[largest])]
+        inside = labels[edge[:len(moving)]] == giant
+        return int(size[giant]), len(np.unique(book.waste[contracts[inside]])), float(flow[giant])
 
     def _fail(self, row, period):
         """Stop the run: a measure that is not finite would be written as a result."""

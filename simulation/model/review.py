@@ -4,7 +4,8 @@ Each side of an active contract weighs what the contract gives it this month at
 its fixed price (:meth:`ExchangeEconomics.side_gains`); a side that has lost
 money on it for ``contract.review_months`` months in a row and would lose more
 than the penalty over the months left breaks it (:meth:`Firm.breaks`), pays the
-penalty, and its partner stops trusting it. Contracts that reach the end of
+penalty, and its partner stops trusting it, and the firms its partner knows trust
+it less (:meth:`Deals.spread_breach`). Contracts that reach the end of
 their term are priced afresh (current prices, policy, flows and trust) and
 renewed on the same link if both sides still accept; otherwise they end.
 """
@@ -20,8 +21,10 @@ class ContractReview:
         self.deals, self.economics, self.firms = deals, economics, firms
         self.review_months = params.contract.review_months
         self.min_quantity = params.search.min_quantity
+        self.quantity_share = params.contract.quantity_share
 
     def run(self, month):
+        self._revise_commitments(month)
         book = self.deals.book
         active = book.where(ACTIVE)
         if len(active) == 0:
@@ -31,6 +34,35 @@ class ContractReview:
         expiring = active[book.start[active] + book.term[active] <= month.period]
         if len(expiring):
             self._renegotiate(month, expiring)
+
+    def _revise_commitments(self, month):
+        """Cut promises back where a stream's expected flow has fallen below what is promised on it.
+
+        A supply (or demand) stream whose contracts promise more than its expected
+        monthly flow has lost the safety margin it was signed with: each of its
+        running contracts is scaled down so that the stream promises
+        ``contract.quantity_share`` of its expected flow again. A contract left below
+        ``search.min_quantity`` ends.
+        """
+        deals = self.deals
+        book = deals.book
+        running = book.running()
+        if len(running) == 0:
+            return
+        factor = np.ones(len(running))
+        for table, stream in ((deals.supply, book.supply[running]), (deals.demand, book.demand[running])):
+            committed, expected = table.committed[stream], table.expected[stream]
+            over = committed > expected  # both >= 0, so committed > 0 where over
+            factor[over] = np.minimum(factor[over], self.quantity_share * expected[over] / committed[over])
+        revised = factor < 1
+        if not revised.any():
+            return
+        ids, cut = running[revised], book.quantity[running[revised]] * (1 - factor[revised])
+        np.subtract.at(deals.supply.committed, book.supply[ids], cut)
+        np.subtract.at(deals.demand.committed, book.demand[ids], cut * book.ratio[ids])
+        book.quantity[ids] -= cut
+        month.revised += len(ids)
+        deals.close(month, ids[book.quantity[ids] < self.min_quantity], "revised below the minimum")
 
     def _check_breaches(self, month, active):
         book = self.deals.book
@@ -50,6 +82,7 @@ class ContractReview:
                 self.firms.cash_flow[victim[c]] += book.penalty_eur[c]
                 trust_in_breaker[c] = 0.0
                 self.deals.close(month, [c], reason)
+                self.deals.spread_breach(int(breaker[c]), int(victim[c]))
 
     def _renegotiate(self, month, expiring):
         """Price expiring contracts afresh; renew or end them.

@@ -121,11 +121,15 @@ class Contract(Section):
     quantity_share: float = Field(0.8, gt=0, le=1, description="share of expected free flow a contract promises")
     supplier_power: float = Field(0.5, ge=0, le=1, description="supplier's Nash bargaining weight")
     review_months: int = Field(6, ge=1, le=MAX_MONTHS, description="months of losses a side tolerates before breaking")
+    price_indexation: float = Field(0.0, ge=0, le=1, description="share of the change in the receiver's virgin input cost since signing passed into the price (0: fixed price)")
+    deliver_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the promised quantity the supplier owes damages for when it does not offer it")
+    take_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the offered quantity the receiver owes damages for when it does not take it")
 
 
 class Trust(Section):
     initial: float = Field(0.5, ge=0, le=1, description="trust in a firm never traded with")
     learning_rate: float = Field(0.2, gt=0, le=1, description="weight of the latest delivery ratio")
+    reputation_weight: float = Field(0.5, ge=0, le=1, description="share of their trust in a firm that breaks a contract lost by the firms that hear of it from its victim")
 
 
 class Logistics(Section):
@@ -168,13 +172,17 @@ class Policy(Section):
 
 
 class Outcome(Section):
-    """Thresholds that classify a run as none / formed / persisted / collapsed."""
+    """Thresholds that classify a run as none / formed / persisted / collapsed (:mod:`simulation.measures.outcome`).
 
-    min_links: int = Field(1, ge=1, le=MAX_FIRMS)
-    min_links_per_firm: float = Field(0.05, ge=0, le=MAX_FIRMS, description="links needed per active firm to call a network formed")
-    window_months: int = Field(12, ge=1, le=MAX_YEARS * 12, description="rolling window for smoothing active links")
+    The network is the giant component of firms joined by contracts that delivered in the month.
+    """
+
+    min_firms: int = Field(3, ge=2, le=MAX_FIRMS, description="least firms in the network to call it formed (Chertow's 3-2 heuristic)")
+    min_firm_share: float = Field(0.1, ge=0, le=1, description="or this share of the active firms, if more")
+    min_materials: int = Field(2, ge=1, le=MAX_COUNT, description="least distinct wastes the network carries to call it formed")
+    window_months: int = Field(12, ge=1, le=MAX_YEARS * 12, description="rolling window smoothing the network's size and flow")
     persist_months: int = Field(24, ge=1, le=MAX_YEARS * 12, description="months a formed network must last to count as persisted")
-    collapse_drop: float = Field(0.5, gt=0, le=1, description="share of the peak lost that counts as a collapse")
+    collapse_drop: float = Field(0.5, gt=0, le=1, description="share of the peak size or flow lost that counts as a collapse")
 
 
 class Report(Section):

@@ -64,13 +64,14 @@ class Accounts:
         month.spend["capex"] += float(repayments.sum())
 
         damages = self._shortfall_damages(month, per_firm)
+        fallback = self._fallback_cost(month)
         margin = self.unit_margin(month)
         f.cash_flow += damages + (
             f.production * margin
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, money.supplier_cash)
             - per_firm(c_receiver, money.receiver_cost)
-            + gain_r - repayments
+            + gain_r - repayments - per_firm(d_firm, fallback)
         )
         f.cash += f.cash_flow  # zeroed below, once the savings have read it
 
@@ -89,7 +90,7 @@ class Accounts:
         # Waste put into storage has no fate yet, so it counts in neither case.
         not_stored = flows.generated - (flows.stock_after - flows.stock_before)
         counterfactual = total(not_stored, disposal_unit) + total(flows.need, virgin_unit)
-        actual = (disposal_cost.sum() + virgin_cost.sum() + money.transport.sum() + money.treatment.sum() + treatment_r
+        actual = (disposal_cost.sum() + virgin_cost.sum() + fallback.sum() + money.transport.sum() + money.treatment.sum() + treatment_r
                   + 2 * money.transaction_half.sum() + sum(month.spend.values()) - subsidy_c_total - subsidy_r)
         month.savings = float(counterfactual - actual)
         # Each firm's: what it would have paid without any exchange, less what its month cost it besides its margin.
@@ -105,6 +106,12 @@ class Accounts:
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
         book.delivered_total[running] += shipped_c
+
+    def _fallback_cost(self, month):
+        """EUR per demand stream of keeping standby plant for critical inputs and of the short-notice premium."""
+        d, mats, flows = self.demand, self.materials, month.flows
+        return (d.backup * mats.standby[d.material]
+                + flows.short_notice * mats.short_notice_premium[d.material] * month.costs.price[d.material])
 
     def _shortfall_damages(self, month, per_firm):
         """Net damages (EUR) each firm receives this month under its contracts' deliver-or-pay and take-or-pay terms."""

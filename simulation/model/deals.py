@@ -29,6 +29,9 @@ class Deals:
         self.reputation_weight, self.neighbourhood_km = params.trust.reputation_weight, params.search.neighbourhood_km
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self._links = Columns({"start": np.int64}, fill={"start": -1})  # a row per link
+        # Input units a month that receivers lost this month when their supplier stopped without warning
+        # (left, switched process, broke the contract): demand stream -> units, taken by the physical month.
+        self.supply_lost = {}
 
     @property
     def link_start(self):
@@ -209,11 +212,29 @@ class Deals:
             heard = running[np.isin(hearer_side[running], hearers) & (breaker_side[running] == breaker)]
             trust[heard] *= keep
 
+    def supply_stopped(self, ids):
+        """Contracts ``ids`` lose their supply without warning: their receivers must fall back this month."""
+        book = self.book
+        for c in ids[book.status[ids] == ACTIVE].tolist():
+            d = int(book.demand[c])
+            self.supply_lost[d] = self.supply_lost.get(d, 0.0) + float(book.quantity[c] * book.ratio[c])
+
+    def take_supply_lost(self, n_demand):
+        """Per demand stream, the input units lost this month by suppliers stopping; the record starts again."""
+        lost = np.zeros(n_demand)
+        for d, units in self.supply_lost.items():
+            lost[d] += units
+        self.supply_lost = {}
+        return lost
+
     def close_on_stream(self, month, table, stream, reason):
         """End the running contracts on supply or demand ``stream`` (``table`` is the side's StreamTable)."""
         running = self.book.running()
         column = self.book.supply if table is self.supply else self.book.demand
-        self.close(month, running[column[running] == stream], reason)
+        ids = running[column[running] == stream]
+        if table is self.supply:
+            self.supply_stopped(ids)
+        self.close(month, ids, reason)
 
     def finish(self):
         """Mark contracts still running at the end of the run (for the log): the record stops, not the link."""

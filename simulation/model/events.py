@@ -81,6 +81,9 @@ class ParkEvents:
                     self._end_stream(month, table, stream, reason)
             kept_any = kept_any or bool(kept)
             new = table.add(index, {m: c for m, c in recipe.items() if m not in kept}, mats.index, expected)
+            if table is self.demand:
+                own = table.of_firm(index)
+                table.critical[own] = np.isin(table.material[own], [mats.index[m] for m in process.critical])
             if table is self.supply:
                 storable = mats.storable[table.material[new]]
                 self.logistics.storage.grow(np.where(storable, self.params.firm_defaults.storage_months * table.expected[new], 0.0))

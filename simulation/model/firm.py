@@ -153,6 +153,12 @@ class Firm(mesa.Agent):
         ``loan_payment_eur`` a month, is worth building for ``quantity`` units of waste a month."""
         return quantity >= min_quantity and gain_eur >= loan_payment_eur * (1 + self.hurdle_rate)
 
+    def keeps_backup(self, standby_eur, expected_loss_eur):
+        """Whether the firm keeps its own plant for a critical input on standby (a backup boiler), at
+        ``standby_eur`` a month, against the ``expected_loss_eur`` a month of output it expects to lose
+        without it when its exchanges fail (:mod:`simulation.model.coupling`): a redundancy with a price."""
+        return expected_loss_eur > 0 and standby_eur <= expected_loss_eur
+
     def exits(self, exit_after_months):
         """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months in a row."""
         return self._table.loss_months[self.index] >= exit_after_months
@@ -189,6 +195,11 @@ def investing(gain_eur, loan_payment_eur, quantity, min_quantity, hurdle_rate):
     return (quantity >= min_quantity) & (gain_eur >= loan_payment_eur * (1 + hurdle_rate))
 
 
+def keeping_backup(standby_eur, expected_loss_eur):
+    """:meth:`Firm.keeps_backup` for arrays of critical input streams."""
+    return (expected_loss_eur > 0) & (standby_eur <= expected_loss_eur)
+
+
 def exiting(months_in_debt, exit_after_months):
     """:meth:`Firm.exits` for all firms."""
     return months_in_debt >= exit_after_months
@@ -213,6 +224,7 @@ class FirmTable:
         self.input_price_ref = np.zeros(n)  # EUR of virgin inputs per unit of product at catalogue prices
         self.utilisation = np.full(n, mean_utilisation)
         self.production = np.zeros(n)
+        self.output_limit = np.ones(n)  # share of capacity it can run this month, given last month's critical inputs
         self.active = np.zeros(n, dtype=bool)
         self.cash = np.zeros(n)
         self.cash_flow = np.zeros(n)  # this month's, until the accounts add it to cash

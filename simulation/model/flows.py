@@ -41,6 +41,10 @@ class MonthFlows:
     contract_accepted: np.ndarray  # per running contract: what the receiver could take
     contract_received: np.ndarray  # per running contract (units of input replaced)
     recovery_reused: np.ndarray  # per recovery installation (units of waste)
+    # Set by the physical month for critical inputs (simulation.model.coupling): need = reused_in + received_in
+    # + virgin + lost_in, where virgin includes what was bought at short notice.
+    short_notice: np.ndarray = None  # per demand stream (units bought at short notice)
+    lost_in: np.ndarray = None  # per demand stream (units missing: next month's output falls)
 
 
 def month_flows(generated, need, stock, capacity, recovery, contracts, ship_share):

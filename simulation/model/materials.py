@@ -46,6 +46,9 @@ class MaterialTable:
         self.pipeline_only = np.isnan(self.truck_cost) & ~np.isnan(self.pipeline_cost)
         self.storable = np.array([m.storable for m in mats])
         self.loss_per_km = np.array([m.loss_per_km for m in mats], float)
+        self.short_notice_share = np.array([m.short_notice_share for m in mats], float)
+        self.short_notice_premium = np.array([m.short_notice_premium for m in mats], float)
+        self.standby = np.array([m.standby_eur for m in mats], float)  # EUR a month per unit a month of backup
         self.price_multiplier = np.ones(len(mats))
 
     def __len__(self):

@@ -103,8 +103,8 @@ class SymbiosisModel(mesa.Model):
         self.review = ContractReview(self.deals, self.economics, self.firms, p)
         self.search = PartnerSearch(self.firms, self.supply, self.demand, self.subs, n_mat, self.market, self.deals,
                                     self.investment, p, self.rng)
-        self.physical = PhysicalMonth(self.firms, self.supply, self.demand, self.subs, self.deals, self.recovery, self.logistics,
-                                      p, self.rng)
+        self.physical = PhysicalMonth(self.firms, self.supply, self.demand, self.materials, self.subs, self.deals,
+                                      self.recovery, self.logistics, p, self.rng)
         self.accounts = Accounts(self.firms, self.supply, self.demand, self.materials, self.subs, self.deals,
                                  self.economics, self.loans, p, self.events.leave)
         # The month, in order. Each phase's module says what it does.

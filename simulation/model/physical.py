@@ -11,15 +11,23 @@ accounts and the measures.
 import numpy as np
 
 from simulation.model.contract import ACTIVE, TRUCK
+from simulation.model.coupling import (
+    critical_shortfalls,
+    expected_losses,
+    failed_supply,
+    output_limits,
+)
+from simulation.model.firm import keeping_backup
 from simulation.model.flows import month_flows
 from simulation.model.keyed import unit_interval
 from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 class PhysicalMonth:
-    def __init__(self, firms, supply, demand, subs, deals, plants, logistics, params, rng):
+    def __init__(self, firms, supply, demand, materials, subs, deals, plants, logistics, params, rng):
         self.firms, self.supply, self.demand = firms, supply, demand
         self.max_share = subs.max_share  # the catalogue's cap on the share of an input one substitution replaces
+        self.materials = materials
         self.deals, self.plants, self.logistics = deals, plants, logistics
         self.outages, self.demand_params = params.outages, params.demand
         self.rng = rng
@@ -32,7 +40,7 @@ class PhysicalMonth:
         uptime = logistics.play_period()
         self.deals.open_built_pipelines(month)
         self._advance_utilisation()
-        f.production = f.capacity * f.utilisation * uptime * f.active  # all >= 0: a firm gone makes 0.0
+        f.production = f.capacity * f.utilisation * uptime * f.active * f.output_limit  # all >= 0: a firm gone makes 0.0
         book = self.deals.book
         running = book.where(ACTIVE)
         active_from = np.maximum(book.active_from_day[running], period_start)
@@ -61,9 +69,46 @@ class PhysicalMonth:
         forced = storage.take_emptied(len(generated))
         flows.disposed = flows.disposed + forced
         flows.stock_before = flows.stock_before + forced
+        self._fall_back(flows, contracts, need)
+        self._review_standby()  # what is kept on standby from here serves next month
         self.supply.learn(generated)
         self.demand.learn(need)
         month.flows, month.running, month.recovery = flows, running, recovery
+
+    def _fall_back(self, flows, contracts, need):
+        """Cover what exchanges failed to bring of critical inputs from standby plant and the short-notice
+        market; what neither covers is lost, and limits each firm's output next month (:mod:`coupling`)."""
+        d, mats = self.demand, self.materials
+        failed = (failed_supply(flows, contracts["conversion"], contracts["demand"], len(need))
+                  + self.deals.take_supply_lost(len(need)))
+        short_notice, lost = critical_shortfalls(failed, flows.virgin, d.backup, d.critical,
+                                                 mats.short_notice_share[d.material])
+        flows.virgin = flows.virgin - lost
+        flows.short_notice, flows.lost_in = short_notice, lost
+        self.firms.output_limit = output_limits(lost, need, d.firm, len(self.firms))
+
+    def _review_standby(self):
+        """Each firm keeps standby plant for the exchanged part of each critical input, or not (:meth:`Firm.keeps_backup`).
+
+        The exchanged part is what its contracts promise the stream; the chance they
+        fail is judged by its trust in those suppliers, weighted by what each promises.
+        """
+        d, book, mats, f = self.demand, self.deals.book, self.materials, self.firms
+        d.backup[:] = 0.0
+        active = book.where(ACTIVE)
+        promised_in = book.quantity[active] * book.ratio[active]
+        on = book.demand[active]
+        counted = np.bincount(on, weights=promised_in, minlength=len(d))
+        streams = (d.critical & (counted > 0)).nonzero()[0]
+        if len(streams) == 0:
+            return
+        trust = (np.bincount(on, weights=promised_in * book.trust_in_supplier[active], minlength=len(d))[streams]
+                 / counted[streams])
+        material = d.material[streams]
+        loss = expected_losses(counted[streams], d.coef[streams], trust, mats.short_notice_share[material],
+                               f.margin[d.firm[streams]])
+        keep = keeping_backup(counted[streams] * mats.standby[material], loss)
+        d.backup[streams[keep]] = counted[streams[keep]]
 
     def _advance_utilisation(self):
         d, f = self.demand_params, self.firms

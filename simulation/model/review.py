@@ -81,6 +81,8 @@ class ContractReview:
                 self.firms.cash_flow[breaker[c]] -= book.penalty_eur[c]
                 self.firms.cash_flow[victim[c]] += book.penalty_eur[c]
                 trust_in_breaker[c] = 0.0
+                if breaker is book.supplier:
+                    self.deals.supply_stopped(np.array([c]))
                 self.deals.close(month, [c], reason)
                 self.deals.spread_breach(int(breaker[c]), int(victim[c]))
 

@@ -27,7 +27,9 @@ class StreamTable(Columns):
 
     def __init__(self, n_firms, n_materials):
         super().__init__({"firm": np.int64, "material": np.int64, "coef": float, "alive": bool,
-                          "expected": float, "committed": float})
+                          "expected": float, "committed": float,
+                          # demand side: an input the process cannot run without, and standby capacity kept for it
+                          "critical": bool, "backup": float})
         self.lookup = np.full((n_firms, n_materials), NONE, dtype=np.int64)
         self.version = 0  # bumped whenever streams are added or killed
 

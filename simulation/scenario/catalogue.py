@@ -57,6 +57,9 @@ class Material(Strict):
     transport: dict[Mode, float] = Field(min_length=1)
     storable: bool
     loss_per_km: float = Field(default=0.0, ge=0, lt=1)
+    short_notice_share: float = Field(1.0, ge=0, le=1, description="share of a failed exchange's supply of this input a firm can buy at short notice")
+    short_notice_premium: float = Field(0.0, ge=0, le=100, description="extra cost of input bought at short notice, as a share of its virgin price")
+    standby_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="monthly cost of keeping own plant able to make one unit a month of this input on standby (a backup boiler)")
     source: str = ""
 
     @field_validator("transport")
@@ -99,6 +102,7 @@ class Process(Strict):
     inputs: dict[str, float] = {}
     outputs: dict[str, float] = {}
     capacity: tuple[float, float] = (100.0, 1000.0)
+    critical: list[str] = Field([], description="inputs without which the plant cannot run: a shortfall not covered stops that share of output")
     source: str = ""
 
     @field_validator("inputs", "outputs")
@@ -115,6 +119,9 @@ class Process(Strict):
             raise ValueError("a process needs at least one input or output")
         if not 0 < self.capacity[0] <= self.capacity[1] <= MAX_CAPACITY:
             raise ValueError(f"capacity range must satisfy 0 < min <= max <= {MAX_CAPACITY:g}, got {list(self.capacity)}")
+        unknown = [m for m in self.critical if m not in self.inputs]
+        if unknown:
+            raise ValueError(f"critical inputs {unknown} are not among the process's inputs {sorted(self.inputs)}")
         return self
 
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def tree(root):
 def mini(*overrides, **kwargs):
     """The four-firm test park with overrides (``PATH=VALUE`` strings)."""
     return load(DATA / "mini_park.toml", overrides, **kwargs)
+
+
+def mini_with_catalogue(folder, name, text, *overrides):
+    """The four-firm test park loaded from ``folder`` with one more catalogue file ``name`` holding ``text``,
+    for materials and processes only a test needs (``PATH=VALUE`` overrides applied after)."""
+    for base in ("mini_park.toml", "mini_catalogue.toml"):
+        shutil.copy(DATA / base, folder / base)
+    (folder / name).write_text(text)
+    return load(folder / "mini_park.toml", [f'scenario.catalogue=["mini_catalogue.toml", "{name}"]', *overrides])
 
 
 def run(scenario, seed=None, **kwargs):

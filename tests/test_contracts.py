@@ -182,22 +182,22 @@ SHORT_SUPPLY = ["outages.rate_per_month=1", "outages.mean_repair_days=15", "scen
                 "policy.breach_penalty_months=1000"]
 
 
+def check_damages_move_only_money(plain, bound, payer, payee):
+    """Without the guarantee no damages; with it some, paid by ``payer`` to ``payee`` to the cent, and no flow changed
+    (no side breaks at the penalty these runs set), only who bears the shortfall."""
+    assert (plain.contracts.damages_total == 0).all()
+    damages = bound.contracts.damages_total.sum()
+    assert damages > 0
+    assert bound.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
+    gained = bound.firms.cash - plain.firms.cash
+    assert gained[bound.firm_ids.index(payee)] == pytest.approx(damages)
+    assert gained[bound.firm_ids.index(payer)] == pytest.approx(-damages)
+
+
 def test_deliver_or_pay_moves_the_receivers_loss_on_what_was_not_offered_to_the_supplier():
     plain = run(pair(POWER, CEMENT, extra=SHORT_SUPPLY), seed=3)
     guaranteed = run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, "contract.deliver_or_pay_share=1"]), seed=3)
-    assert (plain.contracts.damages_total == 0).all()
-    damages = guaranteed.contracts.damages_total.sum()
-    assert damages > 0
-    # Damages change no flow (no side breaks at this penalty), only who bears the shortfall.
-    assert guaranteed.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
-    power, cement = (guaranteed.firm_ids.index(f) for f in ("power", "cement"))
-    gained = guaranteed.firms.cash - plain.firms.cash
-    assert gained[cement] == pytest.approx(damages) and gained[power] == pytest.approx(-damages)
-
-
-# From 2026 the cement works runs at a thirtieth of its capacity.
-CEMENT_DOWN = ['events=[{at = "2026-01", set = {"firms.cement.capacity" = 100.0}}]', "scenario.years=3",
-               "policy.breach_penalty_months=1000"]
+    check_damages_move_only_money(plain, guaranteed, payer="power", payee="cement")
 
 
 # Utilisation swings from month to month, so some months the greenhouse cannot take all the heat offered.
@@ -207,13 +207,7 @@ SWINGS = ["demand.volatility=0.3", "scenario.years=3", "policy.breach_penalty_mo
 def test_take_or_pay_makes_the_receiver_pay_for_what_it_does_not_take():
     plain = run(pair(POWER, GREENHOUSE, extra=SWINGS), seed=2)
     bound = run(pair(POWER, GREENHOUSE, extra=[*SWINGS, "contract.take_or_pay_share=1"]), seed=2)
-    assert (plain.contracts.damages_total == 0).all()
-    damages = bound.contracts.damages_total.sum()
-    assert damages > 0
-    assert bound.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
-    power, greenhouse = (bound.firm_ids.index(f) for f in ("power", "greenhouse"))
-    gained = bound.firms.cash - plain.firms.cash
-    assert gained[power] == pytest.approx(damages) and gained[greenhouse] == pytest.approx(-damages)
+    check_damages_move_only_money(plain, bound, payer="greenhouse", payee="power")
 
 
 # From 2026 the cement works runs at a thirtieth of its capacity.

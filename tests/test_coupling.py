@@ -7,16 +7,14 @@ it takes to arrange other supply, so next month it makes less and yields less re
 then falls short in turn.
 """
 
-import shutil
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import mini_with_catalogue
 
 from simulation.model import SymbiosisModel
 from simulation.model.coupling import critical_shortfalls, output_limits
 from simulation.model.firm import Firm, keeping_backup
-from simulation.scenario import load
 
 CHAIN = """
 [materials.surplus_steam]
@@ -120,17 +118,13 @@ SHOCK = 'events=[{at = "2026-01", firm = "steam", leave = true}]'
 def chain(tmp_path_factory):
     """``chain(critical=True, standby=1e5, shock=True)``: the three-plant chain run, seed 1."""
     folder = tmp_path_factory.mktemp("chain")
-    shutil.copy(DATA / "mini_park.toml", folder)
-    shutil.copy(DATA / "mini_catalogue.toml", folder)
 
     def run(critical=True, standby=1e5, shock=True):
         text = (CHAIN.replace("STANDBY", repr(float(standby)))
                 .replace("CRITICAL_MILL", '["process_steam"]' if critical else "[]")
                 .replace("CRITICAL_DIGESTER", '["feedstock"]' if critical else "[]"))
-        name = f"chain_{critical}_{standby}.toml"
-        (folder / name).write_text(text)
-        scenario = load(folder / "mini_park.toml", [f'scenario.catalogue=["mini_catalogue.toml", "{name}"]', FIRMS,
-                                                    SHOCK if shock else "events=[]", *STEADY])
+        scenario = mini_with_catalogue(folder, f"chain_{critical}_{standby}.toml", text, FIRMS,
+                                       SHOCK if shock else "events=[]", *STEADY)
         return SymbiosisModel(scenario, seed=1).run()
     return run
 

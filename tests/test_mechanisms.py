@@ -9,11 +9,10 @@ aimed at it then fails.
 """
 
 import math
-import shutil
 
 import numpy as np
 import pytest
-from conftest import DATA, mini
+from conftest import mini, mini_with_catalogue
 from scipy.stats import binomtest
 
 from simulation.model import SymbiosisModel, accounts, firm, recovery, search
@@ -22,7 +21,6 @@ from simulation.model.contract import ACTIVE, END_REASONS
 from simulation.model.market import StreamIndex
 from simulation.model.recorder import DISPOSED, GENERATED, RECEIVED, REUSED
 from simulation.model.search import PartnerSearch
-from simulation.scenario import load
 
 # Nothing random but what the mechanism under test draws: every searcher searches, no plant fails,
 # utilisation stays at its mean, and the mini park's fuel switch is left out.
@@ -108,14 +106,10 @@ RECOVERY_CASES = [
 def lone_board_mill(tmp_path_factory):
     """Scenarios with the board line alone in the park (no partner to trade its offcuts with), one year."""
     folder = tmp_path_factory.mktemp("offcuts")
-    for name in ("mini_park.toml", "mini_catalogue.toml"):
-        shutil.copy(DATA / name, folder / name)
-    (folder / "offcuts.toml").write_text(OFFCUTS)
 
     def scenario(*overrides):
-        return load(folder / "mini_park.toml", ['scenario.catalogue=["mini_catalogue.toml", "offcuts.toml"]',
-                                                f"firms=[{BOARDS}]", *STEADY, "firm_defaults.interest_rate_per_year=0",
-                                                "scenario.years=1", *overrides])
+        return mini_with_catalogue(folder, "offcuts.toml", OFFCUTS, f"firms=[{BOARDS}]", *STEADY,
+                                   "firm_defaults.interest_rate_per_year=0", "scenario.years=1", *overrides)
     return scenario
 
 

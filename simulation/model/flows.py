@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulation.model.keyed import first_occurrences
+
 
 def allocate(requests, group, available):
     """Scale ``requests`` down pro rata wherever their ``group``'s total exceeds ``available``."""
@@ -106,9 +108,9 @@ def _within_share_caps(wanted, contracts, need):
     if "max_share" not in contracts or len(wanted) == 0:
         return wanted
     d, k = contracts["demand"], contracts["substitution"]
-    groups, group = np.unique(d * (int(k.max()) + 1) + k, return_inverse=True)
-    first = np.zeros(len(groups), dtype=np.int64)
-    first[group[::-1]] = np.arange(len(d))[::-1]  # a contract of each group, to read the group's stream and cap
+    key = d * (int(k.max()) + 1) + k
+    first = first_occurrences(key)  # a contract of each group, to read the group's stream and cap
+    group = key[first].searchsorted(key)
     return allocate(wanted, group, contracts["max_share"][first] * need[d[first]])
 
 

@@ -191,11 +191,12 @@ class PeriodRecorder:
         firms, edge = np.unique(np.concatenate([supplier, receiver]), return_inverse=True)
         labels = component_labels(len(firms), edge[:len(moving)], edge[len(moving):])
         size = np.bincount(labels, minlength=len(firms))
+        component = labels[edge[:len(moving)]]  # of each contract, through its supplier
         value = flows.contract_received[moving] * self.materials.catalogue_price[book.input[contracts]]
-        flow = np.bincount(labels[edge[:len(moving)]], weights=value, minlength=len(firms))
+        flow = np.bincount(component, weights=value, minlength=len(firms))
         largest = np.flatnonzero(size == size.max())
         giant = largest[np.argmax(flow[largest])]
-        inside = labels[edge[:len(moving)]] == giant
+        inside = component == giant
         return int(size[giant]), len(np.unique(book.waste[contracts[inside]])), float(flow[giant])
 
     def _fail(self, row, period):

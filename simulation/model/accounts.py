@@ -116,8 +116,13 @@ class Accounts:
     def _shortfall_damages(self, month, per_firm):
         """Net damages (EUR) each firm receives this month under its contracts' deliver-or-pay and take-or-pay terms."""
         book, flows, running = self.deals.book, month.flows, month.running
-        by_supplier, by_receiver = self.economics.shortfall_damages(
-            month, book, running, flows.contract_promised, flows.contract_offered, flows.contract_accepted)
+        by_supplier, by_receiver = np.zeros(len(running)), np.zeros(len(running))
+        # Only contracts with a guarantee can owe damages: the others need no pricing.
+        bound = ((book.deliver_or_pay[running] > 0) | (book.take_or_pay[running] > 0)).nonzero()[0]
+        if len(bound):
+            by_supplier[bound], by_receiver[bound] = self.economics.shortfall_damages(
+                month, book, running[bound], flows.contract_promised[bound], flows.contract_offered[bound],
+                flows.contract_accepted[bound])
         book.damages_by_supplier[running], book.damages_by_receiver[running] = by_supplier, by_receiver
         book.damages_total[running] += by_supplier + by_receiver
         to_supplier = by_receiver - by_supplier

@@ -105,13 +105,19 @@ def month_flows(generated, need, stock, capacity, recovery, contracts, ship_shar
 def _within_share_caps(wanted, contracts, need):
     """Input units each contract may replace: those wanted, scaled down pro rata where the contracts of one
     substitution into one demand stream would replace more than its ``max_share`` of this month's need."""
-    if "max_share" not in contracts or len(wanted) == 0:
+    if "max_share" not in contracts:
         return wanted
-    d, k = contracts["demand"], contracts["substitution"]
+    # A cap of 1 is the receiver's need, which the allocation over each demand stream enforces anyway.
+    capped = (contracts["max_share"] < 1).nonzero()[0]
+    if len(capped) == 0:
+        return wanted
+    d, k = contracts["demand"][capped], contracts["substitution"][capped]
     key = d * (int(k.max()) + 1) + k
     first = first_occurrences(key)  # a contract of each group, to read the group's stream and cap
     group = key[first].searchsorted(key)
-    return allocate(wanted, group, contracts["max_share"][first] * need[d[first]])
+    wanted = wanted.copy()
+    wanted[capped] = allocate(wanted[capped], group, contracts["max_share"][capped][first] * need[d[first]])
+    return wanted
 
 
 def _internal_reuse(generated, need, recovery):

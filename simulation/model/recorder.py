@@ -188,12 +188,14 @@ class PeriodRecorder:
             return 0, 0, 0.0
         contracts = month.running[moving]
         supplier, receiver = book.supplier[contracts], book.receiver[contracts]
-        firms, edge = np.unique(np.concatenate([supplier, receiver]), return_inverse=True)
-        labels = component_labels(len(firms), edge[:len(moving)], edge[len(moving):])
-        size = np.bincount(labels, minlength=len(firms))
-        component = labels[edge[:len(moving)]]  # of each contract, through its supplier
+        n = len(self.firms.active)
+        labels = component_labels(n, supplier, receiver)
+        joined = np.zeros(n, dtype=bool)  # a mask, not a unique(): no sort of the month's contracts
+        joined[supplier] = joined[receiver] = True
+        size = np.bincount(labels[joined], minlength=n)
+        component = labels[supplier]  # of each contract, through its supplier
         value = flows.contract_received[moving] * self.materials.catalogue_price[book.input[contracts]]
-        flow = np.bincount(component, weights=value, minlength=len(firms))
+        flow = np.bincount(component, weights=value, minlength=n)
         largest = np.flatnonzero(size == size.max())
         giant = largest[np.argmax(flow[largest])]
         inside = component == giant

@@ -79,8 +79,12 @@ class PhysicalMonth:
         """Cover what exchanges failed to bring of critical inputs from standby plant and the short-notice
         market; what neither covers is lost, and limits each firm's output next month (:mod:`coupling`)."""
         d, mats = self.demand, self.materials
-        failed = (failed_supply(flows, contracts["conversion"], contracts["demand"], len(need))
-                  + self.deals.take_supply_lost(len(need)))
+        stopped = self.deals.take_supply_lost(len(need))
+        if not d.critical.any():  # an uncoupled park, as most are: nothing to cover, nothing lost
+            flows.short_notice, flows.lost_in = np.zeros(len(need)), np.zeros(len(need))
+            self.firms.output_limit[:] = 1.0
+            return
+        failed = failed_supply(flows, contracts["conversion"], contracts["demand"], len(need)) + stopped
         short_notice, lost = critical_shortfalls(failed, flows.virgin, d.backup, d.critical,
                                                  mats.short_notice_share[d.material])
         flows.virgin = flows.virgin - lost
@@ -95,6 +99,8 @@ class PhysicalMonth:
         """
         d, book, mats, f = self.demand, self.deals.book, self.materials, self.firms
         d.backup[:] = 0.0
+        if not d.critical.any():
+            return
         active = book.where(ACTIVE)
         promised_in = book.quantity[active] * book.ratio[active]
         on = book.demand[active]

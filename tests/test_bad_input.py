@@ -82,6 +82,14 @@ def sweep_case(name, where, problem, edits=(), args=()):
 RUN_CASES = [
     # -- files -------------------------------------------------------------------
     run_case("missing scenario", "nosuch.toml", "", "file not found", target="nosuch.toml"),
+    run_case("base scenario missing", EXTRA, "scenario.base", ("nosuch.toml", "file not found"),
+             extra='[scenario]\nbase = "nosuch.toml"\nname = "child"\n', target=EXTRA),
+    run_case("base scenario outside the folder", EXTRA, "scenario.base", "in it or below it",
+             extra='[scenario]\nbase = "../mini_park.toml"\nname = "child"\n', target=EXTRA),
+    run_case("base scenario not a file name", EXTRA, "scenario.base", "names another scenario file",
+             extra='[scenario]\nbase = 5\nname = "child"\n', target=EXTRA),
+    run_case("base scenarios in a circle", EXTRA, "scenario.base", "in a circle",
+             extra='[scenario]\nbase = "extra.toml"\nname = "child"\n', target=EXTRA),
     run_case("missing catalogue", SCENARIO, "scenario.catalogue[0]", "nosuch_catalogue.toml not found",
          scenario=(('"mini_catalogue.toml"', '"nosuch_catalogue.toml"'),)),
     run_case("scenario TOML syntax", SCENARIO, "", ("not valid TOML", "line 9"),

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from simulation.model import SymbiosisModel
 from simulation.model.contract import ACTIVE
 from simulation.model.exchange import Terms
-from simulation.model.firm import breaking, exiting, hurdles, investing
+from simulation.model.firm import (
+    Firm,
+    breaking,
+    closing,
+    exiting,
+    holding_up,
+    hurdles,
+    investing,
+)
 from simulation.scenario import load
 
 
@@ -76,6 +84,27 @@ def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule
     park.firms.loss_months[:] = rng.integers(0, 20, len(park.firms))
     after = int(rng.integers(1, 15))
     assert exiting(park.firms.loss_months, after)[index].tolist() == [bool(f.exits(after)) for f in who]
+    park.firms.result_loss_months[:] = rng.integers(0, 20, len(park.firms))
+    for close_after in (0, after):  # 0: no plant closes for losses alone
+        assert closing(park.firms.result_loss_months, close_after)[index].tolist() == [
+            bool(f.closes(close_after)) for f in who]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_holding_up_for_all_contracts_equals_each_firm_s_own_rule_and_leaves_the_partner_its_fall_back(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    own, partner = rng.normal(2e3, 3e3, n), rng.normal(3e3, 3e3, n)
+    penalty, left, share = rng.uniform(0, 2e5, n) * (rng.random(n) < 0.7), rng.integers(0, 120, n), float(rng.random())
+    ask = holding_up(own, partner, penalty, left, share)
+    firm = object.__new__(Firm)  # the rule reads nothing of the firm's state
+    assert ask.tolist() == [float(Firm.holds_up(firm, o, p, c, m, share)) for o, p, c, m in zip(own, partner, penalty, left)]
+    fallback = penalty / np.maximum(left, 1)
+    assert (ask >= 0).all() and (ask == 0).any() and (ask > 0).any()
+    # The partner keeps at least what walking away would give it, and the firm asks no more than its claim.
+    assert (partner - ask >= fallback - 1e-9)[ask > 0].all()
+    assert (own + ask <= share * (own + partner) - fallback + 1e-9)[ask > 0].all()
 
 
 def test_a_firm_reads_its_state_and_the_agent_set_selects_and_aggregates(park):

@@ -345,7 +345,7 @@ def exit_on_months_in_debt_not_in_a_row(monkeypatch):
         leaving = accounts.exiting(f.loss_months, self.params.firm_defaults.exit_after_months) & f.active
         for index in leaving.nonzero()[0].tolist():
             month.exits += 1
-            self.leave(month, index, "partner left")
+            self.leave(month, index, "out of cash")
     monkeypatch.setattr(Accounts, "_insolvency", insolvency)
 
 

@@ -5,14 +5,16 @@ disposal and virgin inputs, plus or minus what its contracts and installations
 brought (prices, transport, treatment, subsidies), less its loan payments. The
 government's ledger collects taxes and pays subsidies. The month's savings,
 fiscal effect and CO2 avoided are measured against a park without any exchange.
-Then each side of a contract updates its trust from what the other delivered,
-and firms out of cash for too long leave (:meth:`Firm.exits`).
+Fixed costs are paid whatever the plant made, so a plant short of a critical
+input loses money. Then each side of a contract updates its trust from what the
+other delivered, and firms out of cash for too long (:meth:`Firm.exits`) or
+losing money for too long (:meth:`Firm.closes`) leave.
 """
 
 import numpy as np
 
 from simulation.model.contract import TRUCK
-from simulation.model.firm import exiting
+from simulation.model.firm import closing, exiting
 from simulation.model.keyed import unit_interval
 
 
@@ -42,6 +44,12 @@ class Accounts:
         return (f.margin + m.price_pass_through * (recipe_price - f.input_price_ref)
                 + m.carbon_pass_through * month.policy.carbon_price_eur_per_t * f.input_co2)
 
+    def operating_result(self, month):
+        """EUR by firm this month from making its product, before material, disposal and carbon costs: the
+        margin on what it made, less the fixed costs of what it did not make (:attr:`Process.fixed_cost_eur`)."""
+        f = self.firms
+        return f.production * (self.unit_margin(month) + f.fixed_unit) - f.fixed_month * f.active
+
     def _settle(self, month):
         """Book the month's money: firms' cash, the government's ledger, firms' savings."""
         f, flows, running, recovery = self.firms, month.flows, month.running, month.recovery
@@ -65,15 +73,16 @@ class Accounts:
 
         damages = self._shortfall_damages(month, per_firm)
         fallback = self._fallback_cost(month)
-        margin = self.unit_margin(month)
+        operating = self.operating_result(month)
         f.cash_flow += damages + (
-            f.production * margin
+            operating
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, money.supplier_cash)
             - per_firm(c_receiver, money.receiver_cost)
             + gain_r - repayments - per_firm(d_firm, fallback)
         )
         f.cash += f.cash_flow  # zeroed below, once the savings have read it
+        f.result_loss_months = (f.result_loss_months + 1) * (f.active & (f.cash_flow < 0))
 
         # Totals of the month (t CO2)
         by_truck = book.mode[running] == TRUCK  # shipments and distances are >= 0, so a product with False is 0.0
@@ -95,7 +104,7 @@ class Accounts:
         month.savings = float(counterfactual - actual)
         # Each firm's: what it would have paid without any exchange, less what its month cost it besides its margin.
         f.savings = per_firm(s_firm, not_stored * disposal_unit) + per_firm(d_firm, flows.need * virgin_unit) \
-            + f.cash_flow - f.production * margin
+            + f.cash_flow - operating
         f.cash_flow[:] = 0.0  # booked: next month's starts from nothing
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
         revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
@@ -152,11 +161,14 @@ class Accounts:
             trust[at] += rate * (unit_interval(part[judged] / whole[judged]) - trust[at])
 
     def _insolvency(self, month):
-        f = self.firms
+        f, rules = self.firms, self.params.firm_defaults
         f.loss_months = (f.loss_months + 1) * (f.active & (f.cash < 0))
-        for index in exiting(f.loss_months, self.params.firm_defaults.exit_after_months).nonzero()[0].tolist():
-            month.exits += 1
-            self.leave(month, index, "partner left")
+        broke = exiting(f.loss_months, rules.exit_after_months)
+        closed = closing(f.result_loss_months, rules.close_after_loss_months) & ~broke
+        for why, leaving in (("out of cash", broke), ("closed after losses", closed)):
+            for index in leaving.nonzero()[0].tolist():
+                month.exits += 1
+                self.leave(month, index, why)
 
 
 def total(quantities, unit_values):

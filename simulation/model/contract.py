@@ -49,6 +49,9 @@ _FIELDS = {
     # signing), the shares owed damages for when not offered or not taken, and last month's damages (EUR).
     "indexation": float, "virgin_at_signing": float, "deliver_or_pay": float, "take_or_pay": float,
     "damages_by_supplier": float, "damages_by_receiver": float, "damages_total": float,
+    # Hold-up: True from signing until the first review after the receiver's pipeline is built (its capex sunk),
+    # and the EUR a month the supplier then took on top of the price.
+    "holdup_due": bool, "holdup_eur": float,
 }
 # The deal as priced at signing (EUR a month, capex in EUR, trust in [0, 1]): never changed and read only
 # for the log, so kept as one block per signing round rather than as columns.
@@ -146,6 +149,7 @@ class ContractBook(Columns):
                 "deliver_or_pay_share": float(self.deliver_or_pay[c]),
                 "take_or_pay_share": float(self.take_or_pay[c]),
                 "damages_paid_eur": float(self.damages_total[c]),
+                "held_up_eur_per_month": float(self.holdup_eur[c]),
             })
         return rows
 
@@ -156,7 +160,8 @@ LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste"
                "receiver_trust_in_supplier_at_signing", "supplier_trust_in_receiver_at_signing",
                "supplier_gain_eur_per_month", "receiver_gain_eur_per_month", "supplier_hurdle_eur_per_month",
                "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total",
-               "price_indexation", "deliver_or_pay_share", "take_or_pay_share", "damages_paid_eur")
+               "price_indexation", "deliver_or_pay_share", "take_or_pay_share", "damages_paid_eur",
+               "held_up_eur_per_month")
 
 
 def _at_signing_row(row, name):

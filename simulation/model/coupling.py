@@ -59,7 +59,7 @@ def output_limits(lost, need, firm, n_firms):
 
 
 def expected_losses(committed, coef, trust, short_share, unit_margin):
-    """EUR a month a firm expects to lose without standby on each critical stream: the product margin of the
-    exchanged input's share of output, times the chance the exchanges fail (its distrust in its suppliers),
+    """EUR a month a firm expects to lose without standby on each critical stream: what a unit not made
+    costs it (its margin and fixed cost) on the exchanged input's share of output, times the chance the exchanges fail (its distrust in its suppliers),
     less what the short-notice market would cover."""
     return (1.0 - trust) * (1.0 - short_share) * committed / coef * np.maximum(unit_margin, 0.0)

@@ -131,7 +131,7 @@ class Deals:
             renewal_of=-1 if renewals is None else renewals,
             indexation=self.teeth.price_indexation, virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=self.teeth.deliver_or_pay_share, take_or_pay=self.teeth.take_or_pay_share,
-            at_signing=np.array([priced[name] for name in AT_SIGNING]),
+            holdup_due=capex > 0, at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:
             agents = self.firms.agents
@@ -190,8 +190,8 @@ class Deals:
             month.ended += np.count_nonzero(book.status[ids] == ACTIVE)
         book.close(ids, month.period, reason)
 
-    def spread_breach(self, breaker, victim):
-        """Word of a breach goes round: the firms the victim knows (its acquaintances, past partners among them,
+    def spread_word(self, breaker, victim):
+        """Word of a breach (or a hold-up) goes round: the firms the victim knows (its acquaintances, past partners among them,
         and its neighbours) lose ``trust.reputation_weight`` of their trust in the breaker, on running contracts
         with it and in their memory of it. Nothing restores it but deliveries."""
         if self.reputation_weight == 0:

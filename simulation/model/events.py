@@ -8,6 +8,8 @@ the contracts on those streams; stock left in store is disposed of this month.
 
 import numpy as np
 
+from simulation.model.firm import EXIT_REASONS
+
 
 class ParkEvents:
     """Entries, exits, process switches and scheduled values.
@@ -66,6 +68,8 @@ class ParkEvents:
         process = self.catalogue.processes[process_id]
         f.agents[index].process = process_id
         f.margin[index] = process.margin_eur
+        f.fixed_unit[index] = process.fixed_cost_eur
+        f.fixed_month[index] = process.fixed_cost_eur * f.capacity[index] * self.params.demand.mean_utilisation
         f.input_co2[index] = sum(c * mats.co2_virgin[mats.index[m]] for m, c in process.inputs.items())
         f.input_price_ref[index] = sum(c * mats.catalogue_price[mats.index[m]] for m, c in process.inputs.items())
         expected = f.capacity[index] * self.params.demand.mean_utilisation
@@ -98,8 +102,9 @@ class ParkEvents:
         self.plants.drop_stream("supply" if table is self.supply else "demand", stream)
 
     # -- leaving ---------------------------------------------------------------------
-    def leave(self, month, index, reason="partner left"):
-        """Firm ``index`` leaves the park: every contract it is party to ends, its loans are written off."""
+    def leave(self, month, index, why="scheduled", reason="partner left"):
+        """Firm ``index`` leaves the park (``why``: one of :data:`EXIT_REASONS`): every contract it is party to
+        ends (for ``reason``), its loans are written off."""
         f = self.firms
         if not f.active[index]:
             return
@@ -109,6 +114,7 @@ class ParkEvents:
                 self._end_stream(month, table, stream, reason)
         f.active[index] = False
         f.left[index] = month.period
+        f.exit_reason[index] = EXIT_REASONS.index(why)
         self.loans.write_off(index)
         f.agents[index].remove()
 
@@ -125,7 +131,9 @@ class ParkEvents:
 
     def _rescale_streams(self, index):
         """A firm that changes size or recipe expects its streams' new flows from the next month on."""
-        expected = self.firms.capacity[index] * self.params.demand.mean_utilisation
+        f = self.firms
+        expected = f.capacity[index] * self.params.demand.mean_utilisation
+        f.fixed_month[index] = f.fixed_unit[index] * expected
         for table in (self.supply, self.demand):
             streams = table.of_firm(index)
             table.expected[streams] = expected * table.coef[streams]

@@ -7,11 +7,13 @@ written for one firm in plain Python:
 * :meth:`Firm.hurdle`, :meth:`Firm.accepts` and :meth:`Firm.renews`: whether a deal pays enough;
 * :meth:`Firm.breaks`: whether it walks out of a contract that loses money;
 * :meth:`Firm.invests`: whether it builds recovery technology for its own waste;
-* :meth:`Firm.exits`: whether it leaves the park, out of cash.
+* :meth:`Firm.holds_up`: what more it asks of a partner whose investment in their deal is sunk;
+* :meth:`Firm.exits` and :meth:`Firm.closes`: whether it leaves the park, out of cash or after
+  sustained losses.
 
 A month applies these rules to thousands of firms and pairs at once, so each
 has a bulk twin below it (:func:`hurdles`, :func:`breaking`, :func:`investing`,
-:func:`exiting`) that the phases call; acceptance's twin is
+:func:`holding_up`, :func:`exiting`, :func:`closing`) that the phases call; acceptance's twin is
 ``simulation.model.exchange.Terms.acceptable``, which decides on the space of
 cooperation (both sides' gains clear their hurdles exactly when it is >= 0). The
 tests hold each twin equal to its rule on random states. The firms' numbers live in one :class:`FirmTable` (a row per firm) so that
@@ -159,9 +161,27 @@ class Firm(mesa.Agent):
         without it when its exchanges fail (:mod:`simulation.model.coupling`): a redundancy with a price."""
         return expected_loss_eur > 0 and standby_eur <= expected_loss_eur
 
+    def holds_up(self, own_gain_eur, partner_gain_eur, penalty_eur, months_left, share):
+        """EUR a month more the firm asks of a partner once the partner's investment in their deal (a pipeline
+        it paid for) is sunk, on a contract giving it ``own_gain_eur`` and the partner ``partner_gain_eur`` a
+        month, with ``months_left`` to run and ``penalty_eur`` for breaking it.
+
+        Renegotiation is bargaining afresh over the joint gain, the partner's sunk capex no longer in it, with
+        breaking the contract as the fall-back: the firm would pay the penalty, which the partner would receive.
+        It claims ``share`` of the joint gain and asks for the rest of its claim above what it has, so strong
+        enforcement (a penalty as large as the claim) leaves nothing to ask. The partner is left at least what
+        walking away would give it, so it gives in.
+        """
+        return holding_up(own_gain_eur, partner_gain_eur, penalty_eur, months_left, share)
+
     def exits(self, exit_after_months):
         """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months in a row."""
         return self._table.loss_months[self.index] >= exit_after_months
+
+    def closes(self, close_after_months):
+        """Whether the owner closes the plant, cash or not: its month has lost money for ``close_after_months``
+        months in a row (0: never for that reason)."""
+        return closing(self._table.result_loss_months[self.index], close_after_months)
 
     # -- acquaintances ------------------------------------------------------------
     def meet(self, others):
@@ -200,9 +220,26 @@ def keeping_backup(standby_eur, expected_loss_eur):
     return (expected_loss_eur > 0) & (standby_eur <= expected_loss_eur)
 
 
+def holding_up(own_gain, partner_gain, penalty, months_left, share):
+    """:meth:`Firm.holds_up` for many contracts."""
+    fallback = penalty / np.maximum(months_left, 1)  # the penalty, a month of what is left
+    ask = share * (own_gain + partner_gain) - own_gain - fallback
+    # Never more than the partner would keep over walking away; nothing from a deal that no longer pays.
+    ask = np.minimum(ask, partner_gain - fallback)
+    return np.where((own_gain + partner_gain > 0) & (ask > 0), ask, 0.0)
+
+
 def exiting(months_in_debt, exit_after_months):
     """:meth:`Firm.exits` for all firms."""
     return months_in_debt >= exit_after_months
+
+
+def closing(months_at_loss, close_after_months):
+    """:meth:`Firm.closes` for all firms."""
+    return (close_after_months > 0) & (months_at_loss >= close_after_months)
+
+
+EXIT_REASONS = ("", "scheduled", "out of cash", "closed after losses")
 
 
 class FirmTable:
@@ -231,6 +268,10 @@ class FirmTable:
         self.savings = np.zeros(n)  # last month's, against no exchange at all
         self.links = np.zeros(n, dtype=np.int64)  # active contracts last month
         self.loss_months = np.zeros(n, dtype=np.int64)  # months in a row with negative cash
+        self.result_loss_months = np.zeros(n, dtype=np.int64)  # months in a row whose result was a loss
+        self.fixed_unit = np.zeros(n)  # EUR of fixed cost per unit of normal output
+        self.fixed_month = np.zeros(n)  # EUR of fixed cost a month
+        self.exit_reason = np.zeros(n, dtype=np.int8)  # a code of EXIT_REASONS, once it has left
         d = firm_defaults
         self.hurdle_rate = np.array([d.hurdle_rate if f.hurdle_rate is None else f.hurdle_rate for f in specs], float)
         self.risk_aversion = np.array([d.risk_aversion if f.risk_aversion is None else f.risk_aversion for f in specs], float)

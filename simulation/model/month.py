@@ -22,6 +22,7 @@ class Month:
     born: int = 0  # links that started delivering
     ended: int = 0  # links that ended (renewals excluded)
     revised: int = 0  # contracts whose promised quantity was cut back
+    held_up: int = 0  # contracts renegotiated by a supplier once the receiver's pipeline was sunk
     searches: int = 0
     investments: int = 0
     exits: int = 0

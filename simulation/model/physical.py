@@ -112,7 +112,7 @@ class PhysicalMonth:
                  / counted[streams])
         material = d.material[streams]
         loss = expected_losses(counted[streams], d.coef[streams], trust, mats.short_notice_share[material],
-                               f.margin[d.firm[streams]])
+                               f.margin[d.firm[streams]] + f.fixed_unit[d.firm[streams]])
         keep = keeping_backup(counted[streams] * mats.standby[material], loss)
         d.backup[streams[keep]] = counted[streams[keep]]
 

@@ -23,6 +23,7 @@ MEASURES = {
     "links_born": "links that started delivering this month",
     "links_ended": "links that ended this month (renewals excluded)",
     "contracts_revised": "contracts whose promised quantity was cut back to a fallen expected flow",
+    "contracts_held_up": "contracts a supplier renegotiated once the receiver's pipeline was sunk",
     "mean_link_age_months": "mean age of active links, months",
     "network_density": "active links / possible firm pairs",
     "largest_component_share": "share of firms in the largest connected group",
@@ -49,7 +50,7 @@ MEASURES = {
     "firms_short_of_inputs": "firms that lacked a critical input this month, so will make less next month",
     "searches": "partner searches made",
     "investments": "recovery technologies installed",
-    "exits": "firms that left insolvent",
+    "exits": "firms that left out of cash or closed after sustained losses",
 }
 
 COLUMN = {name: j for j, name in enumerate(MEASURES)}  # column of each measure in PeriodRecorder's table
@@ -140,6 +141,7 @@ class PeriodRecorder:
             "links_born": month.born,
             "links_ended": month.ended,
             "contracts_revised": month.revised,
+            "contracts_held_up": month.held_up,
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
             "network_density": self._network.density(n_active),
             "largest_component_share": self._network.largest_component_share(f.active, n_active),

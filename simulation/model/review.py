@@ -1,11 +1,14 @@
 """Phase 3 of the month: contract review. Deals turned bad may be broken; expiring ones are renegotiated.
 
-Each side of an active contract weighs what the contract gives it this month at
+Once a receiver's pipeline is built its capex is sunk, and a supplier may hold it
+up: renegotiate the price for a share of the joint gain, with breaking the
+contract as its threat (:meth:`Firm.holds_up`); the receiver gives in, trusts it
+less, and word goes round. Each side of an active contract weighs what the contract gives it this month at
 its fixed price (:meth:`ExchangeEconomics.side_gains`); a side that has lost
 money on it for ``contract.review_months`` months in a row and would lose more
 than the penalty over the months left breaks it (:meth:`Firm.breaks`), pays the
 penalty, and its partner stops trusting it, and the firms its partner knows trust
-it less (:meth:`Deals.spread_breach`). Contracts that reach the end of
+it less (:meth:`Deals.spread_word`). Contracts that reach the end of
 their term are priced afresh (current prices, policy, flows and trust) and
 renewed on the same link if both sides still accept; otherwise they end.
 """
@@ -13,7 +16,7 @@ renewed on the same link if both sides still accept; otherwise they end.
 import numpy as np
 
 from simulation.model.contract import ACTIVE, REASON
-from simulation.model.firm import breaking
+from simulation.model.firm import breaking, holding_up
 
 
 class ContractReview:
@@ -22,6 +25,7 @@ class ContractReview:
         self.review_months = params.contract.review_months
         self.min_quantity = params.search.min_quantity
         self.quantity_share = params.contract.quantity_share
+        self.holdup_share = params.contract.holdup_share
 
     def run(self, month):
         self._revise_commitments(month)
@@ -29,6 +33,7 @@ class ContractReview:
         active = book.where(ACTIVE)
         if len(active) == 0:
             return
+        self._hold_up(month, active)
         self._check_breaches(month, active)
         active = book.where(ACTIVE)
         expiring = active[book.start[active] + book.term[active] <= month.period]
@@ -64,6 +69,28 @@ class ContractReview:
         month.revised += len(ids)
         deals.close(month, ids[book.quantity[ids] < self.min_quantity], "revised below the minimum")
 
+    def _hold_up(self, month, active):
+        """Suppliers renegotiate the contracts whose receiver's pipeline has just been built (:meth:`Firm.holds_up`).
+
+        The receiver pays what is asked as a higher price for the rest of the term; its trust in the supplier
+        falls by the share of its gain taken, and the firms it knows hear of it (:meth:`Deals.spread_word`).
+        """
+        book = self.deals.book
+        due = active[book.holdup_due[active]]
+        if len(due) == 0 or self.holdup_share == 0:
+            return
+        book.holdup_due[due] = False
+        gain_s, gain_r = self.economics.side_gains(month, book, due)
+        months_left = book.start[due] + book.term[due] - month.period
+        ask = holding_up(gain_s, gain_r, book.penalty_eur[due], months_left, self.holdup_share)
+        taken = ask > 0
+        for c, eur, gain in zip(due[taken].tolist(), ask[taken].tolist(), gain_r[taken].tolist()):
+            book.price[c] += eur / book.quantity[c]
+            book.holdup_eur[c] = eur
+            book.trust_in_supplier[c] *= 1.0 - eur / gain
+            month.held_up += 1
+            self.deals.spread_word(int(book.supplier[c]), int(book.receiver[c]))
+
     def _check_breaches(self, month, active):
         book = self.deals.book
         gain_s, gain_r = self.economics.side_gains(month, book, active)
@@ -84,7 +111,7 @@ class ContractReview:
                 if breaker is book.supplier:
                     self.deals.supply_stopped(np.array([c]))
                 self.deals.close(month, [c], reason)
-                self.deals.spread_breach(int(breaker[c]), int(victim[c]))
+                self.deals.spread_word(int(breaker[c]), int(victim[c]))
 
     def _renegotiate(self, month, expiring):
         """Price expiring contracts afresh; renew or end them.

@@ -6,6 +6,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Patch
 
 from simulation.model.contract import ACTIVE
+from simulation.model.firm import EXIT_REASONS
 from simulation.output.tables import formed
 
 PNG = {"dpi": 120, "metadata": {"Software": None}}
@@ -137,15 +138,23 @@ def _marker_size(n):
 
 
 def timeseries_figure(model):
+    """The network over time: links, firms, the network's size and flow, waste fates; firms that left marked."""
     frame = model.datacollector.get_model_vars_dataframe()
     years = [model.calendar.date_of(t) for t in range(len(frame))]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     top.plot(years, frame["active_links"], label="active links")
     top.plot(years, frame["firms_linked"], label="firms linked")
+    top.plot(years, frame["network_firms"], label="firms in the network (largest group delivering)", ls="-.")
     top.plot(years, frame["pending_links"], label="links awaiting pipelines", ls=":")
     top.set_ylabel("count")
-    top.legend(fontsize=8)
+    flow = top.twinx()
+    flow.plot(years, frame["network_flow_eur"] / 1e3, color="0.5", lw=0.8, label="network flow (right)")
+    flow.set_ylabel("network flow, k EUR a month at catalogue prices")
+    flow.set_ylim(bottom=0)
+    lines = top.get_legend_handles_labels()[0] + flow.get_legend_handles_labels()[0]
+    top.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="best")
     top.set_title(f"{model.config.name}: symbiosis network over time")
+    _mark_departures(model, top)
     bottom.plot(years, frame["waste_exchanged_t"] + frame["waste_reused_t"], label="exchanged + reused (t/month)")
     bottom.plot(years, frame["waste_landfilled_t"], label="landfilled (t/month)")
     bottom.plot(years, frame["waste_disposed_t"], label="disposed, all routes (t/month)", ls="--")
@@ -154,6 +163,20 @@ def timeseries_figure(model):
     bottom.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _mark_departures(model, ax):
+    """A dotted line in each month firms left, labelled with the firms and why (the first dozen months)."""
+    f = model.firms
+    by_month = {}
+    for i in np.flatnonzero(f.left >= 0).tolist():
+        by_month.setdefault(int(f.left[i]), {}).setdefault(EXIT_REASONS[f.exit_reason[i]], []).append(f.ids[i])
+    for period in sorted(by_month)[:12]:
+        year = model.calendar.date_of(period)
+        ax.axvline(year, color="0.3", ls=":", lw=0.8)
+        text = "; ".join(f"{', '.join(firms)}: {why}" for why, firms in by_month[period].items())
+        ax.annotate(text, (year, 0.02), xycoords=("data", "axes fraction"), fontsize=6, rotation=90,
+                    ha="right", va="bottom", xytext=(-1, 0), textcoords="offset points")
 
 
 def timeline_figure(model, links):

@@ -10,7 +10,8 @@ import numpy as np
 from simulation.output.figures import PNG
 
 REGIME_COLOURS = {"none": "0.6", "formed": "tab:blue", "persisted": "tab:green", "collapsed": "tab:red"}
-MAP_REGIMES = ("formed", "persisted", "collapsed")
+MAP_REGIMES = ("none", "formed", "persisted", "collapsed")
+REGIME_TITLES = {"none": "never formed"}
 CONTOURS = (0.25, 0.5, 0.75)
 
 
@@ -84,7 +85,7 @@ def _regime_bars(ax, shares):
 
 
 def regime_map_figure(shares, x, y, note=""):
-    """Heatmaps of the share of runs formed, persisted and collapsed over (x, y), with contours.
+    """Heatmaps of the share of runs never formed, formed, persisted and collapsed over (x, y), with contours.
 
     Cells are equal-sized whatever the spacing of the values (grids are often
     uneven, e.g. 0.25, 0.5, 1, 2, 3), each labelled with its value; contours
@@ -103,7 +104,7 @@ def regime_map_figure(shares, x, y, note=""):
             ax.clabel(lines, fmt="%.2f", fontsize=7)
         ax.set_xticks(range(len(xs)), [_short(v) for v in xs], fontsize=7, rotation=45 if len(xs) > 8 else 0)
         ax.set_yticks(range(len(ys)), [_short(v) for v in ys], fontsize=7)
-        ax.set_title(f"share of runs {regime}")
+        ax.set_title(f"share of runs {REGIME_TITLES.get(regime, regime)}")
         ax.set_xlabel(x)
     axes[0].set_ylabel(y)
     fig.colorbar(mesh, ax=axes, shrink=0.85, label="share of runs")

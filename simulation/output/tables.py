@@ -18,6 +18,7 @@ import pandas as pd
 from simulation import __version__
 from simulation.errors import RunFailed
 from simulation.model.contract import END_REASONS, LOG_COLUMNS, MODES
+from simulation.model.firm import EXIT_REASONS
 from simulation.model.recorder import FLOW_COLUMNS, MEASURES
 
 
@@ -170,6 +171,33 @@ def metadata(model, command, outcome):
     }
 
 
+def firm_table(model):
+    """One row per firm: who it is, when it entered and left the park and why (empty while it stays)."""
+    f, label = model.firms, model.calendar.label
+    rows = [{"firm": spec.id, "name": spec.name or spec.id, "sector": spec.sector,
+             "process": agent.process if agent is not None else "",
+             "entered": label(int(f.entry[i])) if agent is not None else "",
+             "left": label(int(f.left[i])) if f.left[i] >= 0 else "",
+             "why_left": EXIT_REASONS[f.exit_reason[i]]}
+            for i, (spec, agent) in enumerate(zip(f.specs, f.agents))]
+    return pd.DataFrame(rows, columns=["firm", "name", "sector", "process", "entered", "left", "why_left"])
+
+
+def departures(model):
+    """The firms that left, in order, as text: ``power 2033-07 (closed after losses)``; "none" if none did."""
+    table = firm_table(model)
+    gone = table[table["left"] != ""].sort_values("left", kind="stable")
+    return ", ".join(f"{row.firm} {row.left} ({row.why_left})" for row in gone.itertuples()) or "none"
+
+
+def endings(model):
+    """How many links ended (renewals not counted) for each reason, most common first, as text."""
+    book = model.contracts
+    counts = pd.Series([END_REASONS[r] for r in book.reason[book.end >= 0]], dtype=object)
+    counts = counts[~counts.isin(["renewed", "run ended"])].value_counts(sort=True)
+    return ", ".join(f"{count} {reason}" for reason, count in counts.items()) or "none"
+
+
 def summary(model, outcome):
     """Key figures of a run as (label, value) rows."""
     frame = model.datacollector.get_model_vars_dataframe()
@@ -181,6 +209,8 @@ def summary(model, outcome):
         ("links formed (ever)", f"{book.n_links}"),
         ("links active at end", f"{int(frame['active_links'].iloc[-1])}"),
         ("firms linked at end", f"{int(frame['firms_linked'].iloc[-1])} of {int(frame['active_firms'].iloc[-1])}"),
+        ("firms that left", departures(model)),
+        ("contracts ended", endings(model)),
         ("waste diverted", f"{diverted / generated:.1%} of {generated:,.0f} t" if generated else "no mass waste"),
         ("energy exchanged", f"{frame['energy_exchanged_mwh'].sum():,.0f} MWh"),
         ("water exchanged", f"{frame['water_exchanged_m3'].sum():,.0f} m3"),
@@ -202,6 +232,7 @@ TABLES = {
     "flows.csv": flow_table,
     "links.csv": link_table,
     "yearly.csv": yearly_table,
+    "firms.csv": firm_table,
 }
 
 

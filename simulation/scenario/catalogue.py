@@ -92,7 +92,10 @@ class Process(Strict):
 
     ``inputs`` and ``outputs`` map material ids to units per unit of product.
     ``margin_eur`` is the gross margin per unit of product before material,
-    disposal and carbon costs (what keeps the firm solvent).
+    disposal and carbon costs (what keeps the firm solvent), at normal output.
+    ``fixed_cost_eur`` is the part of the firm's costs that does not shrink with
+    output (staff, maintenance, insurance, capital charges), spread over normal
+    output: a unit not made loses its margin and this much besides.
     """
 
     sector: str
@@ -101,6 +104,7 @@ class Process(Strict):
     margin_eur: float = Field(ge=-MAX_EUR_PER_UNIT, le=MAX_EUR_PER_UNIT)
     inputs: dict[str, float] = {}
     outputs: dict[str, float] = {}
+    fixed_cost_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="fixed costs, EUR a month per unit of normal monthly output (the margin is after them at normal output)")
     capacity: tuple[float, float] = (100.0, 1000.0)
     critical: list[str] = Field([], description="inputs without which the plant cannot run: a shortfall not covered stops that share of output")
     source: str = ""

@@ -2,7 +2,8 @@
 
 A scenario is a TOML file (see ``scenarios/demo_park.toml``) that names its
 catalogue files, sets parameters, lists firms and/or a synthetic-park generator,
-and schedules events. :func:`load` returns a validated :class:`Scenario` or
+and schedules events. It may build on another (``scenario.base``): a policy or
+market variant of a park then states only what differs. :func:`load` returns a validated :class:`Scenario` or
 raises :class:`~simulation.errors.ScenarioError` naming the file, the field and
 the problem; nothing is run or written before validation passes.
 """
@@ -73,7 +74,7 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     """
     path = Path(path)
     read = files.read if files is not None else read_toml
-    raw = read(path)
+    raw = _read_with_base(path, read)
     for assignment in overrides:
         apply_override(raw, assignment, path)
     if seed is not None:
@@ -103,6 +104,49 @@ def load(path, overrides=(), seed=None, years=None, files=None):
     if years is None:  # a run shortened on purpose leaves later entries and events out without a word
         _warn_after_the_end(scenario, warnings)
     return dataclasses.replace(scenario, warnings=tuple(warnings)) if warnings else scenario
+
+
+def _read_with_base(path, read, below=()):
+    """The raw scenario at ``path``, on top of the scenario it names in ``scenario.base`` (and that one's base).
+
+    Tables merge key by key and this file's values win; any other value, lists such as ``[[firms]]`` and
+    ``[[events]]`` included, replaces the base's. The base lies in the scenario's folder or below it, as
+    catalogue files do, and its catalogue files are named from this scenario's folder.
+    """
+    raw = read(path)
+    run = raw.get("scenario")
+    if not isinstance(run, dict) or "base" not in run:
+        return raw
+    base = run.pop("base")
+    if not isinstance(base, str) or os.path.isabs(base) or os.path.normpath(base).split(os.sep)[0] == os.pardir:
+        raise ScenarioError(path, "scenario.base", f"names another scenario file relative to this one's folder, in it "
+                                                   f"or below it, got {base!r}")
+    base_path = path.parent / base
+    if base_path.resolve() in (*below, path.resolve()):
+        raise ScenarioError(path, "scenario.base", f"{base!r} builds on this file again: scenarios cannot build on "
+                                                   f"each other in a circle")
+    try:
+        under = _read_with_base(base_path, read, (*below, path.resolve()))
+    except ScenarioError as exc:
+        if exc.file != str(base_path):
+            raise
+        raise ScenarioError(path, "scenario.base", f"{base_path}: {exc.problem}") from None
+    catalogue = under.get("scenario", {}).get("catalogue")
+    if isinstance(catalogue, list):
+        folder = os.path.dirname(base)
+        under["scenario"]["catalogue"] = [os.path.join(folder, name) if isinstance(name, str) else name for name in catalogue]
+    return _merged(under, raw)
+
+
+def _merged(under, over):
+    """``under`` with ``over`` on top: tables merge key by key, any other value of ``over`` replaces."""
+    merged = dict(under)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def apply_override(raw, assignment, path=None):

@@ -93,6 +93,7 @@ class FirmDefaults(Section):
     risk_aversion: float = Field(1.0, ge=0, le=100, description="extra hurdle per unit of distrust")
     initial_cash_months: float = Field(6.0, ge=0, le=MAX_MONTHS, description="starting cash, in months of gross margin")
     exit_after_months: int = Field(12, ge=1, le=MAX_MONTHS, description="consecutive months with negative cash before exit")
+    close_after_loss_months: int = Field(0, ge=0, le=MAX_MONTHS, description="consecutive months of operating losses after which the owner closes the plant, cash or not (0: only running out of cash ends a firm)")
     storage_months: float = Field(1.0, ge=0, le=MAX_MONTHS, description="storage capacity per storable waste, months of output")
     interest_rate_per_year: float = Field(0.05, ge=0, le=1, description="interest on the loans that finance capex (pipelines, recovery plants)")
 
@@ -124,6 +125,7 @@ class Contract(Section):
     price_indexation: float = Field(0.0, ge=0, le=1, description="share of the change in the receiver's virgin input cost since signing passed into the price (0: fixed price)")
     deliver_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the promised quantity the supplier owes damages for when it does not offer it")
     take_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the offered quantity the receiver owes damages for when it does not take it")
+    holdup_share: float = Field(0.0, ge=0, le=1, description="share of the joint monthly gain a supplier claims by renegotiating once its receiver's pipeline is sunk (0: no hold-up)")
 
 
 class Trust(Section):

@@ -52,7 +52,7 @@ from pydantic import (
 )
 
 from simulation.measures.summary import RUN_MEASURES
-from simulation.scenario.loader import load
+from simulation.scenario.loader import assignments, load, toml_value  # noqa: F401 (assignments: the experiment's name for it)
 from simulation.scenario.parameters import Section, checked_name
 from simulation.scenario.snapshot import Snapshot
 
@@ -282,20 +282,6 @@ def child_seed(master, index):
 
 def _distinct(values):
     return list({json.dumps(v): v for v in values}.values())
-
-
-def assignments(overrides):
-    """``--set`` strings for a dict of dotted path -> value."""
-    return [f"{path}={toml_value(value)}" for path, value in overrides.items()]
-
-
-def toml_value(value):
-    """A value as TOML text: JSON, but for NaN and infinities, which TOML spells nan and inf (and loading refuses)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 def _finite(value):

@@ -50,6 +50,11 @@ class SymbiosisModel(mesa.Model):
         scenario: a validated :class:`simulation.scenario.Scenario`, or the path of a scenario file.
         seed: overrides the scenario's seed; every random draw comes from
             ``self.rng`` (or, for the layout only, ``park.layout_seed``).
+        overrides: scenario values to change, a dict of dotted path -> value
+            (``{"policy.landfill_tax_eur_per_t": 80}``) or ``PATH=VALUE`` strings, applied
+            after those the scenario was loaded with (a loaded scenario is read again from
+            its file), so ``mesa.batch_run(SymbiosisModel, {"scenario": path, "overrides": [...]})``
+            runs variants of a park.
         record_exchanges: keep every month's contract deliveries (the exchange log).
         collect: collect the monthly measures through Mesa's ``DataCollector``.
             Sweeps pass False: they read the same numbers from
@@ -59,11 +64,9 @@ class SymbiosisModel(mesa.Model):
             firms x months stays under a million rows.
     """
 
-    def __init__(self, scenario, seed=None, record_exchanges=True, collect=True, collect_agents=None):
-        if not hasattr(scenario, "spec"):  # a path
-            from simulation.scenario import load
-
-            scenario = load(scenario)
+    def __init__(self, scenario, seed=None, overrides=None, record_exchanges=True, collect=True, collect_agents=None):
+        if not hasattr(scenario, "spec") or overrides:
+            scenario = _loaded(scenario, overrides or ())
         firm_months = firm_count(scenario) * scenario.periods
         collect_agents = collect and (firm_months <= AGENT_ROWS_KEPT if collect_agents is None else collect_agents)
         # A park that cannot fit in memory is refused here, not after minutes of building it.
@@ -213,3 +216,14 @@ class SymbiosisModel(mesa.Model):
     def unit_margin(self):
         """EUR per unit of product, by firm, this month (see :meth:`Accounts.unit_margin`)."""
         return self.accounts.unit_margin(self.month)
+
+
+def _loaded(scenario, overrides):
+    """A scenario (a path, or a loaded scenario to vary) loaded with ``overrides`` (a dict of dotted path -> value,
+    or ``PATH=VALUE`` strings) after any it was loaded with."""
+    from simulation.scenario import load
+    from simulation.scenario.loader import assignments
+
+    if hasattr(scenario, "spec"):
+        return load(scenario.path, [*scenario.overrides, *assignments(overrides)])
+    return load(scenario, assignments(overrides))

@@ -173,6 +173,22 @@ def apply_override(raw, assignment, path=None):
     node[_slot(node, keys[-1], keys, path)] = value
 
 
+def assignments(overrides):
+    """``PATH=VALUE`` strings for a dict of dotted path -> value (strings already in that form pass as they are)."""
+    if isinstance(overrides, dict):
+        return [f"{path}={toml_value(value)}" for path, value in overrides.items()]
+    return list(overrides)
+
+
+def toml_value(value):
+    """A value as TOML text: JSON, but for NaN and infinities, which TOML spells nan and inf (and loading refuses)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def _parse_value(text, where=None):
     """VALUE of ``PATH=VALUE`` read as TOML; a bare word is text, but a broken list, table or string is an error."""
     try:

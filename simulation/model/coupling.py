@@ -58,8 +58,11 @@ def output_limits(lost, need, firm, n_firms):
     return 1.0 - np.minimum(worst, 1.0)
 
 
-def expected_losses(committed, coef, trust, short_share, unit_margin):
+def expected_losses(committed, coef, trust, short_share, unit_loss, least_failure=0.0):
     """EUR a month a firm expects to lose without standby on each critical stream: what a unit not made
-    costs it (its margin and fixed cost) on the exchanged input's share of output, times the chance the exchanges fail (its distrust in its suppliers),
-    less what the short-notice market would cover."""
-    return (1.0 - trust) * (1.0 - short_share) * committed / coef * np.maximum(unit_margin, 0.0)
+    costs it (its margin and fixed cost) on the exchanged input's share of output, times the share its
+    exchanges are expected to fail (its distrust in its suppliers, but never less than ``least_failure``,
+    the share of a month a supplier's plant is expected to be down), less what the short-notice market
+    would cover."""
+    failing = np.maximum(1.0 - trust, least_failure)
+    return failing * (1.0 - short_share) * committed / coef * np.maximum(unit_loss, 0.0)

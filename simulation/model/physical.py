@@ -95,7 +95,9 @@ class PhysicalMonth:
         """Each firm keeps standby plant for the exchanged part of each critical input, or not (:meth:`Firm.keeps_backup`).
 
         The exchanged part is what its contracts promise the stream; the chance they
-        fail is judged by its trust in those suppliers, weighted by what each promises.
+        fail is judged by its trust in those suppliers, weighted by what each promises,
+        but a supplier that always delivered still has outages: the share of a month
+        its plant is expected to be down is the least a firm expects to lose.
         """
         d, book, mats, f = self.demand, self.deals.book, self.materials, self.firms
         d.backup[:] = 0.0
@@ -111,8 +113,10 @@ class PhysicalMonth:
         trust = (np.bincount(on, weights=promised_in * book.trust_in_supplier[active], minlength=len(d))[streams]
                  / counted[streams])
         material = d.material[streams]
+        o = self.outages
+        down = o.rate_per_month * min(o.mean_repair_days / DAYS_PER_MONTH, 1.0)
         loss = expected_losses(counted[streams], d.coef[streams], trust, mats.short_notice_share[material],
-                               f.margin[d.firm[streams]] + f.fixed_unit[d.firm[streams]])
+                               f.margin[d.firm[streams]] + f.fixed_unit[d.firm[streams]], down)
         keep = keeping_backup(counted[streams] * mats.standby[material], loss)
         d.backup[streams[keep]] = counted[streams[keep]]
 

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/demo_park.toml
 ARGS ?=
 
-.PHONY: run test test-all bench bench-tricks bench-sweep clean
+.PHONY: run test test-all test-facts bench bench-tricks bench-sweep clean
 
 run: $(STAMP)
 	$(VENV)/bin/symbiosis run $(SCENARIO) $(ARGS)
@@ -15,6 +15,16 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
+
+# The stylized facts on three disjoint seed sets of forty (tests/paired.py), then their effect sizes as a table.
+FACT_SEEDS ?= 1-40 41-80 81-120
+test-facts: $(STAMP)
+	@mkdir -p results/facts
+	@status=0; for seeds in $(FACT_SEEDS); do \
+		echo "stylized facts on seeds $$seeds"; rm -f results/facts/seeds_$$seeds.jsonl; \
+		FACTS_SEEDS=$$seeds FACTS_SUMMARY=results/facts/seeds_$$seeds.jsonl $(PY) -m pytest -q tests/test_stylized_facts.py || status=1; \
+	done; \
+	$(PY) scripts/facts_table.py $(foreach s,$(FACT_SEEDS),results/facts/seeds_$(s).jsonl); exit $$status
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_model.py

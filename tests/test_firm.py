@@ -18,6 +18,7 @@ from simulation.model.firm import (
     holding_up,
     hurdles,
     investing,
+    leaving_platform,
 )
 from simulation.scenario import load
 
@@ -88,6 +89,10 @@ def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule
     for close_after in (0, after):  # 0: no plant closes for losses alone
         assert closing(park.firms.result_loss_months, close_after)[index].tolist() == [
             bool(f.closes(close_after)) for f in who]
+    park.firms.platform_misses[:] = rng.integers(0, 6, len(park.firms))
+    for patience in (0, int(rng.integers(1, 5))):  # 0: no member gives up
+        assert leaving_platform(park.firms.platform_misses, patience)[index].tolist() == [
+            bool(f.leaves_platform(patience)) for f in who]
 
 
 @settings(max_examples=25, deadline=None)

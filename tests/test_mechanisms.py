@@ -315,6 +315,42 @@ def test_a_search_lists_only_the_nearest_matching_streams():
     check_nearest_listed()
 
 
+# -- the facilitator's platform (ODD 7.3) ------------------------------------------------------------
+
+def platform_park(partner_x_km, patience, extra=()):
+    """A power station and a cement works ``partner_x_km`` apart, both on the platform, seen by nothing else;
+    they search every month."""
+    return SymbiosisModel(park(POWER, firm_spec("cement", "cement", partner_x_km, 0.0, 3000.0),
+                               extra=[*SEEN_BY_PLACE, "policy.facilitator_participation=1", "search.retry_months=0",
+                                      f"search.platform_patience={patience}", "scenario.years=1", *extra]), seed=1)
+
+
+def months_on_platform(model):
+    """Months each firm was still a member at the end of (power, cement): the month counts up to when it left."""
+    members = []
+    while model.running:
+        model.step()
+        members.append(model.firms.platform_members(1.0).tolist())
+    return np.array(members).sum(axis=0).tolist()
+
+
+def check_platform_patience():
+    # Farther apart than any exchange is considered: every search finds nothing through the platform.
+    beyond = ["search.max_distance_km=100"]
+    assert months_on_platform(platform_park(200.0, 3, beyond)) == [2, 2]  # members after their 1st and 2nd search only
+    assert months_on_platform(platform_park(200.0, 0, beyond)) == [12, 12]  # 0: nobody gives up
+    # 5 km apart: they find each other through the platform and sign, which starts the count again.
+    near = platform_park(5.0, 3)
+    stayed = months_on_platform(near)
+    assert near.recorder.series("platform_links")[0] >= 1 and min(stayed) > 2, stayed
+
+
+def test_a_member_gives_up_a_platform_that_found_it_nothing_in_its_last_searches_and_stays_if_it_helps():
+    """A member whose ``search.platform_patience`` searches in a row found it no partner through the platform
+    stops using it at the last of them (``Firm.leaves_platform``); a deal signed through it keeps it on."""
+    check_platform_patience()
+
+
 # -- each check is aimed at its mechanism ----------------------------------------------------------
 
 def no_investment(monkeypatch):
@@ -382,6 +418,14 @@ def farthest_listed(monkeypatch):
     monkeypatch.setattr(StreamIndex, "nearest", farthest)
 
 
+def never_leave_platform(monkeypatch):
+    monkeypatch.setattr(search, "leaving_platform", lambda misses, patience: np.zeros(len(misses), dtype=bool))
+
+
+def leave_platform_a_search_early(monkeypatch):
+    monkeypatch.setattr(search, "leaving_platform", lambda misses, patience: (patience > 0) & (misses >= patience - 1))
+
+
 @pytest.mark.parametrize("alter, check", [
     (no_investment, "recovery"),
     (every_investment, "recovery"),
@@ -394,12 +438,15 @@ def farthest_listed(monkeypatch):
     (offers_blind_to_distance, "distance decay"),
     (offers_preferring_distance, "distance decay"),
     (farthest_listed, "nearest listed"),
+    (never_leave_platform, "platform patience"),
+    (leave_platform_a_search_early, "platform patience"),
 ], ids=lambda value: value.__name__.replace("_", "-") if callable(value) else None)
 def test_each_check_fails_when_its_mechanism_is_switched_off_or_altered(alter, check, monkeypatch, lone_board_mill):
     """The checks above fail when the mechanism they are aimed at is switched off or altered alone, so
     they test that mechanism and not something else that happens to produce the same behaviour."""
     checks = {"recovery": lambda: check_recovery_all(lone_board_mill), "insolvency": check_insolvency_all,
               "search order": check_fewest_links_first, "distance decay": check_distance_decay,
-              "nearest listed": check_nearest_listed}
+              "nearest listed": check_nearest_listed, "platform patience": check_platform_patience}
     alter(monkeypatch)
     assert fails(checks[check])
+

@@ -8,12 +8,13 @@ written for one firm in plain Python:
 * :meth:`Firm.breaks`: whether it walks out of a contract that loses money;
 * :meth:`Firm.invests`: whether it builds recovery technology for its own waste;
 * :meth:`Firm.holds_up`: what more it asks of a partner whose investment in their deal is sunk;
+* :meth:`Firm.leaves_platform`: whether it stops using the facilitator's platform, which finds it nothing;
 * :meth:`Firm.exits` and :meth:`Firm.closes`: whether it leaves the park, out of cash or after
   sustained losses.
 
 A month applies these rules to thousands of firms and pairs at once, so each
 has a bulk twin below it (:func:`hurdles`, :func:`breaking`, :func:`investing`,
-:func:`holding_up`, :func:`exiting`, :func:`closing`) that the phases call; acceptance's twin is
+:func:`holding_up`, :func:`leaving_platform`, :func:`exiting`, :func:`closing`) that the phases call; acceptance's twin is
 ``simulation.model.exchange.Terms.acceptable``, which decides on the space of
 cooperation (both sides' gains clear their hurdles exactly when it is >= 0). The
 tests hold each twin equal to its rule on random states. The firms' numbers live in one :class:`FirmTable` (a row per firm) so that
@@ -174,6 +175,12 @@ class Firm(mesa.Agent):
         """
         return holding_up(own_gain_eur, partner_gain_eur, penalty_eur, months_left, share)
 
+    def leaves_platform(self, patience):
+        """Whether the firm stops using the facilitator's platform: its last ``patience`` searches as a member
+        found it no partner through the platform (0: it never gives up). Keeping a listing up to date costs
+        staff time, so a platform too few firms use loses the few it has: a critical mass."""
+        return leaving_platform(self._table.platform_misses[self.index], patience)
+
     def exits(self, exit_after_months):
         """Whether the firm leaves the park: its cash has been negative for ``exit_after_months`` months in a row."""
         return self._table.loss_months[self.index] >= exit_after_months
@@ -229,6 +236,11 @@ def holding_up(own_gain, partner_gain, penalty, months_left, share):
     return np.where((own_gain + partner_gain > 0) & (ask > 0), ask, 0.0)
 
 
+def leaving_platform(misses, patience):
+    """:meth:`Firm.leaves_platform` for many firms."""
+    return (patience > 0) & (misses >= patience)
+
+
 def exiting(months_in_debt, exit_after_months):
     """:meth:`Firm.exits` for all firms."""
     return months_in_debt >= exit_after_months
@@ -281,14 +293,17 @@ class FirmTable:
         self.next_search = np.zeros(n, dtype=np.int64)  # first month a firm may search again
         # Uniform draw at entry; a firm is on the platform while its draw is below the participation rate.
         self.platform_draw = np.full(n, np.inf)
+        self.platform_misses = np.zeros(n, dtype=np.int64)  # searches in a row the platform found a member nothing
+        self.platform_left = np.zeros(n, dtype=bool)  # gave the platform up for good
+        self.platform_version = 0  # counts changes of membership other than entry and exit
         self.agents = [None] * n  # the Firm of each row, once it has entered
 
     def __len__(self):
         return len(self.ids)
 
     def platform_members(self, participation):
-        """Active firms on the facilitator's platform at ``participation`` (a share)."""
-        return (self.platform_draw < participation) & self.active
+        """Active firms on the facilitator's platform at ``participation`` (a share), but for those that gave it up."""
+        return (self.platform_draw < participation) & self.active & ~self.platform_left
 
     def distances(self, a, b):
         """Straight-line distance in km between firm index arrays ``a`` and ``b``."""

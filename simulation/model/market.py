@@ -117,7 +117,7 @@ class Market:
             self.near = {side: NearestCache(_index(table, f.x, f.y, table.alive), len(self.roles[role][0]), p.candidates,
                                             p.max_distance_km, f.x, f.y)
                          for side, table, role in (("supply", supply, "demand"), ("demand", demand, "supply"))}
-        key = (version, participation)
+        key = (version, participation, f.platform_version)
         if key != self._platform_key and participation > 0:
             self._platform_key = key
             members = f.platform_members(participation)

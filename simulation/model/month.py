@@ -24,6 +24,7 @@ class Month:
     revised: int = 0  # contracts whose promised quantity was cut back
     held_up: int = 0  # contracts renegotiated by a supplier once the receiver's pipeline was sunk
     searches: int = 0
+    platform_links: int = 0  # links signed with a partner found only through the facilitator's platform
     investments: int = 0
     exits: int = 0
     # Set by the physical month and the accounts.

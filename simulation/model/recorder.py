@@ -24,6 +24,8 @@ MEASURES = {
     "links_ended": "links that ended this month (renewals excluded)",
     "contracts_revised": "contracts whose promised quantity was cut back to a fallen expected flow",
     "contracts_held_up": "contracts a supplier renegotiated once the receiver's pipeline was sunk",
+    "platform_links": "links signed this month with a partner found only through the facilitator's platform",
+    "platform_members": "firms using the facilitator's platform",
     "mean_link_age_months": "mean age of active links, months",
     "network_density": "active links / possible firm pairs",
     "largest_component_share": "share of firms in the largest connected group",
@@ -142,6 +144,8 @@ class PeriodRecorder:
             "links_ended": month.ended,
             "contracts_revised": month.revised,
             "contracts_held_up": month.held_up,
+            "platform_links": month.platform_links,
+            "platform_members": int(f.platform_members(month.policy.facilitator_participation).sum()),
             "mean_link_age_months": float(ages.sum() / len(ages)) if len(ages) else 0.0,  # whole months: the sum is exact
             "network_density": self._network.density(n_active),
             "largest_component_share": self._network.largest_component_share(f.active, n_active),

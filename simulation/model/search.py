@@ -13,7 +13,7 @@ signs nothing considers recovery technology, and otherwise waits
 
 import numpy as np
 
-from simulation.model.firm import AcquaintanceLists
+from simulation.model.firm import AcquaintanceLists, leaving_platform
 from simulation.model.keyed import contains, first_occurrences
 from simulation.model.market import grouped_sample
 
@@ -47,15 +47,16 @@ class PartnerSearch:
         # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
         known = AcquaintanceLists(f.agents, searching, rank)
         searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, searching, open_s, open_d, known)
-        seen = self._sees(month, searcher, partner, dist, known)
+        seen, via_platform = self._sees(month, searcher, partner, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
-        searcher, s, d, k = searcher[seen], s[seen], d[seen], k[seen]
+        searcher, partner, s, d, k, via_platform = (a[seen] for a in (searcher, partner, s, d, k, via_platform))
         terms, details = self.deals.price(month, s, d, k, dist=dist[seen])
         # Only positive weights are drawn, so a refused pair's 0 (or -0.0, or nan) weight is never offered.
         weight = terms.space * np.exp(-details.dist / p.distance_decay_km) * terms.acceptable
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
         done = self.deals.resolve(month, offers, s, d, k, terms, details)
+        self._platform_use(month, searching, searcher[done], partner[done], via_platform[done])
         signed = np.bincount(searcher[done], minlength=len(f))
         idle = searching[signed[searching] == 0]
         invested = self.investment.run(month, idle)
@@ -84,15 +85,34 @@ class PartnerSearch:
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
 
     def _sees(self, month, searcher, partner, dist, known):
-        """Which partners each searcher knows of: neighbours, acquaintances (``known``), platform peers."""
-        seen = dist <= self.search.neighbourhood_km
-        participation = month.policy.facilitator_participation
-        if participation > 0:
-            platform = self.firms.platform_members(participation)
-            seen |= platform[searcher] & platform[partner]
+        """Which partners each searcher knows of (neighbours, acquaintances in ``known``, platform peers), and
+        which of them only through the platform (masks over the pairs)."""
         key = self.deals.pair_key
-        seen |= contains(key(searcher, partner), key(*known.known_pairs()))
-        return seen
+        seen = (dist <= self.search.neighbourhood_km) | contains(key(searcher, partner), key(*known.known_pairs()))
+        participation = month.policy.facilitator_participation
+        if participation == 0:
+            return seen, np.zeros(len(seen), dtype=bool)
+        platform = self.firms.platform_members(participation)
+        via_platform = platform[searcher] & platform[partner] & ~seen
+        return seen | via_platform, via_platform
+
+    def _platform_use(self, month, searching, searcher, partner, via_platform):
+        """Members who searched count a search the platform found them no partner in; a deal signed through it
+        starts both sides' count again; a member whose count reaches ``search.platform_patience`` gives the
+        platform up (:meth:`Firm.leaves_platform`). ``searcher``, ``partner``: the pairs signed this round."""
+        month.platform_links += int(np.count_nonzero(via_platform))
+        patience, participation = self.search.platform_patience, month.policy.facilitator_participation
+        if patience == 0 or participation == 0:
+            return
+        f = self.firms
+        members = searching[f.platform_members(participation)[searching]]
+        f.platform_misses[members] += 1
+        f.platform_misses[searcher[via_platform]] = 0
+        f.platform_misses[partner[via_platform]] = 0
+        quitting = members[leaving_platform(f.platform_misses[members], patience)]
+        if len(quitting):
+            f.platform_left[quitting] = True
+            f.platform_version += 1
 
     def _discover(self, searcher, partner, dist, seen):
         """Each searcher learns of up to ``search.discoveries`` unseen partners, near ones likelier."""

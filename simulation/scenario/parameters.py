@@ -112,6 +112,7 @@ class Search(Section):
     acquaintances: int = Field(3, ge=0, le=MAX_COUNT, description="extra random acquaintances per firm at start")
     discoveries: int = Field(2, ge=0, le=MAX_COUNT, description="new firms a search reveals")
     min_quantity: float = Field(1.0, ge=0, le=MAX_CAPACITY, description="smallest monthly quantity worth a contract (units)")
+    platform_patience: int = Field(3, ge=0, le=MAX_COUNT, description="searches in a row in which the facilitator's platform finds a member no partner, after which it stops using it (0: members stay)")
 
 
 class Contract(Section):

@@ -334,8 +334,10 @@ def _compare(args, command):
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         return _stopped(exc, "the comparison's store", "the same command again runs the rest")
     print(format_table(result.table))
-    print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
-    print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")
+    print("state net revenue: taxes collected - subsidies paid (+ = the state gains); state cost per t CO2: its lost "
+          "net revenue per extra t avoided (+ = the state pays), not estimable when the extra t's interval contains 0")
+    print(f"{result.ran} runs made, {result.reused} finished runs reused")
+    print(f"results written to {result.folder}/ (comparison.md: the brief; comparison.csv: every quantity; comparison.png)")
     return _failed_runs(result.runs, result.folder / "results.sqlite")
 
 

@@ -237,7 +237,7 @@ def _with_bounds(columns, estimates):
 
 # -- a whole sweep ---------------------------------------------------------------------------------
 
-DEFAULT_MEASURES = ("waste_diverted_share", "mean_active_links", "co2_avoided_t", "government_net_cost_eur")
+DEFAULT_MEASURES = ("waste_diverted_share", "mean_active_links", "co2_avoided_t", "government_net_revenue_eur")
 MAX_CURVES = 6  # more values of the other parameter than this and the curves are pooled over it
 
 

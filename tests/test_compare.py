@@ -133,10 +133,22 @@ def test_two_packages_with_one_name_are_refused(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_analyze_refuses_a_comparison_store_with_a_pointer_to_the_table(comparison, capsys):
-    assert main(["analyze", str(comparison.folder)]) == 2
-    assert "comparison_table" in capsys.readouterr().err
-    assert not (comparison.folder / "analysis").exists()
+def test_analyze_gives_a_comparison_store_per_point_tables_and_a_figure(comparison, tmp_path, capsys):
+    assert main(["analyze", str(comparison.folder), "--out", str(tmp_path / "points")]) == 0
+    out = capsys.readouterr().out
+    assert "3 points" in out and "tax200" in out
+    table = pd.read_csv(tmp_path / "points" / "points.csv")
+    assert list(table["label"]) == ["baseline", "tax200", "subsidy"] and (table["n"] == REPLICATES).all()
+    runs = comparison.runs
+    for row in table.itertuples():
+        here = runs[runs["label"] == row.label]
+        assert row.co2_avoided_t_mean == pytest.approx(here["co2_avoided_t"].mean())
+        assert row.co2_avoided_t_low <= row.co2_avoided_t_mean <= row.co2_avoided_t_high
+        assert sum(getattr(row, f"share_{r}") for r in ("none", "formed", "persisted", "collapsed")) == pytest.approx(1)
+    assert (tmp_path / "points" / "points.png").stat().st_size > 10_000
+    assert not (comparison.folder / "analysis").exists()  # --out: nothing beside the store
+    assert main(["analyze", str(comparison.folder), "--x", "policy.landfill_tax_eur_per_t"]) == 2
+    assert "a points design (labelled override sets) has no parameter axes" in capsys.readouterr().err
 
 
 # -- a comparison that grows -------------------------------------------------------------------------------

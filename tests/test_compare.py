@@ -242,3 +242,23 @@ def test_the_cli_prints_the_counts_and_names_the_brief(tmp_path, monkeypatch, ca
     assert "4 runs made, 0 finished runs reused" in out and "comparison.md" in out
     assert main([*args, "--replicates", "3"]) == 0
     assert "2 runs made, 4 finished runs reused" in capsys.readouterr().out
+
+
+def test_a_store_written_before_the_sign_convention_is_read_with_the_new_name_and_sign(comparison, tmp_path):
+    import json
+    import shutil
+    import sqlite3
+
+    from simulation.experiment.store import read_runs, read_sweep
+
+    old = tmp_path / "old.sqlite"
+    shutil.copy(comparison.folder / "results.sqlite", old)
+    with sqlite3.connect(old) as db:  # as stores were: the state's net cost, subsidies minus taxes
+        db.execute('UPDATE runs SET government_net_revenue_eur = -government_net_revenue_eur')
+        db.execute('ALTER TABLE runs RENAME COLUMN government_net_revenue_eur TO government_net_cost_eur')
+        measures = [m.replace("government_net_revenue_eur", "government_net_cost_eur") for m in read_sweep(old).measures]
+        db.execute("UPDATE meta SET value = ? WHERE key = 'measures'", (json.dumps(measures),))
+    db.close()
+    runs = read_runs(old)
+    assert "government_net_cost_eur" not in runs.columns
+    assert runs["government_net_revenue_eur"].tolist() == comparison.runs["government_net_revenue_eur"].tolist()

@@ -10,8 +10,13 @@ runs a parameter sweep into ``results/<sweep>/results.sqlite``;
 
 ``symbiosis compare SCENARIO --policy NAME:PATH=VALUE[,PATH=VALUE...] ... [--replicates R]``
 compares policy packages with the baseline (:mod:`simulation.experiment.compare`);
-``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...]`` draws a
-sweep's regime maps, response curves and sensitivity indices (:mod:`simulation.experiment.analysis`).
+``symbiosis analyze RESULTS [--x PATH --y PATH] [--measure NAME ...] [--out DIR]`` draws a
+sweep's regime maps, response curves and sensitivity indices, or a points sweep's
+per-point tables (:mod:`simulation.experiment.analysis`).
+
+``symbiosis params [SECTION]`` lists every scenario parameter (path, default, unit,
+range, meaning) and ``symbiosis measures`` every measure, both from the code that
+defines them; ``symbiosis --version`` says which version this is.
 
 Bad input ends with a one-paragraph message and exit status 2, before anything is written;
 a run that fails once started (its numbers stop being finite), or a sweep or comparison
@@ -31,9 +36,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from simulation import __version__
 from simulation.errors import RunFailed, ScenarioError
 
 DEFAULT_SCENARIO = "scenarios/demo_park.toml"
+# The repository this package sits in: the default scenario is found there from any folder.
+REPOSITORY = Path(__file__).resolve().parent.parent
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -47,10 +55,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="symbiosis", description="Agent-based simulation of industrial symbiosis.")
+    parser = _Parser(prog="symbiosis", description="Agent-based simulation of industrial symbiosis.",
+                     epilog="'symbiosis COMMAND --help' shows a command's options and an example.")
+    parser.add_argument("--version", action="version", version=f"symbiosis {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run one scenario and write its results")
-    run.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario TOML file (default {DEFAULT_SCENARIO})")
+    run = commands.add_parser("run", help="run one scenario and write its results", **_examples("run"))
+    run.add_argument("scenario", nargs="?", help=f"scenario TOML file (default {DEFAULT_SCENARIO}, "
+                                                 f"of this folder or else of the repository)")
     run.add_argument("--years", type=_positive_float, help="override the scenario's length in years")
     run.add_argument("--seed", type=_seed, help="override the scenario's random seed")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -62,11 +73,43 @@ def build_parser():
     _add_sweep_commands(commands)
     _add_compare(commands)
     _add_analyze(commands)
+    _add_explore(commands)
     return parser
 
 
+EXAMPLES = {
+    "run": ["symbiosis run", "symbiosis run scenarios/collapse_demo.toml --seed 3 --years 10",
+            "symbiosis run --set policy.landfill_tax_eur_per_t=80 --set park.n_firms=200 --out results/tax80"],
+    "sweep": ["symbiosis sweep scenarios/sweeps/facilitator_threshold.toml --workers 4",
+              "symbiosis sweep scenarios/sweeps/facilitator_threshold.toml --resume   # finish a stopped sweep"],
+    "export": ["symbiosis export results/facilitator_threshold --format parquet"],
+    "compare": ["symbiosis compare scenarios/demo_park.toml --policy tax80:policy.landfill_tax_eur_per_t=80 "
+                "--policy subsidy:policy.subsidy_eur_per_t=5,policy.capex_subsidy_share=0.3 --replicates 10",
+                "the same with --replicates 20, or one more --policy, runs only the new runs"],
+    "analyze": ["symbiosis analyze results/facilitator_threshold",
+                "symbiosis analyze results/facilitator_threshold --x policy.facilitator_participation "
+                "--measure links_formed --out results/facilitator_analysis"],
+    "params": ["symbiosis params", "symbiosis params policy", "symbiosis params | grep transport"],
+    "measures": ["symbiosis measures"],
+}
+
+
+def _examples(command):
+    """add_parser keywords giving a command's --help its examples (kept as written, one a line)."""
+    lines = "\n".join(f"  {line}" if line.startswith("symbiosis") else f"  ({line})" for line in EXAMPLES[command])
+    return {"epilog": f"examples:\n{lines}", "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
+def _add_explore(commands):
+    params = commands.add_parser("params", help="list every scenario parameter: path, default, unit, range, meaning",
+                                 **_examples("params"))
+    params.add_argument("section", nargs="?", metavar="SECTION", help="only this section, e.g. policy, contract, firms")
+    commands.add_parser("measures", help="list the monthly and run measures with their meanings", **_examples("measures"))
+
+
 def _add_sweep_commands(commands):
-    sweep = commands.add_parser("sweep", help="run a parameter sweep into a results store (see scenarios/sweeps/)")
+    sweep = commands.add_parser("sweep", help="run a parameter sweep into a results store (see scenarios/sweeps/)",
+                                **_examples("sweep"))
     sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="sweep file")
     sweep.add_argument("--workers", type=_positive_int, help="worker processes (default: the usable cores; 1 runs in this process)")
     cluster = sweep.add_mutually_exclusive_group()
@@ -75,14 +118,15 @@ def _add_sweep_commands(commands):
     sweep.add_argument("--resume", action="store_true", help="finish the runs a stopped sweep left, keeping those done")
     sweep.add_argument("--out", type=_out_dir, help="output folder (default results/<sweep name>)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    export = commands.add_parser("export", help="write a sweep's runs (and series) as CSV or Parquet")
+    export = commands.add_parser("export", help="write a sweep's runs (and series) as CSV or Parquet", **_examples("export"))
     export.add_argument("results", help="results folder of a sweep, or its results.sqlite")
     export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format (default csv)")
     export.add_argument("--out", type=_out_dir, help="folder for the files (default: next to the store)")
 
 
 def _add_compare(commands):
-    compare = commands.add_parser("compare", help="compare policy packages against the baseline, with 95%% CIs over replicates")
+    compare = commands.add_parser("compare", help="compare policy packages against the baseline, with 95%% CIs over replicates",
+                                  **_examples("compare"))
     compare.add_argument("scenario", help="scenario TOML file (the baseline)")
     compare.add_argument("--policy", dest="policies", action="append", required=True, metavar="NAME:PATH=VALUE[,PATH=VALUE...]",
                          help="a policy package: a name and the overrides it applies, e.g. tax80:policy.landfill_tax_eur_per_t=80 (repeat for more)")
@@ -90,17 +134,20 @@ def _add_compare(commands):
     compare.add_argument("--seed", type=_seed, help="master seed of the replicates (default the scenario's seed)")
     compare.add_argument("--years", type=_positive_float, help="override the scenario's length in years")
     compare.add_argument("--workers", type=_positive_int, help="worker processes (default: the available cores)")
-    compare.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>_compare)")
+    compare.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>_compare_<packages>_<hash>); "
+                                                       "a comparison there with fewer packages or replicates is grown")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_analyze(commands):
-    analyze = commands.add_parser("analyze", help="regime maps, response curves and sensitivity indices of a sweep's results")
+    analyze = commands.add_parser("analyze", help="regime maps, response curves and sensitivity indices of a sweep's results "
+                                                  "(per-point tables of a points sweep)", **_examples("analyze"))
     analyze.add_argument("results", help="a sweep's results folder or its results.sqlite")
     analyze.add_argument("--x", help="swept parameter (dotted path) across (default the first)")
     analyze.add_argument("--y", help="swept parameter (dotted path) up (default the second)")
     analyze.add_argument("--measure", dest="measures", action="extend", nargs="+", metavar="NAME",
-                         help="run measures for response curves and indices (default diversion, links, CO2, government cost)")
+                         help="run measures for response curves and indices (default diversion, links, CO2, government net "
+                              "revenue); 'symbiosis measures' lists them")
     analyze.add_argument("--out", type=_out_dir, help="folder for the analysis (default: analysis/ next to the store)")
 
 
@@ -138,7 +185,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
-    command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze}[args.command]
+    command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze,
+               "params": _params, "measures": _measures}[args.command]
     if args.command in ("compare", "analyze") or (args.command == "run" and not args.no_figures):
         _files_only_figures()  # only then: matplotlib alone adds about 25 MiB to a run's memory
     # A batch system's SIGTERM ends the command as Ctrl-C does: staging cleared, finished sweep runs kept.
@@ -198,7 +246,7 @@ def _run(args, command):
     )
     from simulation.scenario import load
 
-    scenario = load(args.scenario, args.overrides, seed=args.seed, years=args.years)
+    scenario = load(args.scenario or default_scenario(), args.overrides, seed=args.seed, years=args.years)
     _warn(scenario.warnings)
     out_dir = args.out or Path("results") / scenario.name
     check_destination(out_dir, "run", whole=True)
@@ -334,14 +382,46 @@ def _compare(args, command):
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         return _stopped(exc, "the comparison's store", "the same command again runs the rest")
     print(format_table(result.table))
-    print("95% confidence intervals over replicates; cost per extra t = extra government net cost / extra t vs baseline")
-    print(f"results written to {result.folder}/ (comparison.csv, comparison.png)")
+    print("state net revenue: taxes collected - subsidies paid (+ = the state gains); state cost per t CO2: its lost "
+          "net revenue per extra t avoided (+ = the state pays), not estimable when the extra t's interval contains 0")
+    print(f"{result.ran} runs made, {result.reused} finished runs reused")
+    print(f"results written to {result.folder}/ (comparison.md: the brief; comparison.csv: every quantity; comparison.png)")
     return _failed_runs(result.runs, result.folder / "results.sqlite")
 
 
 def _analyze(args, command):
     from simulation.experiment.analysis import analyze, format_analysis
+    from simulation.experiment.store import store_file
 
     analysis = analyze(args.results, args.x, args.y, args.measures, out_dir=args.out)
+    _warn(f"warning: {store_file(args.results)}: {line}" for line in analysis.warnings)
     print(format_analysis(analysis))
+    return 0
+
+
+def default_scenario():
+    """``scenarios/demo_park.toml`` of this folder, or else of the repository this package is in."""
+    for path in (Path(DEFAULT_SCENARIO), REPOSITORY / DEFAULT_SCENARIO):
+        if path.is_file():
+            return path
+    raise ScenarioError(DEFAULT_SCENARIO, "SCENARIO", f"the default scenario is neither in this folder nor in "
+                                                      f"{REPOSITORY}; name a scenario file")
+
+
+def _params(args, command):
+    from simulation.scenario.describe import format_parameters, parameter_rows
+
+    print(format_parameters(parameter_rows(args.section)))
+    return 0
+
+
+def _measures(args, command):
+    from simulation.measures.summary import RUN_MEASURES
+    from simulation.model.recorder import MEASURES
+
+    for title, measures in (("monthly measures (periods.csv, a sweep's series: one value a month)", MEASURES),
+                            ("run measures (a sweep's runs table, compare and analyze: one value a run)", RUN_MEASURES)):
+        width = max(map(len, measures))
+        print(title + ":")
+        print("\n".join(f"  {name:<{width}}  {meaning}" for name, meaning in measures.items()))
     return 0

@@ -255,10 +255,15 @@ def test_analyze_of_a_missing_store_exits_2(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_analyze_a_sobol_sweep_gives_indices_in_design_order(tmp_path_factory):
+@pytest.fixture(scope="module")
+def sobol_results(tmp_path_factory):
+    return swept(tmp_path_factory, SOBOL_SWEEP, "sobol")
+
+
+def test_analyze_a_sobol_sweep_gives_indices_in_design_order(sobol_results):
     from simulation.experiment.analysis import analyze
 
-    found = analyze(swept(tmp_path_factory, SOBOL_SWEEP, "sobol"))
+    found = analyze(sobol_results)
     indices = found.indices
     assert list(indices.columns[:2]) == ["measure", "parameter"]
     # two measures that vary x two parameters; no link breaks in a year, so nothing to apportion there
@@ -276,3 +281,29 @@ def test_noise_share_tells_a_design_effect_from_replicate_noise():
     assert sensitivity_indices(clear, ISHIGAMI, "sobol", "y")["noise_share"].iloc[0] < 0.01
     # pure noise: the spread between points is what the noise gives, a share near 1
     assert 0.8 < sensitivity_indices(noisy, ISHIGAMI, "sobol", "y")["noise_share"].iloc[0] < 1.25
+
+
+def test_too_small_a_sobol_sample_and_one_replicate_are_said_on_stderr(sobol_results, tmp_path, capsys):
+    from simulation.cli import main
+
+    assert main(["analyze", str(sobol_results), "--out", str(tmp_path / "analysis")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    store = sobol_results / "results.sqlite"
+    assert len(err) == 2, err
+    assert err[0].startswith(f"warning: {store}: sobol design of 8 base samples: too few for stable indices (")
+    assert "use samples >= 64" in err[0]
+    assert err[1].startswith(f"warning: {store}: noise share not computed: one replicate per design point")
+    assert (tmp_path / "analysis" / "sensitivity.csv").exists()  # --out: the store's folder is left alone
+
+
+def test_index_warnings_count_intervals_wider_than_the_indices():
+    from simulation.experiment.analysis import index_warnings
+
+    design = sobol_sample.sample(ISHIGAMI, 512, calc_second_order=False, seed=1)
+    clear = sensitivity_indices(runs_table(design, ISHIGAMI["names"], ishigami, replicates=2, noise=0.1), ISHIGAMI, "sobol", "y")
+
+    class Large:
+        design, samples, replicates = "sobol", 512, 2
+    assert index_warnings(Large, clear) == []
+    unclear = clear.assign(S1_low=-5.0, S1_high=5.0, ST_low=-5.0, ST_high=5.0)
+    assert "6 of 6 indices have a 95% interval wider than the index itself" in index_warnings(Large, unclear)[0]

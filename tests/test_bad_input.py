@@ -462,7 +462,22 @@ STORE_CASES += [
     Case("analyze an unknown --measure", ("analyze", "store", "--measure", "nosuch"), f"{STORE}: --measure", "is not a measure"),
 ]
 
-CASES = RUN_CASES + OUT_CASES + SWEEP_CASES + COMPARE_CASES + STORE_CASES
+# -- exploring: the commands that list, and the flags added for them -------------------------------------
+EXPLORE_CASES = [
+    Case("params of an unknown section", ("params", "nosuch"), "params: SECTION", "unknown section 'nosuch' (known: scenario,"),
+    Case("measures with an argument", ("measures", "extra"), "symbiosis", "unrecognized arguments: extra"),
+    Case("analyze --x of a points sweep", ("analyze", "cmpstore", "--x", "policy.landfill_tax_eur_per_t"),
+         "cmpstore/results.sqlite: --x", "a points design (labelled override sets) has no parameter axes"),
+    Case("analyze --y of a points sweep", ("analyze", "cmpstore", "--y", "policy.landfill_tax_eur_per_t", "--out", "mine"),
+         "cmpstore/results.sqlite: --y", "has no parameter axes"),
+    Case("compare grown into a comparison with another seed", (*COMPARE[:-1], "cmpstore", "--seed", "9", "--policy",
+                                                               "t:policy.landfill_tax_eur_per_t=80"),
+         "cmpstore/results.sqlite", "was made by a different sweep (changed: seed)"),
+    Case("compare --out a run's folder", (*COMPARE[:-1], "result", "--policy", "t:policy.landfill_tax_eur_per_t=80"),
+         "result: --out", "holds the results of a run"),
+]
+
+CASES = RUN_CASES + OUT_CASES + SWEEP_CASES + COMPARE_CASES + STORE_CASES + EXPLORE_CASES
 
 
 # -- accepted, with a word -------------------------------------------------------------------------------
@@ -493,6 +508,7 @@ def template(tmp_path_factory):
     try:
         assert main(["sweep", SWEEP, "--workers", "1", "--quiet", "--out", "store"]) == 0
         assert main(list(RUN[:-1]) + ["result"]) == 0
+        assert main([*COMPARE[:-1], "cmpstore", "--workers", "1", "--policy", "t:policy.landfill_tax_eur_per_t=80"]) == 0
     finally:
         os.chdir(cwd)
     return root

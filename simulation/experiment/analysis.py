@@ -23,7 +23,16 @@ Replicates of a point are averaged first: the indices describe the expected
 response, and replicate noise left in the averages shows up as a small spurious
 share of variance spread over all parameters (it shrinks with more replicates).
 Confidence intervals are SALib's bootstrap (95%, ``RESAMPLES`` resamples, fixed
-seed so the table is reproducible).
+seed so the table is reproducible). Too small a sample gives indices that move
+from one sample to the next (Sobol indices below 0 or above 1): :func:`analyze`
+warns when a Sobol design has fewer than ``MIN_SOBOL_SAMPLES`` base samples or a
+Morris design fewer than ``MIN_MORRIS_TRAJECTORIES`` trajectories, or when most
+indices' intervals are wider than the indices, and when the noise share cannot be
+computed (one replicate per point).
+
+**Points designs** (labelled override sets, e.g. a policy comparison) have no
+axes: :func:`point_table` gives each point's regime shares and the mean of each
+measure, with their intervals.
 """
 
 import warnings
@@ -34,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.errors import ScenarioError
-from simulation.measures.intervals import LEVEL, mean_interval, wilson_bounds
+from simulation.measures.intervals import LEVEL, mean_interval, wilson_bounds, wilson_interval
 from simulation.measures.outcome import REGIMES
 from simulation.output.files import (
     check_destination,
@@ -48,6 +57,10 @@ RESAMPLES = 1000
 BOOTSTRAP_SEED = 20260101
 NOISY = 0.25  # replicate noise share above which the indices are flagged
 MORRIS_LEVELS = 4  # SALib's default; analyze passes the sweep's own
+# Below these, indices are not stable from one sample to the next (Saltelli et al. 2010 use N of 500 and more;
+# Campolongo et al. 2007 recommend 10 to 50 Morris trajectories).
+MIN_SOBOL_SAMPLES = 64
+MIN_MORRIS_TRAJECTORIES = 10
 
 
 def finished(runs):
@@ -237,7 +250,7 @@ def _with_bounds(columns, estimates):
 
 # -- a whole sweep ---------------------------------------------------------------------------------
 
-DEFAULT_MEASURES = ("waste_diverted_share", "mean_active_links", "co2_avoided_t", "government_net_cost_eur")
+DEFAULT_MEASURES = ("waste_diverted_share", "mean_active_links", "co2_avoided_t", "government_net_revenue_eur")
 MAX_CURVES = 6  # more values of the other parameter than this and the curves are pooled over it
 
 
@@ -250,6 +263,8 @@ class Analysis(NamedTuple):
     indices: pd.DataFrame | None  # sensitivity_indices of every measure, sobol and morris designs only
     folder: Path  # where the files were written
     notes: list  # what was binned, pooled or skipped, and why
+    warnings: list = []  # what makes the indices unreliable, one line each (the CLI prints them on stderr)
+    points: pd.DataFrame | None = None  # point_table of a points design
 
 
 def analyze(results, x=None, y=None, measures=None, out_dir=None):
@@ -269,8 +284,7 @@ def analyze(results, x=None, y=None, measures=None, out_dir=None):
     folder = Path(out_dir) if out_dir is not None else store.parent / "analysis"
     check_destination(folder, "analysis", whole=True)
     if sweep.design == "points":  # labelled override sets have no axes to map or curve along
-        raise ScenarioError(store, "", "holds a points design (labelled override sets, e.g. a policy comparison), "
-                                       "which has no parameter axes; compare its labels with simulation.experiment.compare.comparison_table")
+        return _analyze_points(store, runs, sweep, x, y, measures, folder, out_dir)
     parameters = sweep.parameter_names()
     x, y = _chosen_axes(store, parameters, x, y)
     chosen = measures
@@ -285,11 +299,92 @@ def analyze(results, x=None, y=None, measures=None, out_dir=None):
     # the table covers every kept measure unless some were chosen; the chart only the chosen (or default) ones
     indexed = measures if chosen else sweep.measures
     indices = _all_indices(runs, sweep, indexed, notes) if sweep.design in ("sobol", "morris") else None
-    if out_dir is None:  # the analysis/ folder becomes one of the sweep folder's own files
-        claim(owned_folder(store.parent, "sweep"), folder.name)
+    warned = index_warnings(sweep, indices) if indices is not None else []
+    _claimed(store, folder, out_dir)
     with replaced_folder(folder, "analysis") as staging:
         _write_files(staging, regimes, curves, groups, indices, (x, y), measures, notes)
-    return Analysis(x, y, measures, regimes, curves, indices, folder, notes)
+    return Analysis(x, y, measures, regimes, curves, indices, folder, notes, warned)
+
+
+def _claimed(store, folder, out_dir):
+    if out_dir is None:  # the analysis/ folder becomes one of the sweep folder's own files
+        claim(owned_folder(store.parent, "sweep"), folder.name)
+
+
+# -- points designs --------------------------------------------------------------------------------
+
+
+def point_table(runs, measures):
+    """One row per design point: ``point``, ``label``, ``runs`` planned, ``n`` finished, then for each regime
+    ``share_<regime>`` with ``_low`` and ``_high`` (Wilson), and for each measure ``<measure>_mean``, ``_low``,
+    ``_high`` (t interval over the point's finished runs; NaN runs of the measure left out)."""
+    done = finished(runs)
+    rows = []
+    for (point, label), planned in runs.groupby(["point", "label"], sort=True):
+        arm = done[done["point"] == point]
+        row = {"point": point, "label": label, "runs": len(planned), "n": len(arm)}
+        counts = arm["regime"].value_counts()
+        for regime in REGIMES:
+            share = wilson_interval(int(counts.get(regime, 0)), len(arm))
+            row.update({f"share_{regime}": share.estimate, f"share_{regime}_low": share.low,
+                        f"share_{regime}_high": share.high})
+        for measure in measures:
+            interval = mean_interval(arm[measure])
+            row.update({f"{measure}_mean": interval.estimate, f"{measure}_low": interval.low,
+                        f"{measure}_high": interval.high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _analyze_points(store, runs, sweep, x, y, measures, folder, out_dir):
+    """Per-point tables and a figure of a points design: no axes, so no map, curve or index."""
+    for flag, name in (("--x", x), ("--y", y)):
+        if name is not None:
+            raise ScenarioError(store, flag, "a points design (labelled override sets) has no parameter axes; "
+                                             "leave out --x and --y")
+    chosen = _chosen_measures(store, sweep.measures, measures)
+    if finished(runs).empty:
+        raise ScenarioError(store, "", "no finished run to analyse yet")
+    table = point_table(runs, sweep.measures)  # the CSV holds every kept measure, the figure the chosen ones
+    notes = _unfinished_notes(runs)
+    warned = [] if sweep.replicates > 1 else [
+        "one replicate per point: no interval can be given for a point's means (set replicates > 1)"]
+    _claimed(store, folder, out_dir)
+    with replaced_folder(folder, "analysis") as staging:
+        from simulation.output.points_figure import points_figure, save
+
+        table.to_csv(staging / "points.csv", index=False)
+        save(points_figure(table, chosen, f"{sweep.name}: {len(table)} points"), staging / "points.png")
+        (staging / "notes.txt").write_text("".join(f"{n}\n" for n in notes))
+    regimes = table[["point", "label", "n", *(c for c in table.columns if c.startswith("share_"))]]
+    return Analysis(None, None, chosen, regimes, {}, None, folder, notes, warned, table)
+
+
+# -- how far the indices can be trusted ------------------------------------------------------------------
+
+
+def index_warnings(sweep, indices):
+    """One line per reason the sensitivity indices may not be stable."""
+    warned = []
+    few = {"sobol": MIN_SOBOL_SAMPLES, "morris": MIN_MORRIS_TRAJECTORIES}[sweep.design]
+    what = "base samples" if sweep.design == "sobol" else "trajectories"
+    wide, total = _wide_intervals(indices, sweep.design)
+    if sweep.samples < few or wide * 2 > total:
+        warned.append(f"{sweep.design} design of {sweep.samples} {what}: too few for stable indices "
+                      f"({wide} of {total} indices have a 95% interval wider than the index itself); "
+                      f"use samples >= {few}")
+    if indices["noise_share"].isna().all():
+        why = ("one replicate per design point (replicates = 1), so replicate noise cannot be told from the "
+               "parameters' effect" if sweep.replicates < 2 else "the point means do not vary")
+        warned.append(f"noise share not computed: {why}; add replicates to measure it")
+    return warned
+
+
+def _wide_intervals(indices, design):
+    """How many indices have a confidence half-width larger than their own size, of how many."""
+    names = ("S1", "ST") if design == "sobol" else ("mu_star",)
+    wide = sum(int(((indices[f"{n}_high"] - indices[f"{n}_low"]) / 2 > indices[n].abs()).sum()) for n in names)
+    return wide, len(indices) * len(names)
 
 
 def _chosen_axes(store, parameters, x, y):
@@ -398,6 +493,8 @@ def _file_name(parameter):
 
 def format_analysis(analysis):
     """A printed summary: regime shares at the extremes, the indices, the notes and the files."""
+    if analysis.points is not None:
+        return _format_points(analysis)
     regimes, x, y = analysis.regimes, analysis.x, analysis.y
     lines = [f"regime shares over {x}" + (f" and {y}" if y else "") + f" ({len(regimes)} cells, "
              f"{int(regimes['n'].sum())} finished runs):"]
@@ -413,6 +510,30 @@ def format_analysis(analysis):
     lines += [f"note: {n}" for n in analysis.notes]
     files = sorted(p.name for p in analysis.folder.iterdir())
     lines.append(f"written to {analysis.folder}/: {', '.join(files)}")
+    return "\n".join(lines)
+
+
+def _format_points(analysis):
+    """Each point's finished runs, regimes and chosen measures (mean [95% CI]), then the notes and the files."""
+    from simulation.experiment.compare import short_number
+
+    def estimate(row, measure):
+        mean, low, high = (row[f"{measure}_{k}"] for k in ("mean", "low", "high"))
+        if np.isnan(mean):
+            return "n/a"
+        return short_number(mean) + ("" if np.isnan(low) else f" [{short_number(low)}, {short_number(high)}]")
+
+    header = ["point", "runs", "regimes", *analysis.measures]
+    rows = [header]
+    for row in analysis.points.to_dict("records"):
+        shares = ", ".join(f"{r} {row[f'share_{r}']:.0%}" for r in REGIMES if row[f"share_{r}"] > 0) or "-"
+        rows.append([str(row["label"]), f"{row['n']}/{row['runs']}", shares, *(estimate(row, m) for m in analysis.measures)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [f"{len(analysis.points)} points (mean and 95% CI over each point's finished runs; every kept measure "
+             f"in points.csv):"]
+    lines += ["  " + "  ".join(text.ljust(w) for text, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"note: {n}" for n in analysis.notes]
+    lines.append(f"written to {analysis.folder}/: {', '.join(sorted(p.name for p in analysis.folder.iterdir()))}")
     return "\n".join(lines)
 
 

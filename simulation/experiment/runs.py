@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from simulation.errors import ScenarioError
 from simulation.experiment.executors import backend, usable_cores
+from simulation.experiment.reuse import carried_runs, same_experiment
 from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
 from simulation.experiment.sweep import assignments
 from simulation.experiment.sweep_file import checked_files
@@ -128,7 +129,8 @@ def describe(exc):
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, resume=False, progress=True, command=""):
+def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, resume=False, progress=True, command="",
+              reuse=None):
     """Run every planned run of ``sweep`` not yet in its store; return the runs DataFrame.
 
     ``out_dir`` defaults to ``results/<sweep name>/``; it must be new, empty or a
@@ -139,6 +141,14 @@ def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, res
     before the sweep, the folder and the backend are known to be good. Ctrl-C stops
     at once (KeyboardInterrupt) with every finished run stored. ``command`` is what
     a second sweep on the same store is told holds it.
+
+    ``reuse`` (with ``resume``) lets the design grow: store files (the folder's own
+    among them, or not) whose finished runs this sweep takes over when it plans the
+    same run (:mod:`simulation.experiment.reuse`). A store in ``out_dir`` made by the
+    same experiment with other design points or replicates is then rebuilt with
+    the new design and every finished run it shares. The DataFrame's
+    ``attrs["carried"]`` and ``attrs["ran"]`` say how many runs were taken over and
+    how many were run this time.
     """
     out_dir = Path("results") / sweep.name if out_dir is None else Path(out_dir)
     file = out_dir / FILE_NAME
@@ -148,14 +158,16 @@ def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, res
     base = sweep.load_base(snapshot)
     fingerprint = sweep.fingerprint(base.content_hash)
     check_destination(out_dir, "sweep", whole=False)
-    pending = _check_resumable(file, sweep, fingerprint, resume)
+    grows = (base.content_hash, list(reuse)) if reuse is not None and resume else None
+    pending = _check_resumable(file, sweep, fingerprint, resume, grows)
     _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress)
     with backend(workers, dask, dask_local, pending=pending) as chosen:
         owned_folder(out_dir, "sweep")
         lock = StoreLock(out_dir, command)
         try:
-            store = open_store(file, sweep, fingerprint, resume)
+            store, carried = open_store(file, sweep, fingerprint, resume, grows)
             try:
+                ran = store.planned() - sum(store.counts())
                 overrides, base_path = tuple(sweep.base_overrides), str(Path(sweep.base).resolve())
                 tasks = (RunTask(run, seed, base_path, overrides + tuple(assignments(o)), sweep.years,
                                  tuple(sweep.measures), sweep.keep_series, snapshot)
@@ -165,7 +177,9 @@ def run_sweep(sweep, out_dir=None, workers=None, dask=None, dask_local=None, res
                 store.close()
         finally:
             lock.release()
-    return read_runs(file)
+    runs = read_runs(file)
+    runs.attrs.update(carried=carried, ran=ran)
+    return runs
 
 
 def _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress):
@@ -181,35 +195,52 @@ def _estimate(sweep, pending, out_dir, workers, dask, dask_local, progress):
         print(f"{sweep.name}: {estimate.describe()}", file=sys.stderr)
 
 
-def _check_resumable(file, sweep, fingerprint, resume):
-    """Before anything is written: whether the store may be (re)used; the number of runs left to do."""
+def _check_resumable(file, sweep, fingerprint, resume, grows=None):
+    """Before anything is written: whether the store may be (re)used; the number of runs left to do (at most)."""
     if not file.exists():
         return sweep.planned()
     _refuse_without_resume(file, resume)
     StoreLock.check_free(file.parent)
     with reading(file) as db:
         stored = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('fingerprint', 'sweep')").fetchall())
+        if _grown(stored, sweep, fingerprint, grows):
+            return sweep.planned()
         _same_sweep(file, stored, sweep, fingerprint)
         return db.execute("SELECT count(*) FROM design WHERE run NOT IN (SELECT run FROM runs)").fetchone()[0]
 
 
-def open_store(file, sweep, fingerprint, resume):
-    """The sweep's store: a new one, or with ``resume`` the existing one if the same sweep made it."""
-    if not file.exists():
-        if sweep.planned() > LARGE_DESIGN:
-            print(f"{sweep.name}: writing the design of {sweep.planned():,} runs into {file}", file=sys.stderr)
-        try:
-            return Store.create(file, sweep, sweep.runs(), fingerprint)
-        except OSError as exc:
-            raise ScenarioError(file, "", f"cannot create the results store: {exc.strerror or exc}") from None
-    _refuse_without_resume(file, resume)
-    store = Store(file)
+def _grown(stored, sweep, fingerprint, grows):
+    """Whether a store (its meta) holds the same experiment as ``sweep`` with other design points or replicates."""
+    return (grows is not None and stored.get("fingerprint") != fingerprint
+            and same_experiment(sweep, stored.get("sweep", ""), stored.get("fingerprint"), grows[0]))
+
+
+def open_store(file, sweep, fingerprint, resume, grows=None):
+    """The sweep's store and how many finished runs it took over from others (see ``reuse`` of :func:`run_sweep`).
+
+    A new store, or with ``resume`` the existing one if the same sweep made it, or
+    (``grows``: the base's content hash and the stores to take runs from) one
+    rebuilt for a grown design.
+    """
+    if file.exists():
+        _refuse_without_resume(file, resume)
+        store = Store(file)
+        stored = {"fingerprint": store.meta("fingerprint"), "sweep": store.meta("sweep")}
+        if not _grown(stored, sweep, fingerprint, grows):
+            try:
+                _same_sweep(file, stored, sweep, fingerprint)
+            except ScenarioError:
+                store.close()
+                raise
+            return store, 0
+        store.close()  # folds a killed sweep's journal into the file before its runs are read and it is replaced
+    carried = carried_runs(sweep, *grows) if grows is not None else []
+    if sweep.planned() > LARGE_DESIGN:
+        print(f"{sweep.name}: writing the design of {sweep.planned():,} runs into {file}", file=sys.stderr)
     try:
-        _same_sweep(file, {"fingerprint": store.meta("fingerprint"), "sweep": store.meta("sweep")}, sweep, fingerprint)
-    except ScenarioError:
-        store.close()
-        raise
-    return store
+        return Store.create(file, sweep, sweep.runs(), fingerprint, carried), len(carried)
+    except OSError as exc:
+        raise ScenarioError(file, "", f"cannot create the results store: {exc.strerror or exc}") from None
 
 
 def _refuse_without_resume(file, resume):

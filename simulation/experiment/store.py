@@ -37,7 +37,7 @@ import pandas as pd
 
 from simulation import __version__
 from simulation.errors import ScenarioError
-from simulation.measures.summary import RUN_MEASURES
+from simulation.measures.summary import RENAMED, RUN_MEASURES
 from simulation.model.recorder import MEASURES
 from simulation.output.files import added_file, claim, owned_folder
 
@@ -135,12 +135,15 @@ class Store:
         self.keep_series = json.loads(self.meta("keep_series"))
 
     @classmethod
-    def create(cls, path, sweep, runs, fingerprint):
-        """Write the schema and the whole design under a temporary name, then move it into place."""
+    def create(cls, path, sweep, runs, fingerprint, carried=()):
+        """Write the schema, the whole design and the ``carried`` finished runs under a temporary name, then move
+        it into place (replacing an earlier store whole)."""
         path = Path(path)
         with added_file(path.parent, path.name) as staging:  # SQLite takes the empty staging file for a new database
             with sqlite3.connect(staging) as db:
                 _write_schema(db, sweep, runs, fingerprint)
+                for result in carried:
+                    _insert_run(db, sweep.measures, result)
             db.close()
         return cls(path)
 
@@ -169,13 +172,9 @@ class Store:
 
     def record(self, result):
         """Store one finished run (and its series) in one transaction."""
-        columns = ["run", "status", "error", "seconds", "regime", *self.measures]
-        measures = result.get("measures") or {}
-        values = [result["run"], result["status"], result.get("error"), result["seconds"], result.get("regime"),
-                  *(measures.get(m) for m in self.measures)]
         self.db.execute("BEGIN")
         try:
-            self.db.execute(f"INSERT INTO runs ({', '.join(map(_quote, columns))}) VALUES ({', '.join('?' * len(columns))})", values)
+            _insert_run(self.db, self.measures, result)
             series = result.get("series")
             if series is not None:
                 names = ["run", "period", "month", *MEASURES]
@@ -193,6 +192,14 @@ class Store:
         except sqlite3.OperationalError:  # a notebook is reading: the file stays in WAL mode, which is fine
             pass
         self.db.close()
+
+
+def _insert_run(db, measures, result):
+    """One row of the runs table from a worker's result."""
+    columns = ["run", "status", "error", "seconds", "regime", *measures]
+    values = [result["run"], result["status"], result.get("error"), result["seconds"], result.get("regime"),
+              *((result.get("measures") or {}).get(m) for m in measures)]
+    db.execute(f"INSERT INTO runs ({', '.join(map(_quote, columns))}) VALUES ({', '.join('?' * len(columns))})", values)
 
 
 def _write_schema(db, sweep, runs, fingerprint):
@@ -275,7 +282,7 @@ def _check_schema(db, file):
     shapes = {"keep_series": lambda v: isinstance(v, bool), "sweep": lambda v: isinstance(v, dict)}
     columns = {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")} for table in ("design", "runs")}
     shapes["parameters"] = lambda v: _names(v) and all("." in n for n in v) and set(v) <= columns["design"]
-    shapes["measures"] = lambda v: _names(v) and set(v) <= set(RUN_MEASURES) and set(v) <= columns["runs"]
+    shapes["measures"] = lambda v: _names(v) and set(v) <= {*RUN_MEASURES, *RENAMED} and set(v) <= columns["runs"]
     for key, fits in shapes.items():
         try:
             good = fits(json.loads(meta[key]))
@@ -307,7 +314,15 @@ def read_runs(path):
     frame["seconds"] = frame["seconds"].astype(float)
     for m in measures:
         frame[m] = frame[m].astype(float)
-    return frame
+    return _renamed(frame)
+
+
+def _renamed(frame):
+    """A store written before a measure was renamed, read with today's names and signs."""
+    for old, (new, factor) in RENAMED.items():
+        if old in frame.columns:
+            frame[old] = frame[old] * factor
+    return frame.rename(columns={old: new for old, (new, _) in RENAMED.items()})
 
 
 def read_sweep(path):
@@ -319,9 +334,11 @@ def read_sweep(path):
     with reading(path) as db:
         text = _meta(db, "sweep")
     try:
-        return Sweep.model_validate_json(text)
+        sweep = Sweep.model_validate_json(text)
     except ValidationError:
         raise ScenarioError(store_file(path), "meta.sweep", "is not a sweep this version of symbiosis can read") from None
+    # with its measures named as read_runs names them
+    return sweep.model_copy(update={"measures": [RENAMED.get(m, (m,))[0] for m in sweep.measures]})
 
 
 def read_series(path, runs=None):

@@ -19,7 +19,7 @@ from simulation.experiment.sweep import (
     SweepFile,
     assignments,
 )
-from simulation.measures.summary import RUN_MEASURES
+from simulation.measures.summary import RENAMED, RUN_MEASURES
 from simulation.model.workload import firm_count
 from simulation.scenario.loader import _validate
 from simulation.scenario.snapshot import Snapshot, read_toml
@@ -75,6 +75,9 @@ def _checked(raw, path, base):
     _check_design(spec, path)
     measures = settings.measures if settings.measures is not None else list(RUN_MEASURES)
     for i, name in enumerate(measures):
+        if name in RENAMED:
+            raise ScenarioError(path, f"sweep.measures[{i}]", f"{name!r} is now {RENAMED[name][0]!r} "
+                                                               f"(its sign flipped: + = the state gains)")
         if name not in RUN_MEASURES:
             raise ScenarioError(path, f"sweep.measures[{i}]", f"unknown measure {name!r} (known: {', '.join(RUN_MEASURES)})")
     if not base.is_file():

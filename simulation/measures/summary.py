@@ -14,7 +14,7 @@ from simulation.model.keyed import first_occurrences
 from simulation.model.recorder import MEASURES
 
 SUMMED = ("waste_generated_t", "waste_landfilled_t", "waste_sold_t", "virgin_avoided_t", "energy_exchanged_mwh", "water_exchanged_m3",
-          "co2_avoided_t", "savings_eur", "government_net_cost_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
+          "co2_avoided_t", "savings_eur", "government_net_revenue_eur", "fiscal_effect_eur", "subsidies_eur", "waste_tax_eur")
 
 
 def _totals(names):
@@ -38,6 +38,9 @@ RUN_MEASURES = {
     "formed_month": "period the network formed (NaN if never)",
     "collapsed_month": "period the network collapsed (NaN if not)",
 }
+# Measures renamed since stores were first written: old name -> (new name, factor turning an old value into a new one).
+# Stores keep their columns; readers see the new names, so old results stay readable.
+RENAMED = {"government_net_cost_eur": ("government_net_revenue_eur", -1.0)}  # sign flipped: + = the state gains
 BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
 # Measures that are NaN when they do not apply (nothing generated, no link, never formed); all others are finite.
 UNDEFINED_WHEN_NOT_APPLICABLE = ("waste_diverted_share", "mean_link_life_months", "formed_month", "collapsed_month")

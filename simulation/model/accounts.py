@@ -109,7 +109,7 @@ class Accounts:
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
         revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
                            + total(flows.need, costs.virgin_tax[d_mat] + costs.carbon_virgin[d_mat]))
-        month.fiscal_effect = float(-ledger.net_cost - revenue_without)
+        month.fiscal_effect = float(ledger.net_revenue - revenue_without)
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)

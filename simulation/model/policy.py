@@ -41,6 +41,7 @@ class GovernmentLedger:
     capex_subsidies: float = 0.0
 
     @property
-    def net_cost(self):
-        """Subsidies paid minus taxes collected; negative means a net income."""
-        return self.subsidies + self.capex_subsidies - self.waste_tax - self.virgin_tax - self.carbon_revenue
+    def net_revenue(self):
+        """Taxes and carbon revenue collected minus subsidies paid: + = the state gains."""
+        # The negated sum in this order gives the numbers of runs made before the sign convention, to the bit.
+        return -(self.subsidies + self.capex_subsidies - self.waste_tax - self.virgin_tax - self.carbon_revenue)

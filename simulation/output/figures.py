@@ -216,7 +216,7 @@ def benefits_figure(model, yearly):
         ("materials (kt)", [("virgin_materials_saved_t", "virgin materials saved", 1e-3),
                             ("waste_diverted_t", "waste diverted", 1e-3)]),
         ("money (million EUR)", [("firms_savings_eur", "firms' savings", 1e-6),
-                                 ("government_net_fiscal_effect_eur", "government's net fiscal effect", 1e-6)]),
+                                 ("government_net_fiscal_effect_eur", "government's net fiscal effect (+ = the state gains)", 1e-6)]),
         ("links", [("active_links_end_of_year", "active at the year's end", 1.0)]),
     )
     fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)

@@ -115,7 +115,7 @@ def yearly_table(model):
 
     Waste diverted is what was exchanged or reused instead of disposed of; the
     government's net fiscal effect is what the exchanges changed in its net
-    revenue (taxes forgone and subsidies paid: negative).
+    revenue, + = the state gains (taxes forgone and subsidies paid make it negative).
     """
     frame = period_table(model)
     frame["year"] = frame["month"].str.slice(0, 4).astype(int)
@@ -216,8 +216,12 @@ def summary(model, outcome):
         ("water exchanged", f"{frame['water_exchanged_m3'].sum():,.0f} m3"),
         ("CO2 avoided", f"{frame['co2_avoided_t'].sum():,.0f} t"),
         ("firms' savings", f"{frame['savings_eur'].sum():,.0f} EUR"),
-        ("government net cost", f"{frame['government_net_cost_eur'].sum():,.0f} EUR"),
+        ("government net revenue", f"{frame['government_net_revenue_eur'].sum():+,.0f} EUR (taxes - subsidies; {STATE_GAINS})"),
+        ("fiscal effect of exchanges", f"{frame['fiscal_effect_eur'].sum():+,.0f} EUR (vs no exchange; {STATE_GAINS})"),
     ]
+
+
+STATE_GAINS = "+ = the state gains"  # the one sign convention for every government figure
 
 
 def format_summary(rows):

@@ -71,7 +71,7 @@ def contains_bool(value):
 class Demand(Section):
     """Monthly capacity utilisation follows a mean-reverting AR(1) process."""
 
-    mean_utilisation: float = Field(0.85, gt=0, le=1)
+    mean_utilisation: float = Field(0.85, gt=0, le=1, description="long-run capacity utilisation")
     volatility: float = Field(0.08, ge=0, le=10, description="s.d. of the monthly utilisation shock")
     persistence: float = Field(0.7, ge=0, lt=1, description="AR(1) coefficient of utilisation")
 
@@ -80,7 +80,7 @@ class Market(Section):
     """Virgin-price turbulence (a mean-reverting multiplier on every virgin price) and what product prices pass on."""
 
     price_volatility: float = Field(0.0, ge=0, le=2, description="s.d. of the monthly log-price shock")
-    price_persistence: float = Field(0.9, ge=0, lt=1)
+    price_persistence: float = Field(0.9, ge=0, lt=1, description="AR(1) coefficient of the log virgin-price multiplier")
     carbon_pass_through: float = Field(1.0, ge=0, le=1, description="share of input carbon cost passed on in product prices")
     price_pass_through: float = Field(0.7, ge=0, le=1, description="share of a change in virgin input prices passed on in product prices")
 
@@ -137,35 +137,35 @@ class Trust(Section):
 
 class Logistics(Section):
     transport_cost_factor: float = Field(1.0, ge=0, le=1000, description="multiplier on every material's transport cost per unit-km")
-    truck_payload_t: float = Field(25.0, gt=0, le=1000)
-    truck_speed_kmh: float = Field(50.0, gt=0, le=200)
+    truck_payload_t: float = Field(25.0, gt=0, le=1000, description="payload per trip (units of the material carried)")
+    truck_speed_kmh: float = Field(50.0, gt=0, le=200, description="truck speed")
     truck_handling_hours: float = Field(1.0, ge=0, le=1000, description="loading and unloading per trip")
-    truck_hours_per_day: float = Field(10.0, gt=0, le=24)
+    truck_hours_per_day: float = Field(10.0, gt=0, le=24, description="driving day of a fleet truck")
     fleet_trucks: int = Field(0, ge=0, le=MAX_COUNT, description="trucks in the park fleet; 0: trucks are hired as needed, so none waits")
     truck_co2_t_per_unit_km: float = Field(0.0001, ge=0, le=1, description="about 100 g CO2 per t-km")
-    pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0, le=MAX_EUR)
+    pipeline_capex_eur_per_km: float = Field(400_000.0, ge=0, le=MAX_EUR, description="pipeline investment per km")
     pipeline_min_capex_eur: float = Field(50_000.0, ge=0, le=MAX_EUR, description="connection cost even for adjacent plants")
     pipeline_lead_months: float = Field(6.0, ge=0, le=MAX_MONTHS, description="construction time before a pipeline carries flow")
 
 
 class Outages(Section):
     rate_per_month: float = Field(0.01, ge=0, le=1, description="chance a running plant fails in a month")
-    mean_repair_days: float = Field(5.0, gt=0, le=3650)
+    mean_repair_days: float = Field(5.0, gt=0, le=3650, description="mean of the exponential repair time of a failed plant")
 
 
 class Policy(Section):
     """Public policy instruments; every value may be a schedule, each value within [0, ``max``]."""
 
-    landfill_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
-    incineration_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
-    virgin_tax_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
-    carbon_price_eur_per_t: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    landfill_tax_eur_per_t: ScheduleSpec = Field(0.0, description="tax on mass waste whose route is landfill", json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    incineration_tax_eur_per_t: ScheduleSpec = Field(0.0, description="tax on mass waste whose route is incineration", json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    virgin_tax_eur_per_t: ScheduleSpec = Field(0.0, description="tax on virgin mass inputs", json_schema_extra={"max": MAX_EUR_PER_UNIT})
+    carbon_price_eur_per_t: ScheduleSpec = Field(0.0, description="carbon price per t CO2", json_schema_extra={"max": MAX_EUR_PER_UNIT})
     subsidy_eur_per_t: ScheduleSpec = Field(0.0, description="paid per t of mass waste exchanged or reused (not energy or water)",
                                             json_schema_extra={"max": MAX_EUR_PER_UNIT})
-    capex_subsidy_share: ScheduleSpec = Field(0.0, json_schema_extra={"max": 1})
+    capex_subsidy_share: ScheduleSpec = Field(0.0, description="share of pipeline and recovery capex the government pays", json_schema_extra={"max": 1})
     facilitator_participation: ScheduleSpec = Field(0.0, description="share of firms on the information platform",
                                                     json_schema_extra={"max": 1})
-    min_contract_months: ScheduleSpec = Field(0.0, json_schema_extra={"max": MAX_MONTHS})
+    min_contract_months: ScheduleSpec = Field(0.0, description="legal minimum contract term", json_schema_extra={"max": MAX_MONTHS})
     breach_penalty_months: ScheduleSpec = Field(2.0, description="penalty in months of the larger side's expected gain at signing",
                                                 json_schema_extra={"max": MAX_MONTHS})
 
@@ -198,9 +198,9 @@ class Report(Section):
 class SyntheticPark(Section):
     """A generated park: N firms from a sector mix at random places in a disc."""
 
-    n_firms: int = Field(gt=0, le=MAX_FIRMS)
-    radius_km: float = Field(10.0, gt=0, le=MAX_KM)
-    sector_mix: dict[str, float] = Field(min_length=1)
+    n_firms: int = Field(gt=0, le=MAX_FIRMS, description="firms in the generated park")
+    radius_km: float = Field(10.0, gt=0, le=MAX_KM, description="radius of the disc the firms are placed in")
+    sector_mix: dict[str, float] = Field(min_length=1, description="relative number of firms per sector (sector id -> weight)")
     layout_seed: int | None = Field(None, ge=0, lt=2**63, description="fixes the layout across run seeds when set")
 
     @model_validator(mode="after")
@@ -211,28 +211,28 @@ class SyntheticPark(Section):
 
 
 class FirmSpec(Section):
-    id: str = Field(min_length=1)
-    name: str = ""
-    sector: str
-    process: str | None = None
-    x_km: float = Field(ge=-MAX_KM, le=MAX_KM)
-    y_km: float = Field(ge=-MAX_KM, le=MAX_KM)
+    id: str = Field(min_length=1, description="the firm's id, used by links, events and --set firms.<id>.<field>")
+    name: str = Field("", description="a name for people (default the id)")
+    sector: str = Field(description="sector id of the catalogue (NACE Rev.2)")
+    process: str | None = Field(None, description="process recipe of the catalogue (default the sector's first)")
+    x_km: float = Field(ge=-MAX_KM, le=MAX_KM, description="location, east")
+    y_km: float = Field(ge=-MAX_KM, le=MAX_KM, description="location, north")
     capacity: float = Field(gt=0, le=MAX_CAPACITY, description="product units per month at full utilisation")
-    entry: TimeSpec = 0
-    exit: TimeSpec | None = None
-    hurdle_rate: float | None = Field(None, ge=0, le=10)
-    risk_aversion: float | None = Field(None, ge=0, le=100)
+    entry: TimeSpec = Field(0, description="when the firm enters the park (period or date)")
+    exit: TimeSpec | None = Field(None, description="when it leaves (period or date; none: it stays)")
+    hurdle_rate: float | None = Field(None, ge=0, le=10, description="its own hurdle rate (default firm_defaults.hurdle_rate)")
+    risk_aversion: float | None = Field(None, ge=0, le=100, description="its own risk aversion (default firm_defaults.risk_aversion)")
     recovery: list[str] = Field([], description="wastes the firm can already reuse in its own plant")
 
 
 class Event(Section):
     """An exogenous change at time ``at``: a process switch, an exit, or new values."""
 
-    at: TimeSpec
-    firm: str | None = None
-    switch_process: str | None = None
-    leave: bool = False
-    set: dict[str, float] = {}
+    at: TimeSpec = Field(description="when it happens (period or date)")
+    firm: str | None = Field(None, description="the firm it applies to")
+    switch_process: str | None = Field(None, description="the process the firm switches to")
+    leave: bool = Field(False, description="the firm leaves the park")
+    set: dict[str, float] = Field({}, description="new values, e.g. materials.<id>.virgin_price_eur or firms.<id>.capacity")
 
     def settings(self):
         """``(key, kind, name, field, value)`` of each ``set`` entry, from keys like ``firms.asnaes.capacity``."""
@@ -256,10 +256,10 @@ NAME_RULE = "a name, not a path: letters, digits, '_', '-' and '.', starting wit
 
 class Run(Section):
     name: str = Field(min_length=1, max_length=100, description="names the results folder")
-    description: str = ""
-    start: str = "2025-01"
-    years: float = Field(20, gt=0, le=MAX_YEARS)
-    seed: int = Field(42, ge=0, lt=2**63)
+    description: str = Field("", description="what the scenario is for")
+    start: str = Field("2025-01", description="calendar month of period 0 (YYYY-MM)")
+    years: float = Field(20, gt=0, le=MAX_YEARS, description="run length")
+    seed: int = Field(42, ge=0, lt=2**63, description="seed of the run's one random generator")
 
     @field_validator("name")
     @classmethod

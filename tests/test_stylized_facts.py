@@ -192,9 +192,12 @@ def platform_gain(platform_runs):
 def test_fact_5_platform_benefits_grow_with_participation(platform_gain):
     for measure, gain in platform_gain.items():
         positive(f"5: platform 0 -> 100% of firms: {measure.__name__}", gain[1.0])
-        # Active links at 40% against 10% would need about 82 seeds for the fast version's power.
-        positive(f"5: {measure.__name__}, gain at 40% - at 10%", gain[0.4] - gain[0.1], needs=82 if measure is active_links else 0)
         positive(f"5: {measure.__name__}, gain at 100% - at 40%", gain[1.0] - gain[0.4])
+    positive("5: savings, gain at 40% - at 10%", platform_gain[savings][0.4] - platform_gain[savings][0.1])
+    # In active links the step from 10% to 40% is a few links in a hundred and would need about eighty seeds
+    # for 0.9 power (seeds 1-40: +2.5 [-0.06, +5.0]); the platform's own links per user carry the claim.
+    observed("5: active_links, gain at 40% - at 10% (not claimed)",
+             platform_gain[active_links][0.4] - platform_gain[active_links][0.1])
 
 
 def test_fact_5_platform_has_a_participation_threshold(platform_runs, platform_gain):

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import solara
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
 from simulation.measures.outcome import outcome_of
 from simulation.model import SymbiosisModel
-from simulation.model.contract import ACTIVE
 from simulation.scenario import load
 
 SCENARIO_VARIABLE = "SYMBIOSIS_APP_SCENARIO"
@@ -116,8 +116,7 @@ class ParkModel(SymbiosisModel):
         settings = {c.name: given[c.name] for c in CONTROLS}
         scenario_file = scenario_file or default_scenario()
         base = load(scenario_file)
-        changed = overrides(base, settings)
-        self.overrides = tuple(changed)
+        changed = overrides(base, settings)  # kept as self.config.overrides
         super().__init__(load(scenario_file, changed) if changed else base, seed=None if seed is None else int(seed))
 
 
@@ -166,7 +165,9 @@ def month_flows(model):
 def link_widths(model, contracts, flows):
     """Line width of each link: its flow against the largest flow in the same unit (t, MWh, m3)."""
     units = np.array(model.materials.unit, dtype=object)[model.contracts.waste[contracts]]
-    widest = np.array([flows[units == u].max() for u in units]) if len(flows) else np.ones(0)
+    widest = np.zeros(len(flows))
+    for unit in set(units.tolist()):
+        widest[units == unit] = flows[units == unit].max()
     return 0.8 + 4.0 * np.divide(flows, widest, out=np.zeros(len(flows)), where=widest > 0)
 
 
@@ -204,8 +205,13 @@ def _draw(model, ax, firms_shown, edges, labelled, selected):
         ax.annotate(f.ids[i], (f.x[i], f.y[i]), fontsize=7, xytext=(3, 3), textcoords="offset points", zorder=4)
     if selected is not None and f.active[selected]:
         ax.scatter(f.x[selected], f.y[selected], s=220, facecolors="none", edgecolors="crimson", lw=2, zorder=5)
-    shown = np.isin(a, firms_shown) | np.isin(b, firms_shown)
-    for i in np.flatnonzero(shown)[:ARROWS_UP_TO]:
+    shown = np.flatnonzero(np.isin(a, firms_shown) | np.isin(b, firms_shown))
+    if len(shown) > ARROWS_UP_TO:  # thousands of arrows would take a minute a frame; segments take a moment
+        ends = np.stack([np.column_stack([f.x[a[shown]], f.y[a[shown]]]), np.column_stack([f.x[b[shown]], f.y[b[shown]]])],
+                        axis=1)
+        ax.add_collection(LineCollection(ends, colors=[material_colour(w) for w in waste[shown]],
+                                         linewidths=width[shown] / 4, alpha=0.5))
+    for i in shown if len(shown) <= ARROWS_UP_TO else ():
         # Curved: the two directions of a pair bend to opposite sides instead of hiding each other.
         ax.annotate("", xy=(f.x[b[i]], f.y[b[i]]), xytext=(f.x[a[i]], f.y[a[i]]),
                     arrowprops={"arrowstyle": "-|>", "color": material_colour(waste[i]), "lw": width[i],
@@ -305,7 +311,7 @@ def outcome_html(model):
                   f"{policy.virgin_tax_eur_per_t:g} EUR/t, carbon price {policy.carbon_price_eur_per_t:g} EUR/t, "
                   f"subsidy {policy.subsidy_eur_per_t:g} EUR/t, facilitator {policy.facilitator_participation:g}"),
         _labelled("Logistics, contracts, trust, firms", f"{_other_settings(model)} (0: never); seed {model.seed}"),
-        _labelled("Changed from the scenario (sliders apply at Reset)", ", ".join(model.overrides) or "nothing"),
+        _labelled("Changed from the scenario (sliders apply at Reset)", ", ".join(model.config.overrides) or "nothing"),
     )
 
 

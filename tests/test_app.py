@@ -141,19 +141,23 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path):
-    running = Server(tmp_path)  # outside the repository: the default scenario is found from anywhere
-    yield running
-    running.stop()
+def serve(tmp_path):
+    """Starts the page when called (after the browser is found), stops it after the test."""
+    started = []
+    # In a folder outside the repository: the default scenario is found from anywhere.
+    yield lambda: started.append(Server(tmp_path)) or started[-1]
+    for server in started:
+        server.stop()
 
 
-def test_the_page_in_a_browser(server):
+def test_the_page_in_a_browser(serve):
     from playwright.sync_api import expect, sync_playwright
 
-    path = chromium()
+    browser_path = chromium()
+    server = serve()
     url = server.url()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True,
+        browser = playwright.chromium.launch(executable_path=browser_path, headless=True,
                                              args=["--no-sandbox"] if os.geteuid() == 0 else [])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1600})  # the whole page in the screenshot

@@ -18,6 +18,9 @@ per-point tables (:mod:`simulation.experiment.analysis`).
 range, meaning) and ``symbiosis measures`` every measure, both from the code that
 defines them; ``symbiosis --version`` says which version this is.
 
+``symbiosis app [SCENARIO] [--host HOST] [--port PORT]`` serves the interactive page
+(:mod:`simulation.output.app`, a Mesa SolaraViz) until Ctrl-C.
+
 Bad input ends with a one-paragraph message and exit status 2, before anything is written;
 a run that fails once started (its numbers stop being finite), or a sweep or comparison
 with failed runs, ends with exit status 3. Output folders are written as
@@ -31,6 +34,7 @@ import os
 import shlex
 import signal
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,6 +78,7 @@ def build_parser():
     _add_compare(commands)
     _add_analyze(commands)
     _add_explore(commands)
+    _add_app(commands)
     return parser
 
 
@@ -151,6 +156,19 @@ def _add_analyze(commands):
     analyze.add_argument("--out", type=_out_dir, help="folder for the analysis (default: analysis/ next to the store)")
 
 
+def _add_app(commands):
+    app = commands.add_parser(
+        "app", help="serve the interactive page of a scenario (sliders, play/step, the network as it forms)",
+        description="Serve the interactive page (a Mesa SolaraViz) of a scenario until Ctrl-C: sliders for its costs "
+                    "and policies (applied at Reset), play and step, the network month by month, the outcome so far, "
+                    "one firm, time series.",
+        epilog="example: symbiosis app scenarios/collapse_demo.toml --port 8800, then open http://127.0.0.1:8800")
+    app.add_argument("scenario", nargs="?", help=f"scenario TOML file (default {DEFAULT_SCENARIO}, found from any folder)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens the page to the network)")
+    app.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765; 0: any free port)")
+
+
 def _checked(convert, expected, ok, rule):
     """An argparse type: ``convert`` the text, then require ``ok(value)``."""
     def parse(text):
@@ -168,6 +186,7 @@ def _checked(convert, expected, ok, rule):
 _positive_float = _checked(float, "a number", lambda v: math.isfinite(v) and v > 0, "a positive number")
 _seed = _checked(int, "a whole number", lambda v: v >= 0, ">= 0")
 _positive_int = _checked(int, "a whole number", lambda v: v >= 1, ">= 1")
+_port = _checked(int, "a whole number", lambda v: 0 <= v <= 65535, "from 0 to 65535")
 
 
 def _out_dir(text):
@@ -186,8 +205,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
     command = {"run": _run, "sweep": _sweep, "export": _export, "compare": _compare, "analyze": _analyze,
-               "params": _params, "measures": _measures}[args.command]
-    if args.command in ("compare", "analyze") or (args.command == "run" and not args.no_figures):
+               "params": _params, "measures": _measures, "app": _app}[args.command]
+    if args.command in ("compare", "analyze", "app") or (args.command == "run" and not args.no_figures):
         _files_only_figures()  # only then: matplotlib alone adds about 25 MiB to a run's memory
     # A batch system's SIGTERM ends the command as Ctrl-C does: staging cleared, finished sweep runs kept.
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
@@ -425,3 +444,45 @@ def _measures(args, command):
         print(title + ":")
         print("\n".join(f"  {name:<{width}}  {meaning}" for name, meaning in measures.items()))
     return 0
+
+
+def _app(args, command):
+    from simulation.scenario import load
+
+    # Solara would otherwise report usage to its makers; a student's page sends nothing anywhere.
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    from simulation.output import app
+
+    path = Path(args.scenario) if args.scenario else default_scenario()
+    scenario = load(path)  # bad input stops here, in one line, before a server starts
+    _warn(scenario.warnings)
+    port = _usable_port(args.host, args.port)
+    os.environ[app.SCENARIO_VARIABLE] = str(path.resolve())
+    print(f"{scenario.name}: the page is at http://{args.host}:{port} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    # Solara warns on every page served over http to an address other than "localhost" that its session
+    # cookie falls back to SameSite=lax: that is the right cookie for a page on this machine.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
+    from click.exceptions import Abort
+    from solara.__main__ import cli as solara_cli
+
+    try:
+        solara_cli(["run", app.__name__, "--host", args.host, "--port", str(port), "--production", "--no-open",
+                    "--no-check-version"], standalone_mode=False)
+    except Abort:  # Ctrl-C or SIGTERM, as click reports them: the usual way to stop a server
+        pass
+    print("the page is stopped", file=sys.stderr)
+    return 0
+
+
+def _usable_port(host, port):
+    """``port`` (or, for 0, a free one) if the server can listen there; else a one-line refusal."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind((host, port))
+            return probe.getsockname()[1]
+    except OSError as exc:
+        raise ScenarioError("--host/--port", "", f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -477,7 +477,15 @@ EXPLORE_CASES = [
          "result: --out", "holds the results of a run"),
 ]
 
-CASES = RUN_CASES + OUT_CASES + SWEEP_CASES + COMPARE_CASES + STORE_CASES + EXPLORE_CASES
+# -- the interactive page: refused before a server starts ------------------------------------------------
+APP_CASES = [
+    Case("app of a missing scenario", ("app", "nosuch.toml"), "nosuch.toml", "file not found"),
+    Case("app of a scenario with a TOML error", ("app", SCENARIO), SCENARIO, ("not valid TOML", "line 9"),
+         {SCENARIO: (("landfill_tax_eur_per_t = 30.0", 'landfill_tax_eur_per_t = "30.0'),)}),
+    Case("app on a port that is not one", ("app", "--port", "70000"), "symbiosis app", "must be from 0 to 65535"),
+]
+
+CASES = RUN_CASES + OUT_CASES + SWEEP_CASES + COMPARE_CASES + STORE_CASES + EXPLORE_CASES + APP_CASES
 
 
 # -- accepted, with a word -------------------------------------------------------------------------------

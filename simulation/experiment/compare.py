@@ -203,7 +203,7 @@ def write_comparison(table, folder, title):
 
 
 FIGURE_NOTE = (
-    "Bars: mean over replicates; whiskers: 95% confidence intervals (t for means, Wilson for shares, Fieller for ratios). "
+    "Dots: mean over replicates; lines: 95% confidence intervals (t for means, Wilson for shares, Fieller for ratios). "
     "Extra = package minus baseline, replicate by replicate (same seeds).\n"
     "Government cost per extra t = extra government net cost / extra t; negative when the package earns the government "
     "money or avoids fewer tonnes. Net cost = subsidies paid - taxes collected."

@@ -280,6 +280,8 @@ def _run(args, command):
             model.run(progress=bar.update)
         frame = model.datacollector.get_model_vars_dataframe()
         outcome = outcome_of(frame.__getitem__, scenario.spec.outcome)
+        if not args.quiet:  # the bar below moves per file; say why the wait after the run's bar
+            print(f"{scenario.name}: writing tables" + ("" if args.no_figures else " and drawing figures..."), file=sys.stderr)
         # Signals deferred around the bar too: one that came as it closed would be raised inside tqdm.
         with _signals_deferred() as received, tqdm(total=output_files(model, not args.no_figures),
                                                    desc="writing results", unit="file", disable=args.quiet,

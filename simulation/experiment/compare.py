@@ -250,7 +250,7 @@ def write_comparison(table, folder, title, text):
 
 
 FIGURE_NOTE = (
-    "Bars: mean over replicates; whiskers: 95% confidence intervals (t for means, Wilson for shares, Fieller for ratios). "
+    "Dots: mean over replicates; lines: 95% confidence intervals (t for means, Wilson for shares, Fieller for ratios). "
     "Extra = package minus baseline, replicate by replicate (same seeds).\n"
     "Government net revenue = taxes collected - subsidies paid (+ = the state gains); cost per extra t = the government's "
     "lost net revenue / extra t (+ = the state pays), not estimable when the extra t's interval contains zero."

@@ -6,8 +6,10 @@ Every figure shows the 95% confidence intervals of the table it is drawn from
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import EngFormatter
 
 from simulation.output.figures import PNG
+from simulation.output.labels import measure_label, parameter_label
 
 REGIME_COLOURS = {"none": "0.6", "formed": "tab:blue", "persisted": "tab:green", "collapsed": "tab:red"}
 MAP_REGIMES = ("none", "formed", "persisted", "collapsed")
@@ -28,60 +30,112 @@ def _error_bars(estimate, low, high):
     return np.where(drawn, below, 0), np.where(drawn, above, 0), ~drawn
 
 
-def _bars(ax, labels, rows, colour="tab:blue"):
-    """Vertical bars with CI whiskers; an unbounded interval is marked instead of drawn."""
-    below, above, open_ended = _error_bars(rows["estimate"], rows["ci_low"], rows["ci_high"])
-    positions = np.arange(len(labels))
-    ax.bar(positions, rows["estimate"], color=colour, alpha=0.8)
-    ax.errorbar(positions, rows["estimate"], yerr=[below, above], fmt="none", ecolor="k", capsize=4)
-    for x, estimate, unbounded in zip(positions, rows["estimate"], open_ended):
-        if unbounded and np.isfinite(estimate):
-            ax.annotate("CI unbounded", (x, estimate), ha="center", va="bottom", fontsize=7, color="0.3")
-    ax.set_xticks(positions, labels, rotation=30, ha="right", fontsize=8)
-    ax.axhline(0, color="0.5", lw=0.6)
-
-
 # -- policy comparison ------------------------------------------------------------------------
 
 
+BASELINE_LABEL = "baseline"  # the package the others are compared with (simulation.experiment.compare.BASELINE)
+
+
 def comparison_figure(table, quantities, title, note=""):
-    """One panel per quantity (bars per package) and one of regime shares, all with 95% CIs."""
-    shares = table[table["quantity"].str.startswith("share_")]
-    columns = (len(quantities) + 2) // 2
-    fig, axes = plt.subplots(2, columns, figsize=(3.6 * columns, 8), layout="constrained")
+    """One panel per quantity: each package's estimate as a dot with its 95% interval, and the regime shares.
+
+    Totals show every package, the baseline's estimate as a dashed line; the
+    ``extra_`` quantities and cost ratios are differences from the baseline,
+    around a line at 0. An interval with an infinite end runs to the panel's
+    edge as an arrow marked "unbounded"; a ratio with no finite bound at all is
+    written as "not estimable" instead of drawn (its estimate means nothing).
+    """
+    columns = 3
+    rows = -(-(len(quantities) + 1) // columns)
+    packages = list(dict.fromkeys(table["package"]))
+    height = 1.0 + 0.28 * len(packages)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, rows * (height + 0.9) + 1.1), squeeze=False)
+    fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.7 / fig.get_figheight(), bottom=1.0 / fig.get_figheight(),
+                        wspace=0.55, hspace=0.75)
     axes = axes.ravel()
     for ax, quantity in zip(axes, quantities):
-        rows = table[table["quantity"] == quantity]
-        _bars(ax, list(rows["package"]), rows)
-        ax.set_title(rows["label"].iloc[0], fontsize=9)
-        ax.set_ylabel(rows["unit"].iloc[0])
-    _regime_bars(axes[len(quantities)], shares)
+        _forest(ax, table[table["quantity"] == quantity], packages)
+    _regime_dots(axes[len(quantities)], table[table["quantity"].str.startswith("share_")], packages)
     for ax in axes[len(quantities) + 1:]:
         ax.axis("off")
     fig.suptitle(title)
     if note:
-        fig.supxlabel(note, fontsize=8, color="0.3")
+        fig.text(0.01, 0.1 / fig.get_figheight(), note, fontsize=7, color="0.3", va="bottom")
     return fig
 
 
-def _regime_bars(ax, shares):
-    packages = list(dict.fromkeys(shares["package"]))
+def _forest(ax, rows, packages):
+    """Dots with 95% intervals, one row per package (top to bottom in the table's order)."""
+    rows = rows.set_index("package")
+    shown = [p for p in packages if p in rows.index]
+    y = np.array([packages.index(p) for p in shown], float)
+    estimate, low, high = (rows.loc[shown, c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+    estimable = np.isfinite(estimate) & ~(np.isinf(low) & np.isinf(high))
+    total = BASELINE_LABEL in rows.index  # else a difference from the baseline, drawn around 0
+    finite = np.concatenate([estimate[estimable], low[np.isfinite(low) & estimable], high[np.isfinite(high) & estimable],
+                             [rows.loc[BASELINE_LABEL, "estimate"] if total else 0.0]])
+    finite = finite[np.isfinite(finite)] if np.isfinite(finite).any() else np.zeros(1)
+    span = finite.max() - finite.min() or max(abs(finite.max()), 1.0)
+    left, right = finite.min() - 0.15 * span, finite.max() + 0.15 * span
+    drawn_low, drawn_high = np.where(np.isneginf(low), left, low), np.where(np.isposinf(high), right, high)
+    ax.hlines(y[estimable], drawn_low[estimable], drawn_high[estimable], color="tab:blue", lw=1.6)
+    ax.plot(estimate[estimable], y[estimable], "o", color="tab:blue", ms=5)
+    for yi, e, lo, hi, ok in zip(y, estimate, low, high, estimable):
+        if not ok:
+            ax.text(0.5, yi, "not estimable (interval unbounded)" if np.isfinite(e) or np.isinf(lo) else "no estimate",
+                    transform=ax.get_yaxis_transform(), ha="center", va="center", fontsize=7, color="0.3")
+            continue
+        for end, infinite, side in ((left, np.isneginf(lo), "<"), (right, np.isposinf(hi), ">")):
+            if infinite:
+                ax.annotate("unbounded", (end, yi), ha="right" if side == ">" else "left", va="bottom", fontsize=6,
+                            color="0.3", xytext=(0, 2), textcoords="offset points")
+                ax.plot(end, yi, side, color="tab:blue", ms=6)
+    if total:
+        ax.axvline(rows.loc[BASELINE_LABEL, "estimate"], color="0.5", ls="--", lw=0.8)
+    else:
+        ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_xlim(left, right)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 1.5M: no offset text beside the unit
+    if not estimable.any():
+        ax.set_xticks([])
+    ax.set_yticks(range(len(packages)), packages, fontsize=8)
+    ax.set_ylim(len(packages) - 0.5, -0.5)
+    ax.set_title(rows["label"].iloc[0], fontsize=9)
+    ax.set_xlabel(rows["unit"].iloc[0])
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _regime_dots(ax, shares, packages):
+    """Share of runs in each regime per package: dots with Wilson intervals, side by side."""
     regimes = [q.removeprefix("share_") for q in dict.fromkeys(shares["quantity"])]
-    width = 0.8 / len(regimes)
+    step = 0.7 / max(len(regimes), 1)
     for i, regime in enumerate(regimes):
-        rows = shares[shares["quantity"] == f"share_{regime}"].set_index("package").loc[packages]
+        rows = shares[shares["quantity"] == f"share_{regime}"].set_index("package").reindex(packages)
+        y = np.arange(len(packages)) + (i - (len(regimes) - 1) / 2) * step
         below, above, _ = _error_bars(rows["estimate"], rows["ci_low"], rows["ci_high"])
-        positions = np.arange(len(packages)) + (i - (len(regimes) - 1) / 2) * width
-        ax.bar(positions, rows["estimate"], width, color=REGIME_COLOURS.get(regime), label=regime)
-        ax.errorbar(positions, rows["estimate"], yerr=[below, above], fmt="none", ecolor="k", capsize=2, lw=0.8)
-    ax.set_xticks(np.arange(len(packages)), packages, rotation=30, ha="right", fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of runs")
+        ax.errorbar(rows["estimate"], y, xerr=[below, above], fmt="o", ms=4, color=REGIME_COLOURS.get(regime),
+                    label=REGIME_TITLES.get(regime, regime), lw=1, capsize=2)
+    ax.set_yticks(range(len(packages)), packages, fontsize=8)
+    ax.set_ylim(len(packages) - 0.5, -0.5)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("share of runs")
     ax.set_title("regime of the network", fontsize=9)
-    ax.legend(fontsize=6, loc="upper left", ncols=2)
+    if regimes:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.03, 1.0), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
 
 
 # -- regime maps -------------------------------------------------------------------------------
+
+
+def _with_note(fig, note, lines=None):
+    """A footnote at the bottom of a constrained-layout figure, in a strip the axes leave free."""
+    if not note:
+        return
+    lines = lines or note.count("\n") + 1 + len(note) // 180
+    strip = (0.2 + 0.14 * lines) / fig.get_figheight()
+    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    fig.text(0.01, 0.08 / fig.get_figheight(), note, fontsize=7, color="0.3", va="bottom", wrap=True)
 
 
 def regime_map_figure(shares, x, y, note=""):
@@ -89,12 +143,12 @@ def regime_map_figure(shares, x, y, note=""):
 
     Cells are equal-sized whatever the spacing of the values (grids are often
     uneven, e.g. 0.25, 0.5, 1, 2, 3), each labelled with its value; contours
-    interpolate linearly between neighbouring cells.
+    interpolate linearly between neighbouring cells. Axes are labelled with the
+    parameters' names and units (:func:`simulation.output.labels.parameter_label`).
     """
     xs, ys = np.sort(shares[x].unique()), np.sort(shares[y].unique())
-    fig, axes = plt.subplots(1, len(MAP_REGIMES), figsize=(4.5 * len(MAP_REGIMES) + 1, 4.4), sharey=True,
-                             layout="constrained")
-    for ax, regime in zip(axes, MAP_REGIMES):
+    fig, axes = plt.subplots(2, 2, figsize=(10.5, 9), sharex=True, sharey=True, layout="constrained")
+    for ax, regime in zip(axes.flat, MAP_REGIMES):
         grid = shares.pivot(index=y, columns=x, values=f"share_{regime}").reindex(index=ys, columns=xs).to_numpy()
         mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5, np.ma.masked_invalid(grid),
                              vmin=0, vmax=1, cmap="viridis")
@@ -104,28 +158,28 @@ def regime_map_figure(shares, x, y, note=""):
             ax.clabel(lines, fmt="%.2f", fontsize=7)
         ax.set_xticks(range(len(xs)), [_short(v) for v in xs], fontsize=7, rotation=45 if len(xs) > 8 else 0)
         ax.set_yticks(range(len(ys)), [_short(v) for v in ys], fontsize=7)
-        ax.set_title(f"share of runs {REGIME_TITLES.get(regime, regime)}")
-        ax.set_xlabel(x)
-    axes[0].set_ylabel(y)
+        ax.set_title(f"share of runs {REGIME_TITLES.get(regime, regime)}", fontsize=10)
+        ax.tick_params(labelbottom=True)
+    for ax in axes[1]:
+        ax.set_xlabel(parameter_label(x))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(parameter_label(y))
     fig.colorbar(mesh, ax=axes, shrink=0.85, label="share of runs")
-    if note:
-        fig.text(0.01, 0.01, note, fontsize=7, color="0.3")
+    _with_note(fig, note)
     return fig
 
 
 def regime_curve_figure(shares, x, note=""):
     """Share of runs in each regime against one parameter, with Wilson bands."""
-    fig, ax = plt.subplots(figsize=(7, 4.4))
+    fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
     for regime, colour in REGIME_COLOURS.items():
-        ax.plot(shares[x], shares[f"share_{regime}"], marker="o", color=colour, label=regime)
+        ax.plot(shares[x], shares[f"share_{regime}"], marker="o", color=colour, label=REGIME_TITLES.get(regime, regime))
         ax.fill_between(shares[x], shares[f"share_{regime}_low"], shares[f"share_{regime}_high"], color=colour, alpha=0.2)
     ax.set_ylim(0, 1)
-    ax.set_xlabel(x)
+    ax.set_xlabel(parameter_label(x))
     ax.set_ylabel("share of runs")
     ax.legend(fontsize=8)
-    if note:
-        fig.text(0.01, 0.01, note, fontsize=7, color="0.3")
-    fig.tight_layout()
+    _with_note(fig, note)
     return fig
 
 
@@ -135,18 +189,22 @@ def regime_curve_figure(shares, x, note=""):
 def response_figure(curves, x, by=None):
     """One panel per measure: mean against x with its 95% band, one line per value of ``by``."""
     measures = list(dict.fromkeys(curves["measure"]))
-    fig, axes = plt.subplots(1, len(measures), figsize=(5 * len(measures), 4), squeeze=False)
-    for ax, measure in zip(axes[0], measures):
-        rows = curves[curves["measure"] == measure]
-        groups = rows.groupby(by, sort=True) if by else [(None, rows)]
+    columns = min(len(measures), 2)
+    rows = -(-len(measures) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False, layout="constrained")
+    for ax, measure in zip(axes.flat, measures):
+        rows_of = curves[curves["measure"] == measure]
+        groups = rows_of.groupby(by, sort=True) if by else [(None, rows_of)]
         for key, group in groups:
             line, = ax.plot(group[x], group["mean"], marker="o", ms=3, label=None if by is None else _short(key))
             ax.fill_between(group[x], group["ci_low"], group["ci_high"], color=line.get_color(), alpha=0.2)
-        ax.set_xlabel(x)
-        ax.set_title(measure, fontsize=9)
+        ax.set_xlabel(parameter_label(x))
+        ax.set_ylabel(measure_label(measure))
+        ax.set_title(f"{measure_label(measure)}: mean and 95% CI", fontsize=9)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
     if by:
-        axes[0][0].legend(fontsize=7, title=by, title_fontsize=7)
-    fig.tight_layout()
+        axes[0][0].legend(fontsize=7, title=parameter_label(by), title_fontsize=7)
     return fig
 
 
@@ -158,26 +216,32 @@ def _short(value):
 
 
 def indices_figure(indices):
-    """Horizontal bars per parameter: Sobol S1 and ST, or Morris mu* and sigma, one panel per measure."""
+    """Horizontal bars per parameter: Sobol S1 and ST, or Morris mu* and sigma; one panel per measure, two a row."""
     measures = list(dict.fromkeys(indices["measure"]))
     sobol = "S1" in indices.columns
     pairs = (("S1", "first order S1"), ("ST", "total ST")) if sobol else (("mu_star", "mu*"), ("sigma", "sigma"))
-    fig, axes = plt.subplots(1, len(measures), figsize=(5 * len(measures) + 2, 1.2 + 0.5 * indices["parameter"].nunique()),
-                             squeeze=False, sharey=True, layout="constrained")
-    for ax, measure in zip(axes[0], measures):
-        rows = indices[indices["measure"] == measure]
-        positions = np.arange(len(rows))
+    columns = min(len(measures), 2)
+    rows = -(-len(measures) // columns)
+    panel_height = 1.3 + 0.42 * indices["parameter"].nunique()
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, panel_height * rows), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, measure in zip(axes.flat, measures):
+        rows_of = indices[indices["measure"] == measure]
+        positions = np.arange(len(rows_of))
         for offset, (column, label) in zip((-0.2, 0.2), pairs):
-            if f"{column}_low" in rows:
-                below, above, _ = _error_bars(rows[column], rows[f"{column}_low"], rows[f"{column}_high"])
+            if f"{column}_low" in rows_of:
+                below, above, _ = _error_bars(rows_of[column], rows_of[f"{column}_low"], rows_of[f"{column}_high"])
                 errors = [below, above]
             else:
                 errors = None
-            ax.barh(positions + offset, rows[column], 0.4, xerr=errors, capsize=3, label=label)
-        ax.set_yticks(positions, rows["parameter"], fontsize=8)
+            ax.barh(positions + offset, rows_of[column], 0.4, xerr=errors, capsize=3, label=label)
+        ax.set_yticks(positions, [parameter_label(p) for p in rows_of["parameter"]], fontsize=8)
         ax.axvline(0, color="0.5", lw=0.6)
-        noise = rows["noise_share"].iloc[0] if "noise_share" in rows else np.nan
-        ax.set_title(measure + (f" (replicate noise {noise:.0%})" if np.isfinite(noise) else ""), fontsize=9)
+        noise = rows_of["noise_share"].iloc[0] if "noise_share" in rows_of else np.nan
+        ax.set_title(measure_label(measure) + (f" (replicate noise {noise:.0%})" if np.isfinite(noise) else ""), fontsize=9)
+        ax.set_xlabel("index (share of variance)" if sobol else f"elementary effect ({measure_label(measure)})")
         ax.legend(fontsize=7)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
     axes[0][0].invert_yaxis()  # once: the panels share it; first parameter on top
     return fig

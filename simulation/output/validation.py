@@ -18,6 +18,12 @@ from simulation.output.tables import formed
 from simulation.scenario.snapshot import read_toml
 
 
+def history_file(scenario):
+    """``data/<scenario name>_history.toml`` beside the scenario's file, if there is one (e.g. Kalundborg's), else None."""
+    path = Path(scenario.path).parent / "data" / f"{scenario.name}_history.toml"
+    return path if path.is_file() else None
+
+
 def load_record(path):
     """The recorded exchanges of ``path`` as a list of dicts with list-valued material and receiver."""
     path = Path(path)

@@ -13,7 +13,7 @@ Usage: .venv/bin/python scripts/make_palette.py
 
 import numpy as np
 
-from simulation.output.palette import FAMILY_OF_UNIT, MATERIAL_COLOURS, lab
+from simulation.output.palette import MATERIAL_COLOURS, lab
 
 # Per family, materials in the order they get colours: the wastes and by-products exchanged
 # first, then virgin inputs (which appear only in flow tables).

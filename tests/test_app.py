@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 
 from simulation.cli import main
-from simulation.output.app import CONTROLS, ParkModel, default_scenario, model_params, network_figure, start
+from simulation.output.app import (
+    CONTROLS,
+    ParkModel,
+    default_scenario,
+    model_params,
+    network_figure,
+    start,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "results" / "app.png"

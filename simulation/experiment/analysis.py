@@ -43,7 +43,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.errors import ScenarioError
-from simulation.measures.intervals import LEVEL, mean_interval, wilson_bounds, wilson_interval
+from simulation.measures.intervals import (
+    LEVEL,
+    mean_interval,
+    wilson_bounds,
+    wilson_interval,
+)
 from simulation.measures.outcome import REGIMES
 from simulation.output.files import (
     check_destination,

@@ -19,7 +19,14 @@ from matplotlib.patches import Patch, Rectangle
 
 from simulation.model.contract import ACTIVE
 from simulation.model.firm import EXIT_REASONS
-from simulation.output.network_drawing import draw_edges, draw_labels, fit_limits, width_key, width_scales, widths
+from simulation.output.network_drawing import (
+    draw_edges,
+    draw_labels,
+    fit_limits,
+    width_key,
+    width_scales,
+    widths,
+)
 from simulation.output.palette import FAMILY_OF_UNIT, material_colour
 from simulation.output.tables import formed
 

@@ -80,11 +80,13 @@ class PhysicalMonth:
         market; what neither covers is lost, and limits each firm's output next month (:mod:`coupling`)."""
         d, mats = self.demand, self.materials
         stopped = self.deals.take_supply_lost(len(need))
-        if not d.critical.any():  # an uncoupled park, as most are: nothing to cover, nothing lost
+        # An uncoupled park (as most are), or the usual month of a coupled one: nothing to cover, nothing lost.
+        coupled = d.critical.any()
+        failed = failed_supply(flows, contracts["conversion"], contracts["demand"], len(need)) + stopped if coupled else 0
+        if not coupled or not (failed > 0).any():
             flows.short_notice, flows.lost_in = np.zeros(len(need)), np.zeros(len(need))
             self.firms.output_limit[:] = 1.0
             return
-        failed = failed_supply(flows, contracts["conversion"], contracts["demand"], len(need)) + stopped
         short_notice, lost = critical_shortfalls(failed, flows.virgin, d.backup, d.critical,
                                                  mats.short_notice_share[d.material])
         flows.virgin = flows.virgin - lost

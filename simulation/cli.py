@@ -201,6 +201,7 @@ def _out_dir(text):
 
 
 def main(argv=None):
+    program = argv is None  # the command itself, not a call from Python (tests, notebooks)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits with status 2 on bad flags
@@ -227,6 +228,11 @@ def main(argv=None):
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if program and _main_thread():
+            # The command is over, its results in place or refused: a Ctrl-C while the interpreter shuts
+            # down would only turn its exit status into a kill.
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, signal.SIG_IGN)
 
 
 def _files_only_figures():
@@ -295,12 +301,13 @@ def _run(args, command):
     except KeyboardInterrupt:  # before the swap: the results are written whole or not at all
         print("interrupted; no result was written or replaced", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
-    print(format_summary(summary(model, outcome)))
-    if scenario.spec.report.print_timeline:
-        print("timeline of links:")
-        print(format_timeline(link_table(model), scenario.calendar.label(model.period - 1)))
-    print(f"results written to {out_dir}/")
+    with _signals_deferred():  # after the swap the results are in place: an interrupt would only cut the summary
+        print(f"{scenario.name}: {model.n_periods} months from {scenario.calendar.label(0)}, seed {model.seed}")
+        print(format_summary(summary(model, outcome)))
+        if scenario.spec.report.print_timeline:
+            print("timeline of links:")
+            print(format_timeline(link_table(model), scenario.calendar.label(model.period - 1)))
+        print(f"results written to {out_dir}/")
     return 0
 
 

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/demo_park.toml
 ARGS ?=
 
-.PHONY: run test test-all test-facts bench bench-tricks bench-sweep clean
+.PHONY: run test test-all test-facts notebooks notebooks-run bench bench-tricks bench-sweep clean
 
 run: $(STAMP)
 	$(VENV)/bin/symbiosis run $(SCENARIO) $(ARGS)
@@ -25,6 +25,15 @@ test-facts: $(STAMP)
 		FACTS_SEEDS=$$seeds FACTS_SUMMARY=results/facts/seeds_$$seeds.jsonl $(PY) -m pytest -q tests/test_stylized_facts.py || status=1; \
 	done; \
 	$(PY) scripts/facts_table.py $(foreach s,$(FACT_SEEDS),results/facts/seeds_$(s).jsonl); exit $$status
+
+# The teaching notebooks in JupyterLab. Optional: installs jupyterlab into .venv the first time (not part of `make test`).
+notebooks: $(STAMP)
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet jupyterlab
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Execute the notebooks from their .py twins and store them with their outputs (scripts/notebooks.py).
+notebooks-run: $(STAMP)
+	$(PY) scripts/notebooks.py run
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_model.py

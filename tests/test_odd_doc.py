@@ -1,14 +1,13 @@
 """docs/odd.md stays true to the code: every parameter, field and measure it names exists, and none is left out."""
 
 import re
-import typing
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from simulation.model.recorder import MEASURES
 from simulation.scenario import catalogue, parameters
+from simulation.scenario.describe import section_of
 
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")
@@ -35,11 +34,9 @@ CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 def section_class(name):
     """The pydantic class of scenario section ``name`` (``park`` is optional, so unwrap ``SyntheticPark | None``)."""
-    annotation = parameters.ScenarioSpec.model_fields[name].annotation
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    raise AssertionError(f"ScenarioSpec.{name} is not a section")
+    found = section_of(parameters.ScenarioSpec.model_fields[name].annotation)
+    assert found is not None, f"ScenarioSpec.{name} is not a section"
+    return found
 
 
 def code_spans():

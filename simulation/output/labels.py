@@ -5,27 +5,16 @@ of :mod:`simulation.scenario.parameters` and :mod:`simulation.measures.summary`)
 figures label axes with the words and the unit instead of the dotted path.
 """
 
-import typing
+from simulation.scenario.describe import field_description
+from simulation.scenario.describe import split_unit as split_suffix
 
-from pydantic import BaseModel
-
-# Longest first: "_eur_per_t" is EUR/t, not "eur per" in t.
-UNIT_SUFFIXES = (
-    ("_eur_per_t", "EUR/t"), ("_eur_per_month", "EUR/month"), ("_eur_per_km", "EUR/km"),
-    ("_t_per_unit_km", "t per unit-km"), ("_per_year", "per year"), ("_per_month", "per month"),
-    ("_eur", "EUR"), ("_kmh", "km/h"), ("_km", "km"), ("_months", "months"), ("_month", "month"),
-    ("_days", "days"), ("_hours", "hours"), ("_share", "share"), ("_mwh", "MWh"), ("_m3", "m3"),
-    ("_t", "t"), ("_factor", "x default"),
-)
 WORDS = {"co2": "CO2", "eur": "EUR", "mwh": "MWh", "ewc": "EWC", "n": "number of"}
 
 
 def split_unit(name):
     """(words, unit or None) of a snake_case name: ``"co2_avoided_t"`` -> ``("CO2 avoided", "t")``."""
-    for suffix, unit in UNIT_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return _words(name[: -len(suffix)]), unit
-    return _words(name), None
+    stem, unit = split_suffix(name)
+    return _words(stem), unit
 
 
 def _words(snake):
@@ -48,7 +37,7 @@ def parameter_label(path):
     parts = path.split(".")
     words, unit = split_unit(parts[-1])
     if unit is None:
-        unit = _unit_from_description(_description(parts))
+        unit = _unit_from_description(field_description(path))
     if " " not in words and len(parts) > 1 and parts[-2] != "policy":  # "subsidy" needs no "policy"
         words = f"{_words(parts[-2])} {words}"
     return f"{words} ({unit})" if unit else words
@@ -59,30 +48,4 @@ def _unit_from_description(description):
         return "share"
     if "multiplier" in description:
         return "x default"
-    return None
-
-
-def _description(parts):
-    """The description of the field a dotted path names (sections and list entries walked through), or ""."""
-    from simulation.scenario.parameters import ScenarioSpec
-
-    model = ScenarioSpec
-    for part in parts:
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            continue  # a list entry's id or index: stay in the entry's model
-        if part == parts[-1]:
-            return field.description or ""
-        model = _section_of(field.annotation)
-    return ""
-
-
-def _section_of(annotation):
-    """The Section class inside an annotation such as ``Demand``, ``SyntheticPark | None`` or ``list[FirmSpec]``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in typing.get_args(annotation):
-        found = _section_of(argument)
-        if found is not None:
-            return found
     return None

@@ -21,14 +21,16 @@ from simulation.scenario import parameters
 
 # Lists of tables in a scenario, and how a path names one of their entries (as --set does).
 LISTS = {"firms": ("firms.<id>", parameters.FirmSpec), "events": ("events.<index>", parameters.Event)}
-# Name suffix -> unit, longest first.
-UNITS = (
-    ("_t_per_unit_km", "t/unit-km"), ("_eur_per_t", "EUR/t"), ("_eur_per_km", "EUR/km"), ("_eur_per_month", "EUR/month"), ("_eur", "EUR"),
-    ("_per_month", "per month"), ("_per_year", "per year"), ("_months", "months"), ("_days", "days"),
-    ("_hours", "h"), ("_per_day", "h/day"), ("_kmh", "km/h"), ("_km", "km"), ("_t", "t"), ("_share", "share"),
-    ("_years", "years"), ("years", "years"), ("n_firms", "firms"), ("capacity", "units/month"),
-    ("_seed", "-"), ("seed", "-"),
+# Name suffix -> unit, the more specific first ("_eur_per_t" is EUR/t, not "eur per" in t): the project's
+# convention for parameters and measures alike, read here for `symbiosis params` and for figures' axis labels.
+UNIT_SUFFIXES = (
+    ("_t_per_unit_km", "t/unit-km"), ("_eur_per_t", "EUR/t"), ("_eur_per_km", "EUR/km"), ("_eur_per_month", "EUR/month"),
+    ("_eur", "EUR"), ("_hours_per_day", "h/day"), ("_per_month", "per month"), ("_per_year", "per year"),
+    ("_months", "months"), ("_month", "month"), ("_days", "days"), ("_hours", "h"), ("_kmh", "km/h"), ("_km", "km"),
+    ("_mwh", "MWh"), ("_m3", "m3"), ("_t", "t"), ("_share", "share"), ("_years", "years"), ("_factor", "x default"),
 )
+# Whole names whose unit no suffix tells.
+NAMED_UNITS = {"years": "years", "n_firms": "firms", "capacity": "units/month", "seed": "-", "layout_seed": "-"}
 
 
 class ParameterRow(NamedTuple):
@@ -58,8 +60,32 @@ def _section_rows(name):
 
 
 def _section_class(name):
-    annotation = parameters.ScenarioSpec.model_fields[name].annotation
-    return next(c for c in (annotation, *typing.get_args(annotation)) if isinstance(c, type) and issubclass(c, BaseModel))
+    return section_of(parameters.ScenarioSpec.model_fields[name].annotation)
+
+
+def section_of(annotation):
+    """The Section class inside an annotation such as ``Demand``, ``SyntheticPark | None`` or ``list[FirmSpec]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = section_of(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def field_description(path):
+    """The description of the field a dotted path names (sections and list entries walked through), or ""."""
+    parts = path.split(".")
+    model = parameters.ScenarioSpec
+    for part in parts:
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            continue  # a list entry's id or index: stay in the entry's model
+        if part == parts[-1]:
+            return field.description or ""
+        model = section_of(field.annotation)
+    return ""
 
 
 def _row(path, field, info, cls):
@@ -83,11 +109,19 @@ def _default(info):
     return str(value) if not isinstance(value, str) else (value or '""')
 
 
+def split_unit(name):
+    """(the name without its unit suffix, the unit or None): ``"co2_avoided_t"`` -> ``("co2_avoided", "t")``."""
+    for suffix, unit in UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], unit
+    return name, None
+
+
 def unit_of(field, description=None):
-    """A field's unit from its name's suffix ("-" when it has none, "share" for a share)."""
-    for suffix, unit in UNITS:
-        if field.endswith(suffix):
-            return unit
+    """A field's unit from its name ("-" when it tells none, "share" for a share or a chance)."""
+    unit = split_unit(field)[1] or NAMED_UNITS.get(field)
+    if unit:
+        return unit
     return "share" if (description or "").startswith(("share", "chance")) else "-"
 
 

@@ -12,7 +12,6 @@ DataCollector. Each slider is a scenario value given as an override
 scenario has it leaves the scenario as written, schedules included.
 """
 
-import colorsys
 import math
 import os
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from mesa.visualization import Slider, SolaraViz, make_plot_component
 
 from simulation.measures.outcome import outcome_of
 from simulation.model import SymbiosisModel
+from simulation.output.network_drawing import width_scales, widths
+from simulation.output.palette import material_colours
 from simulation.scenario import load
 
 SCENARIO_VARIABLE = "SYMBIOSIS_APP_SCENARIO"
@@ -147,14 +148,6 @@ LABELS_UP_TO = 40  # firms named on a panel; more would be a clump of text
 ARROWS_UP_TO = 300  # links drawn as arrows; more as plain segments
 
 
-def material_colour(material):
-    """The colour of a material (its row in the catalogue), the same every month: a link does not change
-    colour when others appear. Hues a golden angle apart, so that neighbours in the catalogue (fly ash,
-    FGD gypsum) are told apart; three lightnesses for the materials whose hues come round again."""
-    hue = (material * 0.618034) % 1.0
-    return colorsys.hls_to_rgb(hue, (0.35, 0.5, 0.65)[(material // 3) % 3], 0.75)
-
-
 def month_flows(model):
     """Contracts that delivered in the last month and what they shipped; before the first month, none."""
     if model.period == 0:
@@ -163,12 +156,9 @@ def month_flows(model):
 
 
 def link_widths(model, contracts, flows):
-    """Line width of each link: its flow against the largest flow in the same unit (t, MWh, m3)."""
-    units = np.array(model.materials.unit, dtype=object)[model.contracts.waste[contracts]]
-    widest = np.zeros(len(flows))
-    for unit in set(units.tolist()):
-        widest[units == unit] = flows[units == unit].max()
-    return 0.8 + 4.0 * np.divide(flows, widest, out=np.zeros(len(flows)), where=widest > 0)
+    """Line width of each link (points): its flow on its unit's scale (t, MWh, m3), as in the run's figures."""
+    units = np.array(model.materials.unit, dtype=object)[model.contracts.waste[contracts]].astype(str)
+    return widths(flows, units, width_scales(flows, units))
 
 
 def network_figure(model, selected=None):
@@ -209,12 +199,13 @@ def _draw(model, ax, firms_shown, edges, labelled, selected):
     if len(shown) > ARROWS_UP_TO:  # thousands of arrows would take a minute a frame; segments take a moment
         ends = np.stack([np.column_stack([f.x[a[shown]], f.y[a[shown]]]), np.column_stack([f.x[b[shown]], f.y[b[shown]]])],
                         axis=1)
-        ax.add_collection(LineCollection(ends, colors=[material_colour(w) for w in waste[shown]],
+        ax.add_collection(LineCollection(ends, colors=material_colours(model.materials, waste[shown]),
                                          linewidths=width[shown] / 4, alpha=0.5))
+    colours = dict(zip(shown.tolist(), material_colours(model.materials, waste[shown])))
     for i in shown if len(shown) <= ARROWS_UP_TO else ():
         # Curved: the two directions of a pair bend to opposite sides instead of hiding each other.
         ax.annotate("", xy=(f.x[b[i]], f.y[b[i]]), xytext=(f.x[a[i]], f.y[a[i]]),
-                    arrowprops={"arrowstyle": "-|>", "color": material_colour(waste[i]), "lw": width[i],
+                    arrowprops={"arrowstyle": "-|>", "color": colours[i], "lw": width[i],
                                 "alpha": 0.8, "connectionstyle": "arc3,rad=0.15", "shrinkA": 3, "shrinkB": 3})
     ax.set_aspect("equal", adjustable="datalim")
     ax.margins(0.08)  # room for the labels of the outermost firms
@@ -245,8 +236,8 @@ def _legend(model, fig, wastes):
     materials = sorted(set(wastes.tolist()))
     if not materials:
         return
-    handles = [Line2D([], [], color=material_colour(m), lw=3,
-                      label=f"{model.materials.ids[m]} ({model.materials.unit[m]})") for m in materials]
+    handles = [Line2D([], [], color=colour, lw=3, label=f"{model.materials.ids[m]} ({model.materials.unit[m]})")
+               for m, colour in zip(materials, material_colours(model.materials, materials))]
     fig.legend(handles=handles, loc="outside right upper", fontsize=7, title="material (unit)\nwidth: flow,\nwithin a unit",
                title_fontsize=7, alignment="left")
 

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/demo_park.toml
 ARGS ?=
 
-.PHONY: run test test-all test-facts notebooks notebooks-run bench bench-tricks bench-sweep clean
+.PHONY: run test test-all test-facts notebooks notebooks-run bench bench-figures bench-tricks bench-sweep clean
 
 run: $(STAMP)
 	$(VENV)/bin/symbiosis run $(SCENARIO) $(ARGS)
@@ -37,6 +37,10 @@ notebooks-run: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_figures.py
+
+bench-figures: $(STAMP)
+	$(PY) benchmarks/bench_figures.py
 
 bench-tricks: $(STAMP)
 	$(PY) benchmarks/bench_tricks.py --sizes 50,10000 --repeat 3

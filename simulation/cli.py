@@ -73,6 +73,8 @@ def build_parser():
     run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>); must be new, empty, "
                                                    "or an earlier run's results, which are replaced as a whole")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--workers", type=_positive_int, help="processes drawing the figures at once (default: the usable "
+                                                           "cores; 1 draws them in this process)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sweep_commands(commands)
     _add_compare(commands)
@@ -258,6 +260,7 @@ def _warn(warnings):
 
 
 def _run(args, command):
+    from simulation.experiment.executors import usable_cores
     from simulation.measures.outcome import outcome_of
     from simulation.model import SymbiosisModel
     from simulation.model.workload import run_estimate
@@ -280,6 +283,7 @@ def _run(args, command):
         print(f"{scenario.name}: {estimate.describe()}", file=sys.stderr)
     if estimate.build_seconds > 2 and not args.quiet:
         print(f"{scenario.name}: building the park ({estimate.firms:,} firms)", file=sys.stderr)
+    tqdm.monitor_interval = 0  # no monitor thread: the figures are drawn in forked processes
     try:
         model = SymbiosisModel(scenario, collect_agents=False)  # the files hold no per-firm series
         with tqdm(total=model.n_periods, desc=scenario.name, unit="month", disable=args.quiet, file=sys.stderr) as bar:
@@ -294,7 +298,7 @@ def _run(args, command):
                                                    file=sys.stderr) as bar:
             try:
                 write_results(model, out_dir, command, outcome, figures=not args.no_figures,
-                              progress=_file_progress(bar, received))
+                              progress=_file_progress(bar, received), workers=args.workers or usable_cores())
             except OSError as exc:
                 raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
             bar.update(bar.total - bar.n)

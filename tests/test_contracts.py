@@ -164,39 +164,58 @@ CLINKER_CRASH = ['events=[{at = "2026-01", set = {"materials.clinker.virgin_pric
                  "policy.breach_penalty_months=0.1", "policy.landfill_tax_eur_per_t=0"]
 
 
-def test_price_indexation_decides_whether_a_price_fall_breaks_the_contract():
+@pytest.mark.parametrize("terms, ceiling", [("standard", 0.5), ("bargained", 1.0)])
+def test_price_indexation_decides_whether_a_price_fall_breaks_the_contract(terms, ceiling):
     """At a fixed price the cement works pays more for the ash than the clinker it saves is now worth, and
-    breaks; with half the change in the clinker's value passed into the price both sides keep gaining."""
+    breaks; with part of the change in the clinker's value passed into the price both sides keep gaining.
+    A standard contract passes the share set; a bargained one the supplier's share of the gains at signing,
+    under which both sides' gains run out at the same fall."""
     fixed = run(pair(POWER, CEMENT, extra=CLINKER_CRASH))
-    indexed = run(pair(POWER, CEMENT, extra=[*CLINKER_CRASH, "contract.price_indexation=0.5"]))
+    indexed = run(pair(POWER, CEMENT, extra=[*CLINKER_CRASH, f"contract.price_indexation={ceiling}",
+                                             f'contract.terms="{terms}"']))
     assert "breached by receiver" in reasons(fixed)
     assert not any(r.startswith("breached") for r in reasons(indexed))
-    # The price paid moved by half the fall in the value of the clinker one t of ash replaces.
     book, month = indexed.contracts, indexed.month
+    share = book.indexation[0]
+    if terms == "standard":
+        assert share == ceiling
+    else:
+        gains = book.supplier_gain_eur[0], book.receiver_gain_eur[0]
+        assert share == pytest.approx(gains[0] / sum(gains)) and 0 < share < ceiling
+    # The price paid moved by that share of the fall in the value of the clinker one t of ash replaces.
     fall = book.ratio[0] * (month.costs.virgin[book.input[0]] - book.virgin_at_signing[0])
     assert fall < 0
-    assert indexed.economics.current_price(month, book, np.array([0]))[0] == pytest.approx(book.price[0] + 0.5 * fall)
+    assert indexed.economics.current_price(month, book, np.array([0]))[0] == pytest.approx(book.price[0] + share * fall)
 
 
+STANDARD = ['contract.terms="standard"']  # every contract carries the clauses as set
 SHORT_SUPPLY = ["outages.rate_per_month=1", "outages.mean_repair_days=15", "scenario.years=2",
                 "policy.breach_penalty_months=1000"]
 
 
 def check_damages_move_only_money(plain, bound, payer, payee):
-    """Without the guarantee no damages; with it some, paid by ``payer`` to ``payee`` to the cent, and no flow changed
-    (no side breaks at the penalty these runs set), only who bears the shortfall."""
+    """Without the guarantee no damages; with it some, paid by ``payer`` to ``payee``, and no flow changed (no side
+    breaks at the penalty these runs set), only who bears the shortfall. The guarantee is priced in at signing: the
+    side it covers pays for it in the price, so the cash moved between the two is the damages and the change in
+    the price paid, to the cent."""
     assert (plain.contracts.damages_total == 0).all()
-    damages = bound.contracts.damages_total.sum()
+    book = bound.contracts
+    damages = book.damages_total.sum()
     assert damages > 0
-    assert bound.contracts.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
+    assert book.delivered_total.tolist() == plain.contracts.delivered_total.tolist()
+    supplier_pays = bound.firm_ids[book.supplier[0]] == payer
+    dearer = ((book.price - plain.contracts.price) * book.delivered_total).sum()  # more paid by the receiver
+    to_payee = damages - dearer if supplier_pays else damages + dearer
     gained = bound.firms.cash - plain.firms.cash
-    assert gained[bound.firm_ids.index(payee)] == pytest.approx(damages)
-    assert gained[bound.firm_ids.index(payer)] == pytest.approx(-damages)
+    assert gained[bound.firm_ids.index(payee)] == pytest.approx(to_payee)
+    assert gained[bound.firm_ids.index(payer)] == pytest.approx(-to_payee)
+    # The covered side pays for its cover: a receiver a dearer price, a supplier a lower one.
+    assert dearer >= 0 if supplier_pays else dearer <= 0
 
 
 def test_deliver_or_pay_moves_the_receivers_loss_on_what_was_not_offered_to_the_supplier():
     plain = run(pair(POWER, CEMENT, extra=SHORT_SUPPLY), seed=3)
-    guaranteed = run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, "contract.deliver_or_pay_share=1"]), seed=3)
+    guaranteed = run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, "contract.deliver_or_pay_share=1", *STANDARD]), seed=3)
     check_damages_move_only_money(plain, guaranteed, payer="power", payee="cement")
 
 
@@ -206,7 +225,7 @@ SWINGS = ["demand.volatility=0.3", "scenario.years=3", "policy.breach_penalty_mo
 
 def test_take_or_pay_makes_the_receiver_pay_for_what_it_does_not_take():
     plain = run(pair(POWER, GREENHOUSE, extra=SWINGS), seed=2)
-    bound = run(pair(POWER, GREENHOUSE, extra=[*SWINGS, "contract.take_or_pay_share=1"]), seed=2)
+    bound = run(pair(POWER, GREENHOUSE, extra=[*SWINGS, "contract.take_or_pay_share=1", *STANDARD]), seed=2)
     check_damages_move_only_money(plain, bound, payer="greenhouse", payee="power")
 
 

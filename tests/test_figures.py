@@ -2,6 +2,8 @@
 
 import itertools
 import re
+import subprocess
+import sys
 
 import matplotlib
 import numpy as np
@@ -219,3 +221,22 @@ def test_figures_render_inline_in_a_jupyter_kernel():
     assert "inline" in backend
     for cell in notebook.cells[3:]:
         assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source
+
+
+# -- drawn in other processes ---------------------------------------------------------------------
+
+YEARS = ["--years", "3", "--set", "report.network_years=[2025, 2026, 2027]"]
+
+
+def _cli_result(tmp_path, name, workers):
+    """The result files of a three-year demo run by the CLI, its figures drawn by ``workers`` processes."""
+    out = tmp_path / name
+    subprocess.run([sys.executable, "-m", "simulation", "run", str(SCENARIOS / "demo_park.toml"), *YEARS, "--quiet",
+                    "--workers", str(workers), "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    return {path.name: path.read_bytes() for path in out.iterdir() if path.suffix in (".png", ".csv")}
+
+
+def test_figures_drawn_in_other_processes_are_the_same_to_the_byte(tmp_path):
+    here, elsewhere = _cli_result(tmp_path, "one", 1), _cli_result(tmp_path, "three", 3)
+    assert {"network_2025.png", "network_2026.png", "network_2027.png", "timeline.png"} <= set(here)
+    assert here == elsewhere

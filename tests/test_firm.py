@@ -15,10 +15,12 @@ from simulation.model.firm import (
     breaking,
     closing,
     exiting,
+    guaranteeing,
     holding_up,
     hurdles,
     investing,
     leaving_platform,
+    risk_premiums,
 )
 from simulation.scenario import load
 
@@ -61,6 +63,14 @@ def test_hurdles_and_acceptance_for_all_pairs_equal_each_firm_s_own_rule(park, s
                       terms.surplus, terms.quantity)]
     assert terms.acceptable.tolist() == one_by_one
     assert 0 < sum(one_by_one) < n  # both outcomes drawn
+    # The risk premium is the part of the hurdle trust takes away; a guarantee is given where it outweighs the damages.
+    premium = risk_premiums(park.firms.hurdle_rate[s_index], park.firms.risk_aversion[s_index], trust_s, a_s)
+    assert premium.tolist() == [f.risk_premium(a, t) for f, a, t in zip(supplier, a_s, trust_s)]
+    assert h_s - premium == pytest.approx(park.firms.hurdle_rate[s_index] * np.abs(a_s))
+    damages = rng.uniform(0, 2e3, n)
+    gives = guaranteeing(premium, damages, park.firms.risk_aversion[s_index])
+    assert gives.tolist() == [f.guarantees(p, d) for f, p, d in zip(supplier, premium, damages)]
+    assert 0 < gives.sum() < n
     # Any gain, not only a Nash split's: a firm accepts (or renews) exactly what clears its hurdle.
     gain = rng.normal(0, 2e4, n)
     assert (gain >= h_s).tolist() == [f.accepts(g, a, t) for f, g, a, t in zip(supplier, gain, a_s, trust_s)] \

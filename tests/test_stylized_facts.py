@@ -103,11 +103,15 @@ def test_fact_3_larger_distances_give_fewer_links():
 
 # Fact 4. "No contract" is free exit: a side walks away, at no cost, after one losing month, as partners
 # without a contract re-decide every period. A contract fixes quantities and is enforced: deliver-or-pay
-# and take-or-pay on the whole promise, and breaking it costs two years of the larger side's expected gain.
+# and take-or-pay on the whole promise in every contract, signed at the price of the deal without them (the
+# literature's simple contract: `simple` terms), and breaking it costs two years of the larger side's expected gain.
 # Both sign the same deals. Turbulence is 0.05 or 0.15 (at 0 no deal ever loses money, so both arms
 # would be the same runs); supply uncertainty (utilisation shocks) 0.02 or 0.2.
 NO_CONTRACT = ("policy.breach_penalty_months=0", "contract.review_months=1")
-CONTRACT = ("policy.breach_penalty_months=24", "contract.deliver_or_pay_share=1", "contract.take_or_pay_share=1")
+CONTRACT = ("policy.breach_penalty_months=24", "contract.deliver_or_pay_share=1", "contract.take_or_pay_share=1",
+            'contract.terms="simple"')
+# The same contract with its guarantees priced in at signing (`standard` terms, docs/odd.md §7.4): reported only.
+PRICED = (*CONTRACT[:-1], 'contract.terms="standard"')
 CALM, TURBULENT = 0.05, 0.15
 STEADY, UNCERTAIN = 0.02, 0.2
 
@@ -127,10 +131,12 @@ def break_rate(model):
 @pytest.fixture(scope="module")
 def contract_effect():
     """``contract_effect(turbulence, uncertainty, measure)``: per-seed effect of contracts (contract - none)."""
+    arms = (("none", NO_CONTRACT, ((TURBULENT, STEADY), (CALM, STEADY), (TURBULENT, UNCERTAIN))),
+            ("contract", CONTRACT, ((TURBULENT, STEADY), (CALM, STEADY), (TURBULENT, UNCERTAIN))),
+            ("priced", PRICED, ((TURBULENT, STEADY), (TURBULENT, UNCERTAIN))))
     runs = {(terms, t, u): replicate(*overrides, f"market.price_volatility={t}", f"demand.volatility={u}", fast=9)
-            for terms, overrides in (("none", NO_CONTRACT), ("contract", CONTRACT))
-            for t, u in ((TURBULENT, STEADY), (CALM, STEADY), (TURBULENT, UNCERTAIN))}
-    return lambda t, u, measure: paired(runs["none", t, u], runs["contract", t, u], measure)
+            for terms, overrides, conditions in arms for t, u in conditions}
+    return lambda t, u, measure, arm="contract": paired(runs["none", t, u], runs[arm, t, u], measure)
 
 
 def test_fact_4_contracts_give_longer_links_and_fewer_breaks(contract_effect):
@@ -149,6 +155,8 @@ def test_fact_4_contracts_stabilise_most_under_low_supply_uncertainty(contract_e
              contract_effect(TURBULENT, STEADY, link_life) - contract_effect(TURBULENT, UNCERTAIN, link_life))
     observed("4: contracts' effect on break_rate, steady - uncertain supply (not claimed)",
              contract_effect(TURBULENT, STEADY, break_rate) - contract_effect(TURBULENT, UNCERTAIN, break_rate))
+    observed("4: priced contracts' effect on link_life, steady - uncertain supply (not claimed)",
+             contract_effect(TURBULENT, STEADY, link_life, "priced") - contract_effect(TURBULENT, UNCERTAIN, link_life, "priced"))
 
 
 # Fact 5: early formation (three years) shows what a platform adds to search by neighbourhood,

@@ -9,16 +9,13 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
-import signal
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 from simulation.errors import ScenarioError
+from simulation.processes import can_fork_safely, worker_started
 
-PARENT_CHECK_S = 1.0  # how often a pool worker checks that the sweep process is still alive
 CONNECT_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler before giving up
 
 
@@ -76,28 +73,8 @@ def _process_pool(workers):
     # A process that already runs other threads (a notebook kernel, a test run after a Dask
     # cluster) could fork while one of them holds a lock; there the slower but safe forkserver
     # is used. Results do not depend on the start method: every run carries its own seed.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    context = multiprocessing.get_context(method)
-    return cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_started)
-
-
-def _worker_started():
-    # Ctrl-C reaches the whole process group; the parent alone decides what to stop,
-    # and a worker killed between two runs would break the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's own handler: stopping a worker just ends it
-    # A worker inherits its queue's pipe ends, so it never sees end-of-file when the
-    # parent is killed (SIGKILL): it would wait forever. It checks instead.
-    threading.Thread(target=_exit_with_parent, daemon=True).start()
-
-
-def _exit_with_parent():
-    # A forked worker's parent is the sweep; a forkserver worker's is the server, which
-    # itself ends when the sweep dies. Either way the worker's parent changes.
-    first = os.getppid()
-    while os.getppid() == first:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(1)
+    context = multiprocessing.get_context("fork" if can_fork_safely() else "forkserver")
+    return cf.ProcessPoolExecutor(workers, mp_context=context, initializer=worker_started)
 
 
 def _stop_pool(pool):

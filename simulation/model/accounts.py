@@ -114,6 +114,9 @@ class Accounts:
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
         book.promised_total[running] += flows.contract_promised
+        # The records firms judge their own reliability by when they bargain over guarantees.
+        book.offered_total[running] += flows.contract_offered
+        book.accepted_total[running] += np.minimum(flows.contract_accepted, flows.contract_offered)
         book.delivered_total[running] += shipped_c
 
     def _fallback_cost(self, month):

@@ -44,7 +44,7 @@ _FIELDS = {
     "link": np.int64, "renewal_of": np.int64, "end": np.int64, "reason": np.int8,
     "trust_in_supplier": float, "trust_in_receiver": float,  # updated monthly while the contract runs
     "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
-    "promised_total": float, "delivered_total": float,
+    "promised_total": float, "offered_total": float, "accepted_total": float, "delivered_total": float,
     # Teeth of the contract: the price's indexation to the receiver's virgin input cost (per unit of input, EUR, at
     # signing), the shares owed damages for when not offered or not taken, and last month's damages (EUR).
     "indexation": float, "virgin_at_signing": float, "deliver_or_pay": float, "take_or_pay": float,

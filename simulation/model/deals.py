@@ -9,6 +9,7 @@ spending and counts. The review and the search both sign through
 
 import numpy as np
 
+from simulation.model.clauses import ClauseBargain
 from simulation.model.columns import Columns
 from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, ContractBook
 from simulation.model.keyed import KeyedValues, first_occurrences, unique_ints
@@ -22,7 +23,7 @@ class Deals:
         self.economics, self.logistics, self.loans = economics, logistics, loans
         self.min_quantity = params.search.min_quantity
         self.setup_cost = params.contract.setup_cost_eur
-        self.teeth = params.contract  # the price indexation and delivery guarantees every contract is signed with
+        self.clauses = ClauseBargain(firms, params.contract, params.outages)
         self.lead_days = params.logistics.pipeline_lead_months * DAYS_PER_MONTH
         self.n_materials = n_materials
         self.trust = KeyedValues(default=params.trust.initial)  # key truster * n + trusted
@@ -58,8 +59,12 @@ class Deals:
         return both[:len(s)], both[len(s):], pipes
 
     def price(self, month, s, d, k, renewal=False, dist=None):
-        """Terms and details of candidate pairs, with the trust and pipelines between their firms."""
-        return self.economics.price_pairs(month, s, d, k, *self.pair_context(s, d, k), renewal=renewal, dist=dist)
+        """Terms and details of candidate pairs, with the trust and pipelines between their firms and the
+        clauses they would sign (:mod:`simulation.model.clauses`)."""
+        trust_s, trust_r, pipes = self.pair_context(s, d, k)
+        terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist)
+        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], self.demand.firm[d], trust_s, trust_r, self.book)
+        return terms, details.with_clauses(clauses)
 
     # -- signing -----------------------------------------------------------------
     def resolve(self, month, rank, s, d, k, terms, details, links=None, renewals=None):
@@ -129,8 +134,8 @@ class Deals:
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
-            indexation=self.teeth.price_indexation, virgin_at_signing=month.costs.virgin[self.demand.material[d]],
-            deliver_or_pay=self.teeth.deliver_or_pay_share, take_or_pay=self.teeth.take_or_pay_share,
+            indexation=details.indexation, virgin_at_signing=month.costs.virgin[self.demand.material[d]],
+            deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
             holdup_due=capex > 0, at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:

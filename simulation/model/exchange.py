@@ -92,6 +92,13 @@ class Terms(NamedRows):
         terms._bind(values, self.beta)
         return terms
 
+    def with_hurdles(self, supplier_hurdle, receiver_hurdle):
+        """The same deal with other hurdles (EUR a month), as clauses priced in at signing leave it."""
+        values = self.values.copy()
+        values[BASE.index("supplier_hurdle")] = supplier_hurdle
+        values[BASE.index("receiver_hurdle")] = receiver_hurdle
+        return self.like(_derive(values))
+
     def with_quantity(self, quantity):
         """The same deal for another quantity: everything but the fixed costs scales."""
         scale = np.divide(quantity, self.quantity, out=np.zeros(len(self.quantity)), where=self.quantity > 0)
@@ -140,11 +147,18 @@ class PairDetails(NamedRows):
     0 by truck or where the pipeline exists); ``conversion`` (units of input
     replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
     receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
-    (months the contract would run). ``mode`` and ``term`` are whole numbers held as
-    floats: cast them before using them as indices.
+    (months the contract would run); the clauses (:class:`simulation.model.clauses.Clauses`:
+    ``indexation``, ``deliver_or_pay``, ``take_or_pay``, 0 until bargained). ``mode`` and
+    ``term`` are whole numbers held as floats: cast them before using them as indices.
     """
 
-    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term")
+    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term", "indexation", "deliver_or_pay",
+             "take_or_pay")
+    PRICED = 7  # rows set by pricing; the clauses follow
+
+    def with_clauses(self, clauses):
+        """The same pairs with ``clauses`` bargained."""
+        return self.like(np.concatenate([self.values[:self.PRICED], clauses.values]))
 
 
 class ContractMonth:
@@ -360,4 +374,6 @@ class ExchangeEconomics:
             receiver_hurdle=hurdles(firms.hurdle_rate[receiver], firms.risk_aversion[receiver], trust_r, receiver_avoided),
             beta=c.supplier_power,
         )
-        return terms, PairDetails(np.array([mode, dist, capex, converts, trust_s, trust_r, term], dtype=float))
+        details = np.zeros((len(PairDetails.NAMES), len(s)))
+        details[:PairDetails.PRICED] = mode, dist, capex, converts, trust_s, trust_r, term
+        return terms, PairDetails(details)

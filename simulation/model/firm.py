@@ -156,6 +156,16 @@ class Firm(mesa.Agent):
         ``loan_payment_eur`` a month, is worth building for ``quantity`` units of waste a month."""
         return quantity >= min_quantity and gain_eur >= loan_payment_eur * (1 + self.hurdle_rate)
 
+    def risk_premium(self, avoided_eur, trust):
+        """The part of its hurdle (EUR a month) the firm asks for bearing its partner's unreliability."""
+        return self.hurdle_rate * self.risk_aversion * (1 - trust) * abs(avoided_eur)
+
+    def guarantees(self, partners_premium_eur, expected_damages_eur):
+        """Whether the firm writes a delivery guarantee into a deal: where the cover takes away more of its
+        partner's risk premium (EUR a month) than the damages it expects to pay on its own record, loaded
+        by its risk aversion, cost it (so the deal's space of cooperation widens)."""
+        return partners_premium_eur > expected_damages_eur * (1 + self.risk_aversion)
+
     def keeps_backup(self, standby_eur, expected_loss_eur):
         """Whether the firm keeps its own plant for a critical input on standby (a backup boiler), at
         ``standby_eur`` a month, against the ``expected_loss_eur`` a month of output it expects to lose
@@ -210,6 +220,16 @@ def hurdles(rate, risk_aversion, trust, avoided_eur):
     value has that revenue at stake, hence the absolute value.
     """
     return rate * (1 + risk_aversion * (1 - trust)) * np.abs(avoided_eur)
+
+
+def risk_premiums(rate, risk_aversion, trust, avoided_eur):
+    """:meth:`Firm.risk_premium` for arrays of sides (EUR a month)."""
+    return rate * risk_aversion * (1 - trust) * np.abs(avoided_eur)
+
+
+def guaranteeing(partners_premium_eur, expected_damages_eur, risk_aversion):
+    """:meth:`Firm.guarantees` for arrays of guarantors."""
+    return partners_premium_eur > expected_damages_eur * (1 + risk_aversion)
 
 
 def breaking(gain_eur, months_at_loss, months_left, penalty_eur, review_months):

@@ -198,6 +198,16 @@ def endings(model):
     return ", ".join(f"{count} {reason}" for reason, count in counts.items()) or "none"
 
 
+def clauses(model):
+    """What the contracts signed carry (price indexation, deliver-or-pay, take-or-pay), as text; "none" if none does."""
+    book = model.contracts
+    n = book.size
+    parts = [f"{np.count_nonzero(share[:n] > 0)} of {n} with {name}"
+             for name, share in (("price indexation", book.indexation), ("deliver-or-pay", book.deliver_or_pay),
+                                 ("take-or-pay", book.take_or_pay)) if (share[:n] > 0).any()]
+    return ", ".join(parts) or "none"
+
+
 def summary(model, outcome):
     """Key figures of a run as (label, value) rows."""
     frame = model.datacollector.get_model_vars_dataframe()
@@ -211,6 +221,7 @@ def summary(model, outcome):
         ("firms linked at end", f"{int(frame['firms_linked'].iloc[-1])} of {int(frame['active_firms'].iloc[-1])}"),
         ("firms that left", departures(model)),
         ("contracts ended", endings(model)),
+        ("contract clauses", clauses(model)),
         ("waste diverted", f"{diverted / generated:.1%} of {generated:,.0f} t" if generated else "no mass waste"),
         ("energy exchanged", f"{frame['energy_exchanged_mwh'].sum():,.0f} MWh"),
         ("water exchanged", f"{frame['water_exchanged_m3'].sum():,.0f} m3"),

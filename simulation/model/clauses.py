@@ -1,0 +1,114 @@
+"""Contract clauses, bargained pair by pair: delivery guarantees and price indexation.
+
+The scenario's ``contract.deliver_or_pay_share``, ``take_or_pay_share`` and
+``price_indexation`` are the most a contract may carry. With ``contract.terms =
+"bargained"`` (the default) each pair chooses its clauses when it signs or
+renews; with ``"standard"`` every contract carries them as set, as under a
+standard-form contract a regulator or trade association imposes. Either way each
+side's least acceptable gain (its hurdle, :meth:`simulation.model.firm.Firm.hurdle`)
+prices what the clauses do to it, so the price and the split follow. ``"simple"``
+imposes them unpriced: the deal is signed as it would be without them, as the
+simple contracts of Albino, Fraccascia & Giannoccaro (2016), which fix quantities
+and shares, are.
+
+**Delivery guarantees** (expected damages at signing, EUR a month, quantity ``q``).
+The risk premium in a side's hurdle, ``hurdle_rate * risk_aversion * (1 - trust) * |A|``,
+is what it asks for bearing its partner's unreliability. A deliver-or-pay share
+``g`` covers the receiver on ``g`` of the promise, so ``g`` of its premium falls away;
+the supplier in turn expects to pay damages on its own shortfalls,
+``g * q * u_s * L_r``, loaded by its risk aversion, ``(1 + risk_aversion)``. Here
+``u_s`` is the share of its promises the supplier expects not to offer (its own
+record on past contracts, never less than the share of a month its plant is down)
+and ``L_r`` what the receiver gains on a unit at the price without guarantees
+(the damages per unit). Take-or-pay is the mirror image: the supplier's premium
+falls away, the receiver expects to pay on what it will not take. A bargained
+guarantee is signed, at its full share, only where it widens the space of
+cooperation: where the partner's premium exceeds the guarantor's loaded expected
+damages (:meth:`simulation.model.firm.Firm.guarantees`). New partners, who trust each other little, so write guarantees in,
+and partners whose trust has caught up with their record drop them at renewal:
+formal terms stand in for trust (Poppo & Zenger 2002).
+
+**Price indexation.** A share ``x`` of a fall in the value of what a unit
+replaces is passed into the price: the receiver bears ``1 - x`` of the fall, the
+supplier ``x``. The pair signs the share, up to the ceiling, under which the deal
+survives the largest fall with neither side losing money, ``x = g_s / (g_s + g_r)``
+(``g`` each side's gain as signed): a side with a thin margin is not left holding
+the price risk.
+"""
+
+import numpy as np
+
+from simulation.model.columns import NamedRows
+from simulation.model.firm import guaranteeing, risk_premiums
+from simulation.scenario.timeline import DAYS_PER_MONTH
+
+
+class Clauses(NamedRows):
+    """Each pair's clauses: price indexation, deliver-or-pay and take-or-pay shares (rows of one array)."""
+
+    NAMES = ("indexation", "deliver_or_pay", "take_or_pay")
+
+
+class ClauseBargain:
+    """Chooses the clauses of priced pairs (:meth:`settle`) from the scenario's ceilings and the firms' records."""
+
+    def __init__(self, firms, contract, outages):
+        self.firms = firms
+        self.ceiling = np.array([contract.price_indexation, contract.deliver_or_pay_share, contract.take_or_pay_share])
+        self.bargained = contract.terms == "bargained"
+        self.priced = contract.terms != "simple"
+        # A plant that is down offers nothing and takes nothing: no firm expects to do better than that.
+        self.down_share = outages.rate_per_month * min(outages.mean_repair_days / DAYS_PER_MONTH, 1.0)
+
+    def settle(self, terms, supplier, receiver, trust_s, trust_r, book):
+        """The ``terms`` of pairs (firm indices ``supplier``, ``receiver``, each one's trust in the other) with
+        their clauses priced in, and the :class:`Clauses` chosen; ``book`` holds the firms' records."""
+        n = len(terms.quantity)
+        if not self.ceiling.any() or not self.priced:
+            return terms, Clauses(np.repeat(self.ceiling[:, None], n, axis=1))
+        firms = self.firms
+        short_offering, short_taking = self.shortfall_shares(book)
+        q = terms.quantity
+        per_unit = np.where(q > 0, q, 1.0)
+        price = terms.price
+        receiver_loss = np.maximum(terms.receiver_avoided / per_unit - terms.running_unit - price, 0.0)
+        supplier_loss = np.maximum((terms.supplier_avoided + terms.subsidy) / per_unit + price, 0.0)
+        aversion_s, aversion_r = firms.risk_aversion[supplier], firms.risk_aversion[receiver]
+        premium_s = risk_premiums(firms.hurdle_rate[supplier], aversion_s, trust_s, terms.supplier_avoided)
+        premium_r = risk_premiums(firms.hurdle_rate[receiver], aversion_r, trust_r, terms.receiver_avoided)
+        damages_s = q * short_offering[supplier] * receiver_loss  # expected, EUR a month, at the full share
+        damages_r = q * short_taking[receiver] * supplier_loss
+        indexation, deliver_or_pay, take_or_pay = self.ceiling
+        if self.bargained:
+            g = deliver_or_pay * guaranteeing(premium_r, damages_s, aversion_s)
+            t = take_or_pay * guaranteeing(premium_s, damages_r, aversion_r)
+        else:
+            g, t = np.full(n, deliver_or_pay), np.full(n, take_or_pay)
+        settled = terms.with_hurdles(terms.supplier_hurdle + g * damages_s * (1 + aversion_s) - t * premium_s,
+                                     terms.receiver_hurdle + t * damages_r * (1 + aversion_r) - g * premium_r)
+        x = np.minimum(indexation, surviving_share(settled.supplier_gain, settled.receiver_gain)) if self.bargained \
+            else np.full(n, indexation)
+        return settled, Clauses(np.array([x, g, t], dtype=float))
+
+    def shortfall_shares(self, book):
+        """Per firm, the share of its promises it did not offer as a supplier and the share of what was offered
+        that it did not take as a receiver, over all its contracts so far, each at least the share of a month
+        its plant is down."""
+        n = len(self.firms)
+        ids = np.arange(book.size)
+        shares = []
+        for side, asked, given in ((book.supplier, book.promised_total, book.offered_total),
+                                   (book.receiver, book.offered_total, book.accepted_total)):
+            asked_by_firm = np.bincount(side[ids], weights=asked[ids], minlength=n)
+            given_by_firm = np.bincount(side[ids], weights=given[ids], minlength=n)
+            record = 1.0 - np.divide(given_by_firm, asked_by_firm, out=np.ones(n), where=asked_by_firm > 0)
+            shares.append(np.maximum(record, self.down_share))
+        return shares
+
+
+def surviving_share(supplier_gain, receiver_gain):
+    """The indexation share under which a deal survives the largest fall in the value of what it replaces:
+    the supplier's share of the two gains (0 where they do not add up to a gain)."""
+    total = supplier_gain + receiver_gain
+    share = np.divide(supplier_gain, total, out=np.zeros(len(total)), where=total > 0)
+    return np.clip(share, 0.0, 1.0)

@@ -8,6 +8,7 @@ processes while this one writes the tables. A figure is the same, to the byte,
 however it is drawn.
 """
 
+import gc
 import json
 import multiprocessing
 from contextlib import contextmanager
@@ -83,7 +84,10 @@ def _figures(model, frames, staging, figures, workers):
         return
     global _PENDING
     _PENDING = files
+    # The collector would visit (and so copy) every page of the park's objects in each worker: out of its sight.
+    gc.freeze()
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=worker_started)
+    gc.unfreeze()
     try:
         yield pool.imap(_draw_pending, [(index, str(staging)) for index in range(len(files))])
         pool.close()

@@ -211,12 +211,20 @@ def check_damages_move_only_money(plain, bound, payer, payee):
     assert gained[bound.firm_ids.index(payer)] == pytest.approx(-to_payee)
     # The covered side pays for its cover: a receiver a dearer price, a supplier a lower one.
     assert dearer >= 0 if supplier_pays else dearer <= 0
+    return damages, dearer
 
 
 def test_deliver_or_pay_moves_the_receivers_loss_on_what_was_not_offered_to_the_supplier():
     plain = run(pair(POWER, CEMENT, extra=SHORT_SUPPLY), seed=3)
     guaranteed = run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, "contract.deliver_or_pay_share=1", *STANDARD]), seed=3)
-    check_damages_move_only_money(plain, guaranteed, payer="power", payee="cement")
+    _, dearer = check_damages_move_only_money(plain, guaranteed, payer="power", payee="cement")
+    assert dearer > 0  # a station down half of each month expects to pay, and asks for it in the price
+    # Half the share pays for half of each shortfall, on the same flows; unpriced ("simple"), at the same price.
+    whole, half = (run(pair(POWER, CEMENT, extra=[*SHORT_SUPPLY, f"contract.deliver_or_pay_share={share}",
+                                                  'contract.terms="simple"']), seed=3) for share in (1, 0.5))
+    assert whole.contracts.price.tolist() == half.contracts.price.tolist() == plain.contracts.price.tolist()
+    assert half.contracts.damages_total.sum() == pytest.approx(whole.contracts.damages_total.sum() / 2)
+    assert whole.contracts.damages_total.sum() > 0
 
 
 # Utilisation swings from month to month, so some months the greenhouse cannot take all the heat offered.

@@ -14,11 +14,11 @@ and shares, are.
 **Delivery guarantees** (expected damages at signing, EUR a month, quantity ``q``).
 The risk premium in a side's hurdle, ``hurdle_rate * risk_aversion * (1 - trust) * |A|``,
 is what it asks for bearing its partner's unreliability. A deliver-or-pay share
-``g`` covers the receiver on ``g`` of the promise, so ``g`` of its premium falls away;
-the supplier in turn expects to pay damages on its own shortfalls,
-``g * q * u_s * L_r``, loaded by its risk aversion, ``(1 + risk_aversion)``. Here
-``u_s`` is the share of its promises the supplier expects not to offer (its own
-record on past contracts, never less than the share of a month its plant is down)
+``g`` pays the receiver ``g`` of what it loses on each unit not offered, so ``g`` of
+its premium falls away; the supplier in turn expects to pay damages on its own
+shortfalls, ``g * q * u_s * L_r``, loaded by its risk aversion, ``(1 + risk_aversion)``.
+Here ``u_s`` is the share of its promises the supplier expects not to offer (its own
+record on past contracts; with none yet, the share of a month its plant is down)
 and ``L_r`` what the receiver gains on a unit at the price without guarantees
 (the damages per unit). Take-or-pay is the mirror image: the supplier's premium
 falls away, the receiver expects to pay on what it will not take. A bargained
@@ -57,7 +57,7 @@ class ClauseBargain:
         self.ceiling = np.array([contract.price_indexation, contract.deliver_or_pay_share, contract.take_or_pay_share])
         self.bargained = contract.terms == "bargained"
         self.priced = contract.terms != "simple"
-        # A plant that is down offers nothing and takes nothing: no firm expects to do better than that.
+        # What a firm with no record yet expects of itself: a plant that is down offers and takes nothing.
         self.down_share = outages.rate_per_month * min(outages.mean_repair_days / DAYS_PER_MONTH, 1.0)
 
     def settle(self, terms, supplier, receiver, trust_s, trust_r, book):
@@ -86,14 +86,20 @@ class ClauseBargain:
             g, t = np.full(n, deliver_or_pay), np.full(n, take_or_pay)
         settled = terms.with_hurdles(terms.supplier_hurdle + g * damages_s * (1 + aversion_s) - t * premium_s,
                                      terms.receiver_hurdle + t * damages_r * (1 + aversion_r) - g * premium_r)
-        x = np.minimum(indexation, surviving_share(settled.supplier_gain, settled.receiver_gain)) if self.bargained \
-            else np.full(n, indexation)
-        return settled, Clauses(np.array([x, g, t], dtype=float))
+        return settled, Clauses(np.array([self.indexation(settled, np.full(n, indexation)), g, t], dtype=float))
+
+    def indexation(self, deal, priced):
+        """The indexation share of ``deal`` (:class:`~simulation.model.exchange.Terms`) as signed: bargained, the
+        share under which both gains run out at the same fall (worked out again for a deal re-sized since it was
+        priced), else ``priced``."""
+        if not self.bargained:
+            return priced
+        return np.minimum(self.ceiling[0], surviving_share(deal.supplier_gain, deal.receiver_gain))
 
     def shortfall_shares(self, book):
         """Per firm, the share of its promises it did not offer as a supplier and the share of what was offered
-        that it did not take as a receiver, over all its contracts so far, each at least the share of a month
-        its plant is down."""
+        that it did not take as a receiver, over all its contracts so far; for a firm with no such record, the
+        share of a month its plant is down."""
         n = len(self.firms)
         ids = np.arange(book.size)
         shares = []
@@ -102,7 +108,7 @@ class ClauseBargain:
             asked_by_firm = np.bincount(side[ids], weights=asked[ids], minlength=n)
             given_by_firm = np.bincount(side[ids], weights=given[ids], minlength=n)
             record = 1.0 - np.divide(given_by_firm, asked_by_firm, out=np.ones(n), where=asked_by_firm > 0)
-            shares.append(np.maximum(record, self.down_share))
+            shares.append(np.where(asked_by_firm > 0, record, self.down_share))
         return shares
 
 

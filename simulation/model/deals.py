@@ -134,7 +134,7 @@ class Deals:
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals,
-            indexation=details.indexation, virgin_at_signing=month.costs.virgin[self.demand.material[d]],
+            indexation=self.clauses.indexation(deal, details.indexation), virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
             holdup_due=capex > 0, at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )

@@ -251,15 +251,15 @@ class ExchangeEconomics:
     def shortfall_damages(self, month, book, contracts, promised, offered, accepted):
         """Damages (EUR) each side owes the other this month under deliver-or-pay and take-or-pay terms.
 
-        The supplier owes for what it did not offer of its guaranteed share of the
-        promise, the receiver for what it did not take of its guaranteed share of the
+        The supplier owes for its guaranteed share of what it did not offer of the
+        promise, the receiver for its guaranteed share of what it did not take of the
         offer (units of waste); each unit is worth what the other side would have
         gained on it at the current price (expectation damages, never negative).
         Shortfalls of the trucks are nobody's breach and owe nothing.
         """
         price = self.current_price(month, book, contracts)
-        not_offered = np.maximum(book.deliver_or_pay[contracts] * promised - offered, 0.0)
-        not_taken = np.maximum(book.take_or_pay[contracts] * offered - accepted, 0.0)
+        not_offered = book.deliver_or_pay[contracts] * np.maximum(promised - offered, 0.0)
+        not_taken = book.take_or_pay[contracts] * np.maximum(offered - accepted, 0.0)
         receiver_loses = np.maximum(self.receiver_running_value(month, book, contracts) - price, 0.0)
         supplier_loses = np.maximum(self.supplier_unit_value(month, book.waste[contracts], price), 0.0)
         return not_offered * receiver_loses, not_taken * supplier_loses

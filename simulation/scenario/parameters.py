@@ -125,8 +125,8 @@ class Contract(Section):
     review_months: int = Field(6, ge=1, le=MAX_MONTHS, description="months of losses a side tolerates before breaking")
     terms: typing.Literal["bargained", "standard", "simple"] = Field("bargained", description="how contracts get their clauses (the three shares below): bargained, each pair signing up to each share where it pays both sides; standard, every contract carrying them as set; simple, as standard but signed at the price of a deal without them")
     price_indexation: float = Field(0.0, ge=0, le=1, description="share of the change in the receiver's virgin input cost since signing passed into the price (0: fixed price); the most a bargained contract may take")
-    deliver_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the promised quantity the supplier owes damages for when it does not offer it; the most a bargained contract may take")
-    take_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of the offered quantity the receiver owes damages for when it does not take it; the most a bargained contract may take")
+    deliver_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of what it falls short of its promise that the supplier owes damages for; the most a bargained contract may take")
+    take_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of what it does not take of the offer that the receiver owes damages for; the most a bargained contract may take")
     holdup_share: float = Field(0.0, ge=0, le=1, description="share of the joint monthly gain a supplier claims by renegotiating once its receiver's pipeline is sunk (0: no hold-up)")
 
 

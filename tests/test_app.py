@@ -24,6 +24,7 @@ import pytest
 
 from simulation.cli import main
 from simulation.output.app import (
+    CHOICES,
     CONTROLS,
     ParkModel,
     default_scenario,
@@ -41,18 +42,21 @@ PLAY_MS = 40_000  # for two months played: a month's redraw takes about a second
 
 # -- the page's model, without a browser --------------------------------------------------------
 def test_every_slider_is_a_keyword_of_the_model_and_a_path_of_the_scenario():
-    assert [c.name for c in CONTROLS] == list(inspect.signature(ParkModel).parameters)[2:]
+    assert [c.name for c in (*CONTROLS, *CHOICES)] == list(inspect.signature(ParkModel).parameters)[2:]
     params = model_params(default_scenario())
-    assert set(params) == {"scenario_file", "seed", *(c.name for c in CONTROLS)}
-    model = ParkModel(**{name: p if isinstance(p, str) else p.value for name, p in params.items()})
+    assert set(params) == {"scenario_file", "seed", *(c.name for c in (*CONTROLS, *CHOICES))}
+    assert params["contract_terms"]["value"] == "bargained" and "simple" in params["contract_terms"]["values"]
+    model = ParkModel(**{name: p if isinstance(p, str) else p["value"] if isinstance(p, dict) else p.value
+                         for name, p in params.items()})
     assert model.config.overrides == ()  # sliders where the scenario has them: the scenario as written, schedules kept
     assert model.policy_timeline.at(model.n_periods - 1).landfill_tax_eur_per_t == 90.0
 
 
 def test_a_moved_slider_is_an_override_for_the_whole_run():
-    model = ParkModel(landfill_tax=20.0, contract_months=12, holdup=0.5, seed=7)
+    model = ParkModel(landfill_tax=20.0, contract_months=12, holdup=0.5, contract_terms="simple", seed=7)
     assert model.config.overrides == ("policy.landfill_tax_eur_per_t=20.0", "contract.duration_months=12",
-                               "contract.holdup_share=0.5")
+                               "contract.holdup_share=0.5", 'contract.terms="simple"')
+    assert model.params.contract.terms == "simple"
     assert model.seed == 7 and model.params.contract.duration_months == 12
     assert {model.policy_timeline.at(t).landfill_tax_eur_per_t for t in (0, model.n_periods - 1)} == {20.0}
 

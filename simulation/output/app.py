@@ -75,6 +75,22 @@ CONTROLS = (
 CONTROL = {c.name: c for c in CONTROLS}
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A drop-down list: the keyword of :class:`ParkModel`, the scenario value it sets, its label and options."""
+
+    name: str
+    path: str
+    label: str
+    options: tuple
+    shown: str
+
+
+CHOICES = (Choice("contract_terms", "contract.terms", "Contract clauses", ("bargained", "standard", "simple"),
+                  "clauses {}"),)
+CHOICE = {c.name: c for c in CHOICES}
+
+
 def default_scenario():
     """The demo park, found from the package (so the page starts from any folder of a clone)."""
     return Path(__file__).resolve().parents[2] / "scenarios" / "demo_park.toml"
@@ -92,6 +108,10 @@ def overrides(scenario, settings):
     """``PATH=VALUE`` for each setting (``{control name: value}``) that differs from ``scenario``'s value."""
     changed = []
     for name, value in settings.items():
+        if name in CHOICE:
+            if value is not None and value != scenario_value(scenario, CHOICE[name].path):
+                changed.append(f'{CHOICE[name].path}="{value}"')
+            continue
         if value is None or math.isclose(value, scenario_value(scenario, CONTROL[name].path), abs_tol=1e-12):
             continue
         text = str(int(value)) if isinstance(CONTROL[name].step, int) else repr(float(value))
@@ -112,9 +132,9 @@ class ParkModel(SymbiosisModel):
     def __init__(self, scenario_file=None, seed=None, landfill_tax=None, virgin_tax=None, carbon_price=None,
                  subsidy=None, transport_cost_factor=None, facilitator=None, contract_months=None,
                  price_indexation=None, deliver_or_pay=None, take_or_pay=None, holdup=None,
-                 reputation_weight=None, close_after_loss_months=None):
+                 reputation_weight=None, close_after_loss_months=None, contract_terms=None):
         given = locals()
-        settings = {c.name: given[c.name] for c in CONTROLS}
+        settings = {c.name: given[c.name] for c in (*CONTROLS, *CHOICES)}
         scenario_file = scenario_file or default_scenario()
         base = load(scenario_file)
         changed = overrides(base, settings)  # kept as self.config.overrides
@@ -131,13 +151,17 @@ def model_params(scenario_file):
         scheduled = c.path.startswith("policy.") and len(scenario.policy[c.path.split(".")[1]].values) > 1
         label = c.label + (" (scenario: a schedule)" if scheduled else "")
         params[c.name] = Slider(label, value, min(c.low, value), max(c.high, value), c.step)
+    for c in CHOICES:
+        params[c.name] = {"type": "Select", "value": scenario_value(scenario, c.path), "values": list(c.options),
+                          "label": c.label}
     return params
 
 
 def start(scenario_file):
     """The first model of a page and its ``model_params``: what the sliders show is what runs."""
     params = model_params(scenario_file)
-    values = {name: p.value if isinstance(p, Slider) else p for name, p in params.items()}
+    values = {name: p.value if isinstance(p, Slider) else p["value"] if isinstance(p, dict) else p
+              for name, p in params.items()}
     return ParkModel(**values), params
 
 
@@ -308,7 +332,7 @@ def outcome_html(model):
 
 def _other_settings(model):
     """The controls that are not policy instruments, as this run has them."""
-    return ", ".join(c.shown.format(scenario_value(model.config, c.path)) for c in CONTROLS if c.shown)
+    return ", ".join(c.shown.format(scenario_value(model.config, c.path)) for c in (*CONTROLS, *CHOICES) if c.shown)
 
 
 def FirmView(model):

@@ -70,7 +70,7 @@ CONTROLS = (
     Control("reputation_weight", "trust.reputation_weight", "Reputation: trust lost by hearsay (share)",
             0.0, 1.0, 0.05, "reputation weight {:g}"),
     Control("close_after_loss_months", "firm_defaults.close_after_loss_months",
-            "Close a plant after months of losses (0: never)", 0, 60, 1, "plants close after {:g} months of losses"),
+            "Close a plant after months of losses (0: never)", 0, 60, 1, "plants close after {:g} months of losses (0: never)"),
 )
 CONTROL = {c.name: c for c in CONTROLS}
 
@@ -325,7 +325,7 @@ def outcome_html(model):
         _labelled("Policy in force", f"landfill tax {policy.landfill_tax_eur_per_t:g} EUR/t, virgin-material tax "
                   f"{policy.virgin_tax_eur_per_t:g} EUR/t, carbon price {policy.carbon_price_eur_per_t:g} EUR/t, "
                   f"subsidy {policy.subsidy_eur_per_t:g} EUR/t, facilitator {policy.facilitator_participation:g}"),
-        _labelled("Logistics, contracts, trust, firms", f"{_other_settings(model)} (0: never); seed {model.seed}"),
+        _labelled("Logistics, contracts, trust, firms", f"{_other_settings(model)}; seed {model.seed}"),
         _labelled("Changed from the scenario (sliders apply at Reset)", ", ".join(model.config.overrides) or "nothing"),
     )
 

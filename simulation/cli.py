@@ -73,8 +73,8 @@ def build_parser():
     run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>); must be new, empty, "
                                                    "or an earlier run's results, which are replaced as a whole")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    run.add_argument("--workers", type=_positive_int, help="processes drawing the figures at once (default: the usable "
-                                                           "cores; 1 draws them in this process)")
+    run.add_argument("--workers", type=_positive_int, help="processes drawing the figures at once (default 1, in this "
+                                                           "process; e.g. 2 on 2 cores)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sweep_commands(commands)
     _add_compare(commands)
@@ -260,7 +260,6 @@ def _warn(warnings):
 
 
 def _run(args, command):
-    from simulation.experiment.executors import usable_cores
     from simulation.measures.outcome import outcome_of
     from simulation.model import SymbiosisModel
     from simulation.model.workload import run_estimate
@@ -298,7 +297,7 @@ def _run(args, command):
                                                    file=sys.stderr) as bar:
             try:
                 write_results(model, out_dir, command, outcome, figures=not args.no_figures,
-                              progress=_file_progress(bar, received), workers=args.workers or usable_cores())
+                              progress=_file_progress(bar, received), workers=args.workers or 1)
             except OSError as exc:
                 raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
             bar.update(bar.total - bar.n)

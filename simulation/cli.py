@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from simulation import __version__
 from simulation.errors import RunFailed, ScenarioError
+from simulation.processes import usable_cores
 
 DEFAULT_SCENARIO = "scenarios/demo_park.toml"
 # The repository this package sits in: the default scenario is found there from any folder.
@@ -73,8 +74,8 @@ def build_parser():
     run.add_argument("--out", type=_out_dir, help="output folder (default results/<scenario name>); must be new, empty, "
                                                    "or an earlier run's results, which are replaced as a whole")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    run.add_argument("--workers", type=_positive_int, help="processes drawing the figures at once (default 1, in this "
-                                                           "process; e.g. 2 on 2 cores)")
+    run.add_argument("--workers", type=_positive_int, help="processes drawing the figures at once (default: the usable "
+                                                           "cores; 1 draws them in this process)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_sweep_commands(commands)
     _add_compare(commands)
@@ -297,7 +298,7 @@ def _run(args, command):
                                                    file=sys.stderr) as bar:
             try:
                 write_results(model, out_dir, command, outcome, figures=not args.no_figures,
-                              progress=_file_progress(bar, received), workers=args.workers or 1)
+                              progress=_file_progress(bar, received), workers=args.workers or usable_cores())
             except OSError as exc:
                 raise ScenarioError(out_dir, "", f"cannot write the results: {exc.strerror or exc}") from None
             bar.update(bar.total - bar.n)

@@ -12,6 +12,11 @@ import time
 PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still alive
 
 
+def usable_cores():
+    """The cores this process may run on (its affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def can_fork_safely():
     """Whether this process can fork workers: it can (on POSIX) while no other Python thread runs, since
     one could hold a lock the child would then wait on for ever (a notebook kernel runs several)."""

@@ -240,3 +240,28 @@ def test_figures_drawn_in_other_processes_are_the_same_to_the_byte(tmp_path):
     here, elsewhere = _cli_result(tmp_path, "one", 1), _cli_result(tmp_path, "three", 3)
     assert {"network_2025.png", "network_2026.png", "network_2027.png", "timeline.png"} <= set(here)
     assert here == elsewhere
+
+
+def test_a_figure_failing_in_another_process_fails_the_write_and_keeps_the_old_result(tmp_path, monkeypatch):
+    from simulation.measures.outcome import outcome_of
+    from simulation.output import figures as figure_module
+    from simulation.output.results import write_results
+    from simulation.processes import can_fork_safely
+
+    if not can_fork_safely():
+        pytest.skip("this process cannot fork (another thread runs)")
+    model = SymbiosisModel(load(SCENARIOS / "demo_park.toml", years=1), collect_agents=False)
+    model.run()
+    outcome = outcome_of(model.datacollector.get_model_vars_dataframe().__getitem__, model.config.spec.outcome)
+    out = tmp_path / "out"
+    write_results(model, out, "test", outcome, workers=1)
+    old = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def broken(target):
+        raise ValueError("no room on the canvas")
+
+    drawn = figure_module.figure_files
+    monkeypatch.setattr(figure_module, "figure_files", lambda *a, **k: drawn(*a, **k)[:2] + [("broken.png", broken)])
+    with pytest.raises(ValueError, match="no room on the canvas"):
+        write_results(model, out, "test", outcome, workers=2)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == old

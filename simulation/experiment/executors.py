@@ -8,13 +8,12 @@ how many runs to keep in flight and how to stop at once on Ctrl-C.
 import concurrent.futures as cf
 import logging
 import multiprocessing
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 from simulation.errors import ScenarioError
-from simulation.processes import can_fork_safely, worker_started
+from simulation.processes import can_fork_safely, usable_cores, worker_started
 
 CONNECT_TIMEOUT_S = 10  # how long to try to reach a Dask scheduler before giving up
 
@@ -37,10 +36,6 @@ class SerialExecutor(cf.Executor):
         except Exception as exc:  # KeyboardInterrupt goes straight to the caller
             future.set_exception(exc)
         return future
-
-
-def usable_cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from simulation.errors import ScenarioError
-from simulation.experiment.executors import backend, usable_cores
+from simulation.experiment.executors import backend
 from simulation.experiment.reuse import carried_runs, same_experiment
 from simulation.experiment.store import FILE_NAME, Store, StoreLock, read_runs, reading
 from simulation.experiment.sweep import assignments
@@ -41,6 +41,7 @@ from simulation.model import (
 from simulation.model.recorder import MEASURES
 from simulation.model.workload import sweep_estimate
 from simulation.output.files import check_destination, owned_folder
+from simulation.processes import usable_cores
 from simulation.scenario import load
 from simulation.scenario.snapshot import Snapshot
 

@@ -12,6 +12,7 @@ import gc
 import json
 import multiprocessing
 from contextlib import contextmanager
+from multiprocessing.connection import wait
 from pathlib import Path
 
 from simulation.output.files import replaced_folder
@@ -59,10 +60,6 @@ def output_files(model, figures=True):
     return len(TABLES) + 1 + count_figures(model)
 
 
-# The figures a forked worker draws, by index: a worker inherits them with the model, so nothing is pickled.
-_PENDING = []
-
-
 @contextmanager
 def _figures(model, frames, staging, figures, workers):
     """The names of the run's figures, each given as it is drawn into ``staging`` (none without ``figures``).
@@ -79,32 +76,74 @@ def _figures(model, frames, staging, figures, workers):
 
     files = figure_files(model, links=frames["links.csv"], yearly=frames["yearly.csv"])
     workers = min(workers, len(files))
-    if workers < 2 or not can_fork_safely():
-        yield _drawn_here(files, staging)
-        return
-    global _PENDING
-    _PENDING = files
-    # The collector would visit (and so copy) every page of the park's objects in each worker: out of its sight.
-    gc.freeze()
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=worker_started)
-    gc.unfreeze()
+    drawn = (_drawn_here(files, staging) if workers < 2 or not can_fork_safely()
+             else _drawn_by_workers(files, staging, workers))
     try:
-        yield pool.imap(_draw_pending, [(index, str(staging)) for index in range(len(files))])
-        pool.close()
+        yield drawn
     finally:
-        pool.terminate()  # after close(), once every figure is drawn, this only reaps the workers
-        pool.join()
-        _PENDING = []
+        drawn.close()  # a worker still drawing is stopped before the staging folder goes
+
+
+def _drawn_by_workers(files, staging, workers):
+    """Forked processes take the figures in turn; a figure's name comes back as it is saved.
+
+    Plain processes rather than a pool: stopping one (closing this generator, on
+    an interrupt) is a kill the parent does without taking any lock a killed worker
+    may hold.
+    """
+    context = multiprocessing.get_context("fork")
+    turn = context.Value("i", 0)  # the next figure to draw, shared by the workers
+    processes, readers = [], []
+    gc.freeze()  # the collector would visit (and so copy) every page of the park's objects in each worker
+    try:
+        for _ in range(workers):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_draw_in_turn, args=(files, staging, turn, writer), daemon=True)
+            process.start()
+            writer.close()
+            processes.append(process)
+            readers.append(reader)
+    finally:
+        gc.unfreeze()
+    try:
+        while readers:
+            for reader in wait(readers):
+                try:
+                    name = reader.recv()
+                except EOFError:  # the worker has no more to draw (or died: checked below)
+                    readers.remove(reader)
+                    continue
+                if isinstance(name, BaseException):
+                    raise name
+                yield name
+        for process in processes:
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"a process drawing the figures ended with exit code {process.exitcode}")
+    finally:
+        for process in processes:
+            if process.exitcode is None:
+                process.kill()
+            process.join()
+
+
+def _draw_in_turn(files, staging, turn, writer):
+    worker_started()
+    try:
+        while True:
+            with turn.get_lock():
+                index = turn.value
+                turn.value += 1
+            if index >= len(files):
+                return
+            name, draw = files[index]
+            draw(staging / name)
+            writer.send(name)
+    except Exception as exc:  # noqa: BLE001  (raised again in the parent, which reports it)
+        writer.send(exc)
 
 
 def _drawn_here(files, staging):
     for name, draw in files:
         yield name  # the caller's progress, and its chance to stop, come before each figure
         draw(staging / name)
-
-
-def _draw_pending(job):
-    index, folder = job
-    name, draw = _PENDING[index]
-    draw(Path(folder) / name)
-    return name

@@ -18,7 +18,8 @@ from simulation.output.palette import MATERIAL_COLOURS, lab
 # Per family, materials in the order they get colours: the wastes and by-products exchanged
 # first, then virgin inputs (which appear only in flow tables).
 ORDER = {
-    "energy": ["steam", "surplus_heat", "refinery_gas", "process_steam", "low_grade_heat", "natural_gas"],
+    "energy": ["steam", "surplus_heat", "refinery_gas", "process_steam", "low_grade_heat", "natural_gas",
+               "district_heat", "aquaculture_heat", "process_waste_heat"],
     "water": ["used_cooling_water", "warm_seawater", "treated_wastewater", "process_wastewater", "fresh_water"],
     "mass": ["fly_ash", "fgd_gypsum", "wood_fly_ash", "sulphur", "fermentation_sludge", "yeast_slurry",
              "sewage_sludge", "digestate", "manure", "food_waste", "organic_residue", "scrap_metal",

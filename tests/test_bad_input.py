@@ -172,6 +172,15 @@ RUN_CASES = [
          scenario=(('at = "2028-01"', 'at = "2028-13"'),)),
     run_case("event switching to another sector's process", SCENARIO, "events[0].switch_process",
          "belongs to sector 'cement'", scenario=(('switch_process = "power_wood"', 'switch_process = "cement"'),)),
+    # -- approvals -----------------------------------------------------------------
+    run_case("approval for an unknown material", SCENARIO, "approvals[0].waste", "unknown material 'fly_ahs'",
+         scenario=((None, '\n[[approvals]]\nwaste = "fly_ahs"\nallowed_from = "2026-01"\n'),)),
+    run_case("approval that matches no substitution", SCENARIO, "approvals[0]", "no catalogue substitution turns 'coal'",
+         scenario=((None, '\n[[approvals]]\nwaste = "coal"\nallowed_from = "2026-01"\n'),)),
+    run_case("approval with a bad date", SCENARIO, "approvals[0].allowed_from", "expected a date",
+         scenario=((None, '\n[[approvals]]\nwaste = "fly_ash"\nallowed_from = "2026-13"\n'),)),
+    run_case("heat pump with a negative electricity price", EXTRA, "heat_pump.electricity_eur_per_mwh",
+         "greater than or equal to 0", scenario=(WITH_EXTRA,), extra="[heat_pump]\nelectricity_eur_per_mwh = -5.0\n"),
     # -- --set overrides -----------------------------------------------------------
     run_case("--set without =", SCENARIO, "policy.landfill_tax_eur_per_t", "PATH=VALUE",
          args=("--set", "policy.landfill_tax_eur_per_t")),

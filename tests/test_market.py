@@ -60,7 +60,7 @@ def _candidates(market, model):
     rank = np.zeros(len(model.firms.specs), dtype=np.int64)
     rank[searchers] = np.arange(len(searchers))
     known = AcquaintanceLists(model.firm_list, searchers, rank)
-    return market.candidate_pairs(model.policy_now, searchers, model.supply.alive.copy(), model.demand.alive.copy(), known)
+    return market.candidate_pairs(model.policy_now, model.period, searchers, model.supply.alive.copy(), model.demand.alive.copy(), known)
 
 
 def test_nearest_stream_answers_are_dropped_when_streams_change():
@@ -88,9 +88,9 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
     market, seen = model.market, []
     original = market.candidate_pairs
 
-    def checked(policy, searchers, open_s, open_d, known):
+    def checked(policy, period, searchers, open_s, open_d, known):
         assert not (open_s & ~model.supply.alive).any() and not (open_d & ~model.demand.alive).any()
-        searcher, partner, s, d, k, dist = pairs = original(policy, searchers, open_s, open_d, known)
+        searcher, partner, s, d, k, dist = pairs = original(policy, period, searchers, open_s, open_d, known)
         assert model.supply.alive[s].all() and model.demand.alive[d].all()
         assert model.firms.active[model.supply.firm[s]].all() and model.firms.active[model.demand.firm[d]].all()
         assert (searcher != partner).all()

@@ -12,7 +12,8 @@ from simulation.scenario.describe import section_of
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")
 
-# Scenario sections that are tables of fields (the firms and events lists are described as FirmSpec.* and Event.*).
+# Scenario sections that are tables of fields (the firms, events and approvals lists are described as FirmSpec.*,
+# Event.* and Approval.*).
 SECTIONS = ("scenario", "demand", "market", "firm_defaults", "search", "contract", "trust",
             "logistics", "outages", "policy", "outcome", "report", "park")
 # Sections whose every field must be named in the document; the run section and the park generator may be prose.
@@ -24,6 +25,8 @@ CLASSES = {
     "Sector": catalogue.Sector,
     "FirmSpec": parameters.FirmSpec,
     "Event": parameters.Event,
+    "Approval": parameters.Approval,
+    "HeatPump": catalogue.HeatPump,
 }
 
 # A dotted name not itself part of a longer dotted name or a path: `search.rate_per_month`, not simulation.model.market.x or contract.py.
@@ -47,7 +50,7 @@ def code_spans():
 
 
 def test_sections_listed_here_are_the_scenario_sections():
-    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events")}
+    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events", "approvals")}
     assert tables == set(SECTIONS)
 
 

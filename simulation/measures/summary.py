@@ -24,6 +24,7 @@ def _totals(names):
 
 RUN_MEASURES = {
     "links_formed": "links formed over the run (renewals excluded)",
+    "distinct_links_formed": "distinct (supplier, receiver, material) triples linked over the run: a link formed again counts once",
     "active_links_end": "links delivering in the last month",
     "mean_active_links": "mean links delivering per month",
     "peak_network_firms": "peak of the network's smoothed size, firms (outcome rule)",
@@ -46,6 +47,11 @@ BREACHES = (REASON["breached by supplier"], REASON["breached by receiver"])
 UNDEFINED_WHEN_NOT_APPLICABLE = ("waste_diverted_share", "mean_link_life_months", "formed_month", "collapsed_month")
 
 
+def distinct_links(book):
+    """How many distinct (supplier, receiver, material) triples the contract book links."""
+    return len(set(zip(book.supplier.tolist(), book.receiver.tolist(), book.waste.tolist())))
+
+
 def run_measures(model, outcome):
     """Every measure of :data:`RUN_MEASURES` for a finished run, as floats.
 
@@ -60,6 +66,7 @@ def run_measures(model, outcome):
     book = model.contracts
     return _checked(model, {
         "links_formed": float(book.n_links),
+        "distinct_links_formed": float(distinct_links(book)),
         "active_links_end": float(series("active_links")[-1]),
         "mean_active_links": float(series("active_links").mean()),
         "peak_network_firms": float(outcome.peak_firms),

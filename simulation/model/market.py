@@ -124,9 +124,10 @@ class Market:
             self.platform_index = {side: _index(table, f.x, f.y, table.alive & members[table.firm])
                                    for side, table in (("supply", supply), ("demand", demand))}
 
-    def candidate_pairs(self, policy, searchers, open_s, open_d, known):
+    def candidate_pairs(self, policy, period, searchers, open_s, open_d, known):
         """Candidate pairs for a round of searching firms, as arrays.
 
+        Only substitutions open in ``period`` are offered (approvals, technique dates).
         ``open_s`` and ``open_d`` mark the streams with free flow to offer (masks over
         supply and demand streams, alive streams only); ``known`` holds the searchers' acquaintances
         (:class:`simulation.model.firm.AcquaintanceLists`).
@@ -152,7 +153,7 @@ class Market:
         # Every stream found is alive and its firm active: the indexes are rebuilt whenever a stream
         # is added or ended, a firm that leaves ends all its streams, and ``lookup`` holds alive streams only.
         dist = f.distances(supplier, receiver)
-        keep = (supplier != receiver) & (dist <= self.search.max_distance_km)
+        keep = (supplier != receiver) & (dist <= self.search.max_distance_km) & subs.open_in(period, k)
         # A pair already under contract is topped up at renewal, not by a second contract.
         book = self.contracts
         running = book.running()

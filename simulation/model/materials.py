@@ -101,10 +101,15 @@ class UnitCosts:
 
 
 class SubstitutionTable:
-    """Which waste can replace which input: lookups in both directions."""
+    """Which waste can replace which input, as its user gets it (heat pump included), and from when:
+    lookups in both directions.
 
-    def __init__(self, catalogue, materials):
-        subs = catalogue.substitutions
+    ``opens`` is the first period each substitution may be used in (default: all open from the start).
+    """
+
+    def __init__(self, catalogue, materials, opens=None):
+        subs = [catalogue.delivered(sub) for sub in catalogue.substitutions]
+        self.opens = np.array(opens if opens is not None else [0] * len(subs), dtype=np.int64)
         self.waste = np.array([materials.index[s.waste] for s in subs], dtype=np.int64)
         self.input = np.array([materials.index[s.replaces] for s in subs], dtype=np.int64)
         self.ratio = np.array([s.ratio for s in subs], float)
@@ -113,6 +118,10 @@ class SubstitutionTable:
         self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
         self.capex = np.array([s.recovery_capex_eur for s in subs], float)
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
+
+    def open_in(self, period, k):
+        """Which of substitutions ``k`` firms may use in ``period``."""
+        return self.opens[k] <= period
 
     def treatment_unit(self, carbon_price):
         """Treatment cost per unit of waste of each substitution at ``carbon_price`` (EUR/t CO2), carbon included (EUR)."""

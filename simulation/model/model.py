@@ -79,7 +79,7 @@ class SymbiosisModel(mesa.Model):
         self.calendar = scenario.calendar
         self.n_periods = scenario.periods
         self.materials = MaterialTable(scenario.catalogue)
-        self.subs = SubstitutionTable(scenario.catalogue, self.materials)
+        self.subs = SubstitutionTable(scenario.catalogue, self.materials, scenario.opening_periods())
         self.policy_timeline = PolicyTimeline(scenario.policy)
         self.firms = FirmTable(self._firm_specs(), p.firm_defaults, p.demand.mean_utilisation, self.calendar)
         n, n_mat = len(self.firms), len(self.materials)

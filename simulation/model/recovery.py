@@ -58,7 +58,8 @@ class RecoveryInvestment:
         payment on the loan that would finance it.
         """
         subs = self.economics.subs
-        firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0))
+        firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0)
+                             & subs.open_in(month.period, np.arange(len(subs.waste))))
         firm = firms[firm]
         s, d = self.supply.lookup[firm, subs.waste[k]], self.demand.lookup[firm, subs.input[k]]
         quantity = self.economics.free_quantity(s, d, k, subs.ratio[k])

@@ -46,7 +46,7 @@ class PartnerSearch:
 
         # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
         known = AcquaintanceLists(f.agents, searching, rank)
-        searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, searching, open_s, open_d, known)
+        searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, month.period, searching, open_s, open_d, known)
         seen, via_platform = self._sees(month, searcher, partner, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)

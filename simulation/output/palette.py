@@ -24,6 +24,9 @@ MATERIAL_COLOURS = {
     "process_steam": "#ff9687",
     "low_grade_heat": "#ff3c69",
     "natural_gas": "#ff780f",
+    "district_heat": "#b44b2d",
+    "aquaculture_heat": "#ffa55a",
+    "process_waste_heat": "#ff694b",
     # water
     "used_cooling_water": "#004bff",
     "warm_seawater": "#00d2f0",

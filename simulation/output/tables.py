@@ -17,6 +17,7 @@ import pandas as pd
 
 from simulation import __version__
 from simulation.errors import RunFailed
+from simulation.measures.summary import distinct_links
 from simulation.model.contract import END_REASONS, LOG_COLUMNS, MODES
 from simulation.model.firm import EXIT_REASONS
 from simulation.model.recorder import FLOW_COLUMNS, MEASURES
@@ -216,7 +217,8 @@ def summary(model, outcome):
     book = model.contracts
     return [
         ("outcome", outcome.describe(model.calendar)),
-        ("links formed (ever)", f"{book.n_links}"),
+        ("links formed (ever)", f"{book.n_links}, between {distinct_links(book)} distinct supplier-receiver-material "
+                                f"triples, in {len(book)} contracts with renewals"),
         ("links active at end", f"{int(frame['active_links'].iloc[-1])}"),
         ("firms linked at end", f"{int(frame['firms_linked'].iloc[-1])} of {int(frame['active_firms'].iloc[-1])}"),
         ("firms that left", departures(model)),

@@ -7,7 +7,14 @@ model fast index lookups.
 Units: every quantity of a material is in that material's ``unit`` (t for solids
 and liquids, MWh for energy, m3 for water); prices and fees are EUR per unit;
 CO2 factors are t CO2 per unit; transport costs are EUR per unit-km.
+
+Heat has a grade: a heat stream's ``temperature_c`` is the temperature it is
+delivered at (a waste heat) or needed at (a heat input). Heat from a source
+colder than its user needs is lifted by a heat pump, whose electricity and
+capital :meth:`Catalogue.delivered` adds to the substitution
+(:class:`HeatPump`).
 """
+
 
 from typing import Literal
 
@@ -60,6 +67,7 @@ class Material(Strict):
     short_notice_share: float = Field(1.0, ge=0, le=1, description="share of a failed exchange's supply of this input a firm can buy at short notice")
     short_notice_premium: float = Field(0.0, ge=0, le=100, description="extra cost of input bought at short notice, as a share of its virgin price")
     standby_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="monthly cost of keeping own plant able to make one unit a month of this input on standby (a backup boiler)")
+    temperature_c: float | None = Field(None, ge=-50, le=1000, description="heat grade, deg C: what a waste heat is delivered at, or what a heat input must be supplied at")
     source: str = ""
 
     @field_validator("transport")
@@ -143,7 +151,27 @@ class Substitution(Strict):
     treatment_eur: float = Price
     treatment_co2_t: float = Field(0.0, ge=0, le=1e5)
     recovery_capex_eur: float = Field(0.0, ge=0, le=MAX_EUR)
+    available_from: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$",
+                                       description="first month (YYYY-MM) the technique is in commercial use; no firm adopts it before")
     source: str = ""
+
+
+class HeatPump(Strict):
+    """What lifting heat to the grade its user needs costs (:meth:`Catalogue.delivered`).
+
+    A pump lifting from ``T_c`` to ``T_h`` (deg C) has a coefficient of performance
+    ``COP = carnot_share * (T_h + 273.15) / (T_h - T_c)``: per MWh drawn from the
+    source it uses ``1 / (COP - 1)`` MWh of electricity and delivers ``COP / (COP - 1)`` MWh.
+    """
+
+    carnot_share: float = Field(0.5, gt=0, le=1, description="COP as a share of the Carnot COP (large electric heat pumps: 0.45-0.55)")
+    electricity_eur_per_mwh: float = Field(80.0, ge=0, le=MAX_EUR_PER_UNIT, description="electricity bought to drive the pump, EUR/MWh")
+    electricity_co2_t_per_mwh: float = Field(0.3, ge=0, le=10, description="CO2 of that electricity, t/MWh")
+    capital_eur_per_mwh: float = Field(12.0, ge=0, le=MAX_EUR_PER_UNIT, description="the pump's capital and upkeep per MWh delivered, EUR/MWh")
+    source: str = ""
+
+    def cop(self, source_c, user_c):
+        return self.carnot_share * (user_c + 273.15) / (user_c - source_c)
 
 
 class Catalogue(Strict):
@@ -151,6 +179,22 @@ class Catalogue(Strict):
     sectors: dict[str, Sector]
     processes: dict[str, Process]
     substitutions: list[Substitution] = Field([], max_length=1024)  # the market packs the index into 10 bits
+    heat_pump: HeatPump = HeatPump()
+
+    def delivered(self, sub):
+        """``sub`` as a user gets it: where the waste heat is colder than the replaced heat input needs, a
+        heat pump lifts it, so each unit of waste delivers more heat, for electricity, capital and their CO2."""
+        source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
+        if source_c is None or user_c is None or source_c >= user_c:
+            return sub
+        cop = self.heat_pump.cop(source_c, user_c)
+        electricity = sub.ratio / (cop - 1)  # MWh per unit of waste
+        ratio = sub.ratio + electricity
+        pump = self.heat_pump
+        return sub.model_copy(update={
+            "ratio": ratio,
+            "treatment_eur": sub.treatment_eur + electricity * pump.electricity_eur_per_mwh + ratio * pump.capital_eur_per_mwh,
+            "treatment_co2_t": sub.treatment_co2_t + electricity * pump.electricity_co2_t_per_mwh})
 
     @model_validator(mode="after")
     def _references_exist(self):
@@ -170,4 +214,11 @@ class Catalogue(Strict):
             for field in ("waste", "replaces"):
                 if getattr(sub, field) not in self.materials:
                     raise ValueError(f"substitutions[{i}].{field}: unknown material {getattr(sub, field)!r}")
+            self._check_lift(i, sub)
         return self
+
+    def _check_lift(self, i, sub):
+        source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
+        if source_c is not None and user_c is not None and source_c < user_c and self.heat_pump.cop(source_c, user_c) <= 1:
+            raise ValueError(f"substitutions[{i}]: no heat pump lifts heat from {source_c:g} to {user_c:g} deg C "
+                             f"(its COP would be {self.heat_pump.cop(source_c, user_c):.2f}, at most 1)")

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from simulation.errors import ScenarioError
 from simulation.scenario.catalogue import (
     Catalogue,
+    HeatPump,
     Material,
     Process,
     Sector,
@@ -63,6 +64,16 @@ class Scenario:
 
     def event_period(self, index):
         return self.calendar.period_of(self.spec.events[index].at)
+
+    def opening_periods(self):
+        """The first period each catalogue substitution may be used in: its technique's date and the
+        scenario's approvals, whichever comes last (0 for one open from the start)."""
+        opens = []
+        for sub in self.catalogue.substitutions:
+            dates = [sub.available_from] if sub.available_from else []
+            dates += [rule.allowed_from for rule in self.spec.approvals if rule.covers(sub)]
+            opens.append(max([0, *(self.calendar.period_of(when) for when in dates)]))
+        return opens
 
 
 def load(path, overrides=(), seed=None, years=None, files=None):
@@ -297,8 +308,15 @@ def _load_catalogue(scenario_path, files, read=None):
                                   path, f"{section}.{key}")
                     origin[f"{section}.{key}"] = (path, f"{section}.{key}")
                     merged[section][key] = entry
+            elif section == "heat_pump":
+                if "heat_pump" in origin:
+                    raise ScenarioError(path, section, "defined twice across catalogue files")
+                _check_finite(_validate(HeatPump, entries, path, section).model_dump(), path, section)
+                origin["heat_pump"] = (path, section)
+                merged["heat_pump"] = entries
             else:
-                raise ScenarioError(path, section, "unknown section (expected materials, sectors, processes or substitutions)")
+                raise ScenarioError(path, section, "unknown section (expected materials, sectors, processes, substitutions "
+                                                   "or heat_pump)")
     try:
         return Catalogue.model_validate(merged), merged
     except ValidationError as exc:
@@ -399,6 +417,22 @@ def _check_references(spec, catalogue, calendar, path):
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
         _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
+    for i, rule in enumerate(spec.approvals):
+        _check_approval(rule, catalogue, calendar, path, f"approvals[{i}]")
+
+
+def _check_approval(rule, catalogue, calendar, path, where):
+    for field_name in ("waste", "replaces"):
+        name = getattr(rule, field_name)
+        if name != "*" and name not in catalogue.materials:
+            raise ScenarioError(path, f"{where}.{field_name}", f"unknown material {name!r}")
+    if not any(rule.covers(sub) for sub in catalogue.substitutions):
+        raise ScenarioError(path, where, f"no catalogue substitution turns {rule.waste!r} into {rule.replaces!r}, "
+                                         "so the approval would change nothing")
+    try:
+        calendar.period_of(rule.allowed_from)
+    except ValueError as exc:
+        raise ScenarioError(path, f"{where}.allowed_from", str(exc)) from None
 
 
 def _reusable_in(catalogue, process, waste):

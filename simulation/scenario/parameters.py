@@ -251,6 +251,28 @@ class Event(Section):
         return self
 
 
+class Approval(Section):
+    """A rule that keeps substitutions closed to every firm until a date: a regulator's approval
+    (end-of-waste status, a feed or fertiliser approval) or a planning rule (municipal heat planning).
+
+    It applies to every catalogue substitution of ``waste`` into ``replaces`` ('*' for any).
+    """
+
+    waste: str = Field("*", description="the waste it applies to ('*': any)")
+    replaces: str = Field("*", description="the input it applies to ('*': any)")
+    allowed_from: TimeSpec = Field(description="first month (period or date) a firm may use such a substitution")
+    source: str = Field("", description="the law, rule or decision, for the reader")
+
+    @model_validator(mode="after")
+    def _names_something(self):
+        if self.waste == "*" and self.replaces == "*":
+            raise ValueError("an approval names a waste, an input it replaces, or both")
+        return self
+
+    def covers(self, substitution):
+        return self.waste in ("*", substitution.waste) and self.replaces in ("*", substitution.replaces)
+
+
 NAME_PATTERN = r"^[^\W_][\w.-]*$"  # \w: letters and digits of any script, and '_'
 NAME_RULE = "a name, not a path: letters, digits, '_', '-' and '.', starting with a letter or digit"
 
@@ -285,6 +307,7 @@ class ScenarioSpec(Section):
     park: SyntheticPark | None = None
     firms: list[FirmSpec] = []
     events: list[Event] = []
+    approvals: list[Approval] = []
 
     @model_validator(mode="after")
     def _has_firms(self):

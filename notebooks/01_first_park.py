@@ -277,9 +277,10 @@ for name, run in (("as written (60, then 90 EUR/t)", model), ("no landfill tax",
 # <details><summary><b>Answer 1</b>: which links ended, and why; who supplies most links at the end</summary>
 #
 # The cell below counts end reasons and suppliers of running links. The four links on coal fly ash and FGD gypsum
-# end in 2035-01 with "supply stopped": the fuel switch removed those wastes. Four end "not renewed" and one "no longer
+# end in 2035-01 with "supply stopped": the fuel switch removed those wastes. Ten end "not renewed" and one "no longer
 # profitable": at the end of their term, repriced at that month's costs, flows and trust, they no longer cleared both
-# hurdles (or left no surplus at all). The power station supplies most running links (9: steam, heat, warm seawater).
+# hurdles (or left no surplus at all). The power station supplies most running links (9: steam, heat and, since the
+# switch, wood fly ash).
 # </details>
 
 # %%
@@ -312,8 +313,8 @@ print(station.breaks(-2_000, 6, 30, 50_000, 6), station.breaks(-2_000, 6, 30, 60
 # <details><summary><b>Answer 4</b>: five seeds</summary>
 #
 # The cell below prints the difference in mean links delivering (tax as written minus no tax) seed by seed. The
-# differences are within about two links, smaller than the count varies from seed to seed, and they do not share one
-# sign (two seeds up, three down): on this small park five runs show no direction at all. The question needs more
+# differences are within a link, smaller than the count varies from seed to seed, and they do not share one
+# sign (three seeds up, two down): on this small park five runs show no direction at all. The question needs more
 # replicates, *paired* ones (the same seed under both conditions), and a measure the tax acts on (it taxes only
 # landfill-bound waste): the subject of notebook 2.
 # </details>

@@ -123,8 +123,8 @@ print(f"\npaired:      {paired.estimate:+.2f} links [{paired.low:+.2f}, {paired.
 print(f"independent: {unpaired.estimate:+.2f} links [{unpaired.low:+.2f}, {unpaired.high:+.2f}]")
 
 # %% [markdown]
-# The estimate is the same; the interval is not. The parks differ a lot from seed to seed (one has twice the links of
-# another), and pairing takes that variation out: what is left is the tax's effect and the noise *within* a park.
+# The estimate is the same; the interval is not. The parks differ a lot from seed to seed (one has half as many links
+# again as another), and pairing takes that variation out: what is left is the tax's effect and the noise *within* a park.
 #
 # ## Five stylized facts
 #
@@ -167,15 +167,15 @@ fig.suptitle(f"paired effects on the links, {REPLICATES} replicates of {YEARS} y
 #
 # * **Transport** (fact 3) is the clearest: ten times dearer transport removes about 13 of the 115 links and eight
 #   points of the diverted share. The links that survive are the shorter ones (exercise 3).
-# * **Subsidy** (fact 2): about 12 more links delivering and 24 more formed, and the table above shows the bill: the
+# * **Subsidy** (fact 2): about 7 more links delivering and 24 more formed, and the table above shows the bill: the
 #   state's net revenue falls by about 28 M EUR. The extra tonnes' interval holds zero, so no cost per tonne can be
 #   quoted.
-# * **Landfill tax** (fact 1): taking the baseline's 60 EUR/t away costs about 6 links; raising it to 200 EUR/t adds
-#   none that 8 replicates can see. The tax acts only on landfill-bound mass wastes; most of this park's mass waste
+# * **Landfill tax** (fact 1): taking the baseline's 60 EUR/t away costs about 3 links, and raising it to 200 EUR/t
+#   adds none, neither of which 8 replicates can tell from zero. The tax acts only on landfill-bound mass wastes; most of this park's mass waste
 #   goes to incineration, discharge or a scrap dealer, and at 60 EUR/t most landfill-bound wastes that can find a
 #   taker already have one. So the *share of all waste diverted* hardly moves. The project's tests find links and the
 #   landfill-bound share clearly up from 0 to 200 EUR/t (README, "The stylized facts").
-# * **Platform** (fact 5): over ten years the links are not clearly more, but the diverted share rises by about three
+# * **Platform** (fact 5): over ten years the links are not clearly more, but the diverted share rises by about six
 #   points: members see each other whatever the distance, so wastes find takers farther away. Its effect on links is
 #   largest early, while the network forms; exercise 4 looks at the first three years and at the threshold.
 #
@@ -332,7 +332,7 @@ for measure in ("mean_active_links", "waste_diverted_t"):
 # On the 30 km park, links formed under ten times dearer transport are fewer and several km shorter on average, in
 # every seed: only partners close enough for the saving to outweigh the haul are worth a contract. (On the 10 km
 # park above, every partner is close, and the difference in length is small.) The project's test of fact 3 pairs
-# 4 seeds the same way; on 40 seeds it finds about -3.8 km.
+# 4 seeds the same way; on 40 seeds it finds -3.7 to -3.9 km.
 # </details>
 
 # %%
@@ -351,8 +351,8 @@ print(f"paired difference: {i.estimate:+.2f} km [{i.low:+.2f}, {i.high:+.2f}]")
 # %% [markdown]
 # <details><summary><b>Answer 4</b>: the platform threshold</summary>
 #
-# Over the first three years a platform used by every firm adds about five links delivering (an interval clear of
-# zero) and five points of diverted share; one used by a tenth of the firms adds nothing distinguishable from zero.
+# Over the first three years a platform used by every firm adds about three links delivering (with 16 replicates its
+# interval just reaches below zero); one used by a tenth of the firms adds less than half a link.
 # A member needs other members to find anyone, and members that keep finding nothing give it up
 # (`search.platform_patience`): below a critical mass the platform empties. The README's table of fact 5 has the
 # 40-seed numbers.
@@ -369,9 +369,8 @@ for package in ("platform_10", "platform_100"):
 # %% [markdown]
 # <details><summary><b>Answer 5</b>: contracts under calm prices</summary>
 #
-# With calm prices (0.05) no deal in these runs loses money for a month, so free exit ends no more links than enforced
-# contracts do: the two arms are the very same runs, and the effect is exactly zero. Under turbulence it is about six
-# months of link life. Contracts stabilise links most where prices are turbulent: the interaction the project tests
+# With calm prices (0.05) deals seldom lose money, so free exit ends few more links than enforced contracts do: the
+# effect is about half a month of link life, an interval that holds zero. Under turbulence it is about eight months. Contracts stabilise links most where prices are turbulent: the interaction the project tests
 # as fact 4.
 # </details>
 

@@ -19,7 +19,7 @@
 # 5. ask a counterfactual question (history without the waste tax) and answer it with paired runs.
 #
 # One run of the 804 months takes about a second; the notebook runs in about 20 s (three seeds for the comparison
-# with the record; `scripts/kalundborg_history.py --seeds 8` makes the table of `docs/kalundborg.md`). Terms are in
+# with the record; `scripts/kalundborg_history.py` makes the tables of `docs/kalundborg.md`, over 10 seeds). Terms are in
 # the glossary at the end; answers to the exercises are in the *Answers* section after it.
 
 # %%
@@ -93,7 +93,8 @@ network_at(model, model.calendar.period_of("2024-01"));
 #
 # A process switch ([§7.7](../docs/odd.md#7-submodels)) keeps the streams of materials the new recipe still has, with
 # their contracts, and ends the others ("supply stopped"). Asnæs burning wood chips makes steam and heat, but no coal
-# fly ash and no FGD gypsum: the links on those must end, and only those (stylized fact 7).
+# fly ash and no FGD gypsum: the links on those must end, and only those (stylized fact 7). The cell lists every link
+# that ended in 2020: those ended by the switch say "supply stopped"; any other ended for a reason of its own.
 
 # %%
 ended_2020 = links[links.ended.str.startswith("2020")]
@@ -145,10 +146,11 @@ unrecorded(runs, record).head(12)
 # %% [markdown]
 # Read with [`docs/kalundborg.md`](../docs/kalundborg.md), which discusses each difference. In short: the exchanges
 # of by-products (gypsum, fly ash, sludge, refinery gas) start close to their recorded years, because they start when
-# the by-product first exists or a tax makes disposal dear; two water exchanges with the refinery never form in these
-# seeds; steam and heat form 10-20 years too early, because the
-# model's firms see a profitable pipe as soon as prices make it one, while the real ones waited for the oil shocks,
-# the town's heat plan and each other.
+# the by-product first exists or a tax makes disposal dear; the refinery's water exchanges with the power station
+# rarely form. Steam and heat start in 1981-83: Asnæs' first units were condensing units that could sell neither, until
+# unit 5 (1981) was built to extract steam and heat, and the Heat Supply Act (1979) made district heat a matter of the
+# town's heat plan. Yeast slurry to the pig farms starts in 1976, 13 years early, and never moves to the biogas plant:
+# the model has no feed approval and no rule that moves a contracted waste to a better use.
 #
 # **Exercise 2.** Run the history with no waste tax (`policy.landfill_tax_eur_per_t` and
 # `policy.incineration_tax_eur_per_t` both 0, same seed). Which links form later, or never? Is one seed enough to say
@@ -183,11 +185,12 @@ unrecorded(runs, record).head(12)
 # <details><summary><b>Answer 1</b>: early, on time, unrecorded</summary>
 #
 # The cell below lists, for this run (seed 1959), each recorded exchange with its recorded start and the run's.
-# Refinery gas, Novo's sludge, fly ash, warm seawater to the fish farm, sulphur and FGD gypsum start in their recorded
-# year; the energy links (heat to the utility, steam to the refinery and to Novo) start 8-20 years early, and so does
-# the yeast slurry to the pig farms. The refinery's cooling water and wastewater to Asnæs never form (the two rows
-# "recorded only"). Links with no recorded counterpart, e.g. sewage sludge to the farms and plasterboard offcuts to the
-# cement works, are in the `unrecorded` table above (over three seeds).
+# Refinery gas, Novo's sludge, fly ash, steam to the refinery and to Novo, warm seawater to the fish farm, sulphur,
+# FGD gypsum and the residues to the biogas plant start in their recorded year; heat to the utility a year late,
+# treated wastewater to Asnæs 4 years late and sewage sludge to Soilrem 3 years early. The yeast slurry to the pig
+# farms starts 13 years early. The refinery's cooling water to Asnæs never forms (no simulated start). Links with no
+# recorded counterpart, e.g. sewage sludge to the farms and plasterboard offcuts to the cement works, are in the
+# `unrecorded` table above (over three seeds).
 # </details>
 
 # %%
@@ -215,9 +218,10 @@ print("links only without the tax:", sorted(formed(untaxed) - formed(links)))
 # %% [markdown]
 # <details><summary><b>Answer 3</b>: the largest start error</summary>
 #
-# The cell prints the recorded exchange with the largest absolute start error over the three seeds. For steam and
-# heat `docs/kalundborg.md` explains the early start by what the model leaves out (the firms' wait for each other and
-# for the town's heat plan), not by wrong prices.
+# The cell prints the recorded exchange with the largest absolute start error over the three seeds: the yeast slurry
+# to the pig farms, 13 years early. `docs/kalundborg.md` explains it by what the model leaves out (the approval of a
+# new feed and a supply chain to many small farms), not by wrong prices: the farms, aggregated, enter in 1976 and the
+# exchange pays at once.
 # </details>
 
 # %%

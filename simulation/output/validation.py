@@ -5,7 +5,9 @@ start year, optional end year; material and receiver may be lists of
 alternatives), e.g. ``scenarios/data/kalundborg_history.toml``. The model never
 reads it: it is validation data. :func:`compare` matches each recorded exchange
 with the links of one or more runs (``report.link_table``) and reports when
-they formed and ended in each run.
+they formed and ended in each run; :func:`score` sums a run up against the
+record in a few numbers (recall, start-year error, end behaviour, links the
+record does not list).
 """
 
 from pathlib import Path
@@ -35,6 +37,13 @@ def load_record(path):
                 raise ScenarioError(path, f"exchanges[{i}].{field}", "missing")
         record.append({**entry, "material": _listed(entry["material"]), "receiver": _listed(entry["receiver"])})
     return record
+
+
+def record_horizon(path):
+    """The last year the record at ``path`` knows of (its ``horizon``; else its latest start or end)."""
+    raw = read_toml(Path(path))
+    years = [year for entry in raw.get("exchanges", []) for year in (entry.get("start"), entry.get("end")) if year]
+    return int(raw.get("horizon", max(years)))
 
 
 def _listed(value):
@@ -82,12 +91,59 @@ def compare(runs, record):
     return pd.DataFrame(rows)
 
 
+WINDOW_YEARS = 5  # a simulated start or end this close to the recorded one counts as on time
+
+
+def score(links, record, end_year, window=WINDOW_YEARS):
+    """One run's link table against a record, as a dict of counts.
+
+    ``formed``: recorded exchanges the run forms at all; ``on_time``: those whose first
+    delivery is within ``window`` years of the recorded start; ``start_error_years``: the
+    median absolute start error of those formed (NaN if none); ``ends_right``: recorded
+    exchanges whose state at the record's horizon the run matches (ended within ``window``
+    years of a recorded end, or still running at ``end_year`` where the record has none);
+    ``unrecorded``: distinct (material, supplier, receiver) triples the run links that no
+    recorded exchange covers.
+    """
+    years = [first_and_last(links, exchange) for exchange in record]
+    errors = [abs(start - exchange["start"]) for (start, _), exchange in zip(years, record) if start is not None]
+    return {
+        "recorded": len(record),
+        "formed": len(errors),
+        "on_time": sum(error <= window for error in errors),
+        "start_error_years": float(np.median(errors)) if errors else float("nan"),
+        "ends_right": sum(_ends_right(start, end, exchange, end_year, window) for (start, end), exchange in zip(years, record)),
+        "unrecorded": len(_unrecorded_rows(links, record).drop_duplicates(["material", "supplier", "receiver"])),
+    }
+
+
+def _ends_right(start, end, exchange, end_year, window):
+    if start is None:
+        return False
+    recorded_end = exchange.get("end")
+    if recorded_end is None:
+        return end is None or end >= end_year
+    return end is not None and abs(end - recorded_end) <= window
+
+
+def _unrecorded_rows(links, record):
+    recorded = pd.Index([]).append([matches(links, exchange).index for exchange in record])
+    return links.drop(recorded.unique())
+
+
+def scores(runs, record, end_year, window=WINDOW_YEARS):
+    """:func:`score` of each run, and a last row ``median`` over them."""
+    frame = pd.DataFrame([score(links, record, end_year, window) for links in runs])
+    frame.index = [f"run {i + 1}" for i in range(len(runs))]
+    frame.loc["median"] = frame.median()
+    return frame
+
+
 def unrecorded(runs, record, share=0.5):
     """Supplier -> receiver material links formed in at least ``share`` of the runs but not in the record."""
     starts = {}  # (material, supplier, receiver) -> first start year in each run that formed it
     for links in runs:
-        recorded = pd.Index([]).append([matches(links, exchange).index for exchange in record])
-        rest = links.drop(recorded.unique()).assign(year=lambda frame: start_years(frame))
+        rest = _unrecorded_rows(links, record).assign(year=lambda frame: start_years(frame))
         first = rest.sort_values("link").drop_duplicates(["material", "supplier", "receiver"])
         for row in first.itertuples():
             starts.setdefault((row.material, row.supplier, row.receiver), []).append(row.year)

@@ -48,6 +48,7 @@ def test_heat_colder_than_its_user_needs_is_lifted_by_a_pump_at_the_carnot_cost(
     assert lifted.treatment_eur == pytest.approx(raw.treatment_eur + electricity * pump.electricity_eur_per_mwh
                                                  + lifted.ratio * pump.capital_eur_per_mwh)
     assert lifted.treatment_co2_t == pytest.approx(raw.treatment_co2_t + electricity * pump.electricity_co2_t_per_mwh)
+    assert lifted.fuel_mwh == pytest.approx(raw.fuel_mwh + electricity * pump.primary_energy_factor)
     # Warm enough already: fish tanks take the seawater as it is; CHP hot water feeds district heating as it is.
     for pair in (("warm_seawater", "aquaculture_heat"), ("surplus_heat", "district_heat")):
         assert catalogue.delivered(by_pair[pair]) is by_pair[pair]
@@ -115,3 +116,27 @@ def test_a_substitution_opens_at_the_later_of_its_technique_date_and_its_approva
                                                        'waste = "fly_ash"\nreplaces = "clinker"\navailable_from = "2030-01"\n'))
     opens = dict(zip(subs, load(tmp_path / "mini_park.toml").opening_periods()))
     assert opens["fly_ash", "clinker"] == 60  # the technique's date, later than the approval
+
+
+# -- energy as the published studies count it -------------------------------------------------
+
+def test_energy_saved_is_the_fuel_the_receivers_no_longer_burn_less_the_fuel_the_exchange_costs(tmp_path):
+    """Net energy saved (MWh of fuel), beside the gross heat delivered: the greenhouse's own boiler burns 1.1 MWh
+    of fuel per MWh of heat; each MWh of the power station's surplus heat forgoes power worth 0.3 MWh of fuel."""
+    import numpy as np
+
+    from simulation.model.recorder import EXCHANGED, RECEIVED
+
+    scenario = mini_graded(tmp_path, None, None)
+    catalogue = tmp_path / "mini_catalogue.toml"
+    text = catalogue.read_text().replace("[materials.heat]\n", "[materials.heat]\nfuel_mwh_per_unit = 1.1\n")
+    text = text.replace('waste = "surplus_heat"\nreplaces = "heat"\n', 'waste = "surplus_heat"\nreplaces = "heat"\nfuel_mwh = 0.3\n')
+    catalogue.write_text(text)
+    model = SymbiosisModel(load(tmp_path / "mini_park.toml"), seed=2).run()
+    flows = np.sum(model.recorder.material_flows, axis=0)
+    heat, surplus = model.materials.index["heat"], model.materials.index["surplus_heat"]
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert flows[heat, RECEIVED] > 0
+    assert frame.energy_saved_mwh.sum() == pytest.approx(1.1 * flows[heat, RECEIVED] - 0.3 * flows[surplus, EXCHANGED])
+    assert frame.energy_saved_mwh.sum() < 1.1 * frame.energy_exchanged_mwh.sum()
+    assert scenario.catalogue.materials["heat"].fuel_mwh_per_unit == 0  # the default: no fuel counted

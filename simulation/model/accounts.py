@@ -67,7 +67,7 @@ class Accounts:
         shipped_c = flows.contract_shipped
         money = self.economics.contract_month(month, book, running, shipped_c)
         k_c = book.substitution[running]
-        gain_r, treatment_r, subsidy_r, treatment_co2_r = self._recovery_accounts(month, recovery, per_firm)
+        gain_r, treatment_r, subsidy_r, treatment_co2_r, fuel_r = self._recovery_accounts(month, recovery, per_firm)
         repayments = self.loans.collect(n)
         month.spend["capex"] += float(repayments.sum())
 
@@ -113,6 +113,10 @@ class Accounts:
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
+        # As the published studies count energy: the fuel the receivers' own boilers no longer burn, less the fuel
+        # the exchanges cost elsewhere (forgone extraction power, heat-pump electricity), not the gross heat delivered.
+        fuel_spared = total(flows.received_in + flows.reused_in, self.materials.fuel_per_unit[d_mat])
+        month.energy_saved = float(fuel_spared - (shipped_c * self.subs.fuel[k_c]).sum() - fuel_r)
         book.promised_total[running] += flows.contract_promised
         # The records firms judge their own reliability by when they bargain over guarantees.
         book.offered_total[running] += flows.contract_offered
@@ -142,13 +146,14 @@ class Accounts:
 
     def _recovery_accounts(self, month, recovery, per_firm):
         """The month of the recovery installations: net gain per firm (subsidy less treatment, EUR, via
-        ``per_firm``), total treatment cost and subsidy (EUR) and treatment CO2 (t); zeros without any."""
+        ``per_firm``), total treatment cost and subsidy (EUR), treatment CO2 (t) and the fuel the reuse costs
+        elsewhere (MWh); zeros without any."""
         if len(recovery["supply"]) == 0:
-            return 0.0, 0.0, 0.0, 0.0
+            return 0.0, 0.0, 0.0, 0.0, 0.0
         reused, k, supply = month.flows.recovery_reused, recovery["substitution"], recovery["supply"]
         treatment, subsidy = self.economics.recovery_month(month, reused, k, self.supply.material[supply])
         return (per_firm(self.supply.firm[supply], subsidy - treatment), treatment.sum(), subsidy.sum(),
-                (reused * self.subs.treatment_co2[k]).sum())
+                (reused * self.subs.treatment_co2[k]).sum(), (reused * self.subs.fuel[k]).sum())
 
     def _update_trust(self, month):
         """Each side's trust moves toward the share of the promise the other kept this month."""

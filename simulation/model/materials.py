@@ -31,6 +31,7 @@ class MaterialTable:
         mats = [catalogue.materials[m] for m in self.ids]
         self.unit = [m.unit for m in mats]
         self.is_mass = np.array([m.unit == "t" for m in mats])
+        self.fuel_per_unit = np.array([m.fuel_mwh_per_unit for m in mats], float)  # MWh of fuel per unit made on site
         self.resale = np.array([m.resale_eur for m in mats], float)
         # A waste a dealer pays for is sold when no firm takes it: its disposal route is never used.
         self.sold = self.resale > 0
@@ -117,6 +118,7 @@ class SubstitutionTable:
         self.treatment = np.array([s.treatment_eur for s in subs], float)
         self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
         self.capex = np.array([s.recovery_capex_eur for s in subs], float)
+        self.fuel = np.array([s.fuel_mwh for s in subs], float)  # MWh of fuel burned elsewhere per unit of waste used
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
 
     def open_in(self, period, k):

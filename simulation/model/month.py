@@ -34,3 +34,4 @@ class Month:
     savings: float = 0.0  # EUR, all firms, against no exchange at all
     fiscal_effect: float = 0.0  # EUR
     co2_avoided: float = 0.0  # t
+    energy_saved: float = 0.0  # MWh of fuel, net

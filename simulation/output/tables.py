@@ -101,6 +101,7 @@ YEARLY = {  # yearly benefit -> monthly measure summed over the year
     "co2_avoided_t": "co2_avoided_t",
     "water_saved_m3": "water_exchanged_m3",
     "energy_exchanged_mwh": "energy_exchanged_mwh",
+    "energy_saved_mwh": "energy_saved_mwh",
     "virgin_materials_saved_t": "virgin_avoided_t",
     "waste_exchanged_t": "waste_exchanged_t",
     "waste_reused_t": "waste_reused_t",
@@ -122,7 +123,7 @@ def yearly_table(model):
     frame["year"] = frame["month"].str.slice(0, 4).astype(int)
     grouped = frame.groupby("year")
     table = pd.DataFrame({name: grouped[measure].sum() for name, measure in YEARLY.items()})
-    table.insert(6, "waste_diverted_t", table["waste_exchanged_t"] + table["waste_reused_t"])
+    table.insert(table.columns.get_loc("waste_reused_t") + 1, "waste_diverted_t", table["waste_exchanged_t"] + table["waste_reused_t"])
     table["active_links_end_of_year"] = grouped["active_links"].last()
     table["months"] = grouped.size()
     return table.reset_index()
@@ -225,7 +226,8 @@ def summary(model, outcome):
         ("contracts ended", endings(model)),
         ("contract clauses", clauses(model)),
         ("waste diverted", f"{diverted / generated:.1%} of {generated:,.0f} t" if generated else "no mass waste"),
-        ("energy exchanged", f"{frame['energy_exchanged_mwh'].sum():,.0f} MWh"),
+        ("energy exchanged", f"{frame['energy_exchanged_mwh'].sum():,.0f} MWh delivered (gross); "
+                             f"{frame['energy_saved_mwh'].sum():,.0f} MWh of fuel saved (net)"),
         ("water exchanged", f"{frame['water_exchanged_m3'].sum():,.0f} m3"),
         ("CO2 avoided", f"{frame['co2_avoided_t'].sum():,.0f} t"),
         ("firms' savings", f"{frame['savings_eur'].sum():,.0f} EUR"),

@@ -68,6 +68,7 @@ class Material(Strict):
     short_notice_premium: float = Field(0.0, ge=0, le=100, description="extra cost of input bought at short notice, as a share of its virgin price")
     standby_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="monthly cost of keeping own plant able to make one unit a month of this input on standby (a backup boiler)")
     temperature_c: float | None = Field(None, ge=-50, le=1000, description="heat grade, deg C: what a waste heat is delivered at, or what a heat input must be supplied at")
+    fuel_mwh_per_unit: float = Field(0.0, ge=0, le=1e3, description="fuel a firm burns to make one unit of this input itself (its own boiler), MWh; 0 for what is not made from fuel on site")
     source: str = ""
 
     @field_validator("transport")
@@ -151,6 +152,7 @@ class Substitution(Strict):
     treatment_eur: float = Price
     treatment_co2_t: float = Field(0.0, ge=0, le=1e5)
     recovery_capex_eur: float = Field(0.0, ge=0, le=MAX_EUR)
+    fuel_mwh: float = Field(0.0, ge=0, le=1e3, description="fuel burned elsewhere per unit of waste used, MWh (the electricity an extraction forgoes, made up at a power station)")
     available_from: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$",
                                        description="first month (YYYY-MM) the technique is in commercial use; no firm adopts it before")
     source: str = ""
@@ -168,6 +170,7 @@ class HeatPump(Strict):
     electricity_eur_per_mwh: float = Field(80.0, ge=0, le=MAX_EUR_PER_UNIT, description="electricity bought to drive the pump, EUR/MWh")
     electricity_co2_t_per_mwh: float = Field(0.3, ge=0, le=10, description="CO2 of that electricity, t/MWh")
     capital_eur_per_mwh: float = Field(12.0, ge=0, le=MAX_EUR_PER_UNIT, description="the pump's capital and upkeep per MWh delivered, EUR/MWh")
+    primary_energy_factor: float = Field(2.5, ge=1, le=10, description="fuel burned to generate one MWh of the pump's electricity, MWh")
     source: str = ""
 
     def cop(self, source_c, user_c):
@@ -194,7 +197,8 @@ class Catalogue(Strict):
         return sub.model_copy(update={
             "ratio": ratio,
             "treatment_eur": sub.treatment_eur + electricity * pump.electricity_eur_per_mwh + ratio * pump.capital_eur_per_mwh,
-            "treatment_co2_t": sub.treatment_co2_t + electricity * pump.electricity_co2_t_per_mwh})
+            "treatment_co2_t": sub.treatment_co2_t + electricity * pump.electricity_co2_t_per_mwh,
+            "fuel_mwh": sub.fuel_mwh + electricity * pump.primary_energy_factor})
 
     @model_validator(mode="after")
     def _references_exist(self):

@@ -19,7 +19,7 @@
 # 5. ask a counterfactual question (history without the waste tax) and answer it with paired runs.
 #
 # One run of the 804 months takes about a second; the notebook runs in about 20 s (three seeds for the comparison
-# with the record; `scripts/kalundborg_history.py` makes the tables of `docs/kalundborg.md`, over 10 seeds). Terms are in
+# with the record; `scripts/score_history.py` makes the tables of `docs/kalundborg.md`, over 10 seeds). Terms are in
 # the glossary at the end; answers to the exercises are in the *Answers* section after it.
 
 # %%

@@ -179,3 +179,28 @@ def test_a_run_is_scored_on_recall_timing_ends_and_links_the_record_lacks():
     # Ash forms 3 years late and ends within a year of 2000; heat 7 years late, still running; gas never.
     assert found == {"recorded": 3, "formed": 2, "on_time": 1, "start_error_years": 5.0, "ends_right": 2, "unrecorded": 1}
     assert score(links, record, end_year=2024, window=7)["on_time"] == 2
+
+
+def test_any_scenario_is_scored_against_its_record_and_a_bad_record_is_refused(tmp_path, capsys):
+    """scripts/score_history.py: the mini park against a record of its own; a malformed record gets one message."""
+    import shutil
+    import sys
+
+    from conftest import DATA
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from score_history import main
+
+    for name in ("mini_park.toml", "mini_catalogue.toml"):
+        shutil.copy(DATA / name, tmp_path / name)
+    record = tmp_path / "record.toml"
+    record.write_text('horizon = 2029\n[[exchanges]]\nmaterial = "surplus_heat"\nsupplier = "power"\nreceiver = "greenhouse"\n'
+                      'start = 2025\n[[exchanges]]\nmaterial = "fly_ash"\nsupplier = "power"\nreceiver = ["cement", "boards"]\n'
+                      'start = 2020\nend = 2028\n')
+    assert main([str(tmp_path / "mini_park.toml"), "--record", str(record), "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| run | recorded | formed | on_time |") and "| median | 2 |" in out
+    record.write_text('[[exchanges]]\nmaterial = "fly_ash"\nsupplier = "power"\nreceiver = "cement"\nstart = "1980"\n')
+    assert main([str(tmp_path / "mini_park.toml"), "--record", str(record), "--seeds", "1"]) == 2
+    assert capsys.readouterr().err == f"error: {record}: exchanges[0].start: must be a year, got '1980'\n"
+    assert main([str(tmp_path / "mini_park.toml"), "--seeds", "1"]) == 2
+    assert "no recorded history beside it" in capsys.readouterr().err

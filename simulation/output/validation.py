@@ -31,10 +31,26 @@ def load_record(path):
     path = Path(path)
     raw = read_toml(path)
     record = []
-    for i, entry in enumerate(raw.get("exchanges", [])):
+    if not isinstance(raw.get("horizon", 0), int) or isinstance(raw.get("horizon"), bool):
+        raise ScenarioError(path, "horizon", f"must be a year, got {raw['horizon']!r}")
+    exchanges = raw.get("exchanges", [])
+    if not isinstance(exchanges, list) or not exchanges:
+        raise ScenarioError(path, "exchanges", "expected one [[exchanges]] table or more")
+    for i, entry in enumerate(exchanges):
+        where = f"exchanges[{i}]"
+        if not isinstance(entry, dict):
+            raise ScenarioError(path, where, "expected a table")
         for field in ("material", "supplier", "receiver", "start"):
             if field not in entry:
-                raise ScenarioError(path, f"exchanges[{i}].{field}", "missing")
+                raise ScenarioError(path, f"{where}.{field}", "missing")
+        for field in ("start", "end"):
+            if field in entry and (not isinstance(entry[field], int) or isinstance(entry[field], bool)):
+                raise ScenarioError(path, f"{where}.{field}", f"must be a year, got {entry[field]!r}")
+        for field in ("material", "supplier", "receiver"):
+            names = _listed(entry[field])
+            if not names or not all(isinstance(name, str) for name in names) or (field == "supplier" and len(names) > 1):
+                raise ScenarioError(path, f"{where}.{field}", f"must be an id{'' if field == 'supplier' else ' or a list of ids'}, "
+                                                              f"got {entry[field]!r}")
         record.append({**entry, "material": _listed(entry["material"]), "receiver": _listed(entry["receiver"])})
     return record
 
@@ -47,7 +63,7 @@ def record_horizon(path):
 
 
 def _listed(value):
-    return [value] if isinstance(value, str) else list(value)
+    return [value] if isinstance(value, str) else list(value) if isinstance(value, list) else [value]
 
 
 def matches(links, exchange):

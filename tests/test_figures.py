@@ -262,6 +262,6 @@ def test_a_figure_failing_in_another_process_fails_the_write_and_keeps_the_old_r
 
     drawn = figure_module.figure_files
     monkeypatch.setattr(figure_module, "figure_files", lambda *a, **k: drawn(*a, **k)[:2] + [("broken.png", broken)])
-    with pytest.raises(ValueError, match="no room on the canvas"):
+    with pytest.raises(RuntimeError, match="drawing broken.png failed: ValueError: no room on the canvas"):
         write_results(model, out, "test", outcome, workers=2)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == old

@@ -144,6 +144,22 @@ def test_a_firm_builds_recovery_for_its_own_waste_exactly_when_the_saving_clears
     check_recovery(lone_board_mill, overrides, invests)
 
 
+def test_no_firm_builds_or_owns_recovery_that_an_approval_keeps_closed(lone_board_mill):
+    """The board line that builds its recovery plant at once (the "pays" case) waits for the approval of its
+    offcuts as feedstock (2025-07): its first search finds nothing open, so it builds the plant at the search
+    after its retry wait (12 months); a firm cannot own one from an entry before that date."""
+    from simulation.errors import ScenarioError
+
+    rule = 'approvals=[{waste = "offcuts", allowed_from = "2025-07"}]'
+    investments = SymbiosisModel(lone_board_mill("firm_defaults.hurdle_rate=0.2", rule, "scenario.years=2"), seed=1) \
+        .run().recorder.series("investments")
+    assert investments[:12].sum() == 0 and investments.sum() == 1
+    owning = BOARDS[:-1] + ', recovery = ["offcuts"]}'
+    with pytest.raises(ScenarioError, match="no such substitution is open before 2025-07"):
+        lone_board_mill(rule, f"firms=[{owning}]")
+    assert lone_board_mill(f"firms=[{owning}]").spec.firms[0].recovery == ["offcuts"]  # without the rule, it may
+
+
 def check_recovery_all(lone_board_mill):
     for case in RECOVERY_CASES:
         check_recovery(lone_board_mill, *case.values)

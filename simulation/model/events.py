@@ -55,7 +55,7 @@ class ParkEvents:
         f.cash[index] = self.params.firm_defaults.initial_cash_months * f.capacity[index] * max(f.margin[index], 0.0)
         firm.meet([o for o in self.social.neighbors(index) if f.agents[o] is not None])
         for waste in spec.recovery:
-            self.investment.grant(index, self.materials.index[waste])
+            self.investment.grant(index, self.materials.index[waste], month.period)
 
     def _install_process(self, month, index, process_id):
         """Give firm ``index`` the recipe of ``process_id``.

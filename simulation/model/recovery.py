@@ -96,11 +96,13 @@ class RecoveryInvestment:
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.economics.subs.ratio[k]
 
-    def grant(self, firm, waste):
-        """Install, without capex, the recovery technology a scenario says ``firm`` owns for ``waste`` (an index)."""
+    def grant(self, firm, waste, period):
+        """Install, without capex, the recovery technology a scenario says ``firm`` owns for ``waste`` (an index),
+        as it enters in ``period``."""
         subs = self.economics.subs
-        # The scenario check guarantees such a substitution exists (scenario.loader._reusable_in).
-        k = next(j for j in subs.by_waste[waste] if self.demand.lookup[firm, subs.input[j]] >= 0)
+        # The scenario check guarantees such a substitution exists and is open when the firm enters
+        # (scenario.loader._check_recovery).
+        k = next(j for j in subs.by_waste[waste] if self.demand.lookup[firm, subs.input[j]] >= 0 and subs.opens[j] <= period)
         s, d = int(self.supply.lookup[firm, waste]), int(self.demand.lookup[firm, subs.input[k]])
         room = subs.max_share[k] * self.demand.expected[d] / subs.ratio[k]
         quantity = self.quantity_share * min(self.supply.expected[s], room)

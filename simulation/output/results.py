@@ -11,6 +11,7 @@ however it is drawn.
 import gc
 import json
 import multiprocessing
+import traceback
 from contextlib import contextmanager
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -77,70 +78,73 @@ def _figures(model, frames, staging, figures, workers):
     files = figure_files(model, links=frames["links.csv"], yearly=frames["yearly.csv"])
     workers = min(workers, len(files))
     drawn = (_drawn_here(files, staging) if workers < 2 or not can_fork_safely()
-             else _drawn_by_workers(files, staging, workers))
+             else FigureWorkers(files, staging, workers))
     try:
         yield drawn
     finally:
         drawn.close()  # a worker still drawing is stopped before the staging folder goes
 
 
-def _drawn_by_workers(files, staging, workers):
-    """Forked processes take the figures in turn; a figure's name comes back as it is saved.
+class FigureWorkers:
+    """Forked processes that draw the figures, started at once; iterating gives each figure's name as it is saved.
 
-    Plain processes rather than a pool: stopping one (closing this generator, on
-    an interrupt) is a kill the parent does without taking any lock a killed worker
-    may hold.
+    Worker ``i`` draws figures ``i, i + n, i + 2n ...``, so the workers share
+    nothing but their pipes to the parent. Plain processes rather than a pool:
+    :meth:`close` stops them with a kill that takes no lock a killed worker may hold.
     """
-    context = multiprocessing.get_context("fork")
-    turn = context.Value("i", 0)  # the next figure to draw, shared by the workers
-    processes, readers = [], []
-    gc.freeze()  # the collector would visit (and so copy) every page of the park's objects in each worker
-    try:
-        for _ in range(workers):
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_draw_in_turn, args=(files, staging, turn, writer), daemon=True)
-            process.start()
-            writer.close()
-            processes.append(process)
-            readers.append(reader)
-    finally:
-        gc.unfreeze()
-    try:
+
+    def __init__(self, files, staging, workers):
+        context = multiprocessing.get_context("fork")
+        self.processes, self.readers = [], []
+        gc.freeze()  # the collector would visit (and so copy) every page of the park's objects in each worker
+        try:
+            for first in range(workers):
+                reader, writer = context.Pipe(duplex=False)
+                process = context.Process(target=_draw_share, args=(files[first::workers], staging, writer), daemon=True)
+                self.processes.append(process)
+                process.start()
+                writer.close()
+                self.readers.append(reader)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            gc.unfreeze()
+
+    def __iter__(self):
+        readers = list(self.readers)
         while readers:
             for reader in wait(readers):
                 try:
-                    name = reader.recv()
+                    message = reader.recv()
                 except EOFError:  # the worker has no more to draw (or died: checked below)
                     readers.remove(reader)
                     continue
-                if isinstance(name, BaseException):
-                    raise name
-                yield name
-        for process in processes:
+                if isinstance(message, tuple):  # (figure, the worker's error and traceback)
+                    raise RuntimeError(f"drawing {message[0]} failed: {message[1]}\n{message[2]}")
+                yield message
+        for process in self.processes:
             process.join()
             if process.exitcode != 0:
                 raise RuntimeError(f"a process drawing the figures ended with exit code {process.exitcode}")
-    finally:
-        for process in processes:
-            if process.exitcode is None:
+
+    def close(self):
+        for process in self.processes:
+            if process.pid is not None and process.exitcode is None:
                 process.kill()
-            process.join()
+            if process.pid is not None:
+                process.join()
 
 
-def _draw_in_turn(files, staging, turn, writer):
+def _draw_share(files, staging, writer):
     worker_started()
-    try:
-        while True:
-            with turn.get_lock():
-                index = turn.value
-                turn.value += 1
-            if index >= len(files):
-                return
-            name, draw = files[index]
+    for name, draw in files:
+        try:
             draw(staging / name)
-            writer.send(name)
-    except Exception as exc:  # noqa: BLE001  (raised again in the parent, which reports it)
-        writer.send(exc)
+        except Exception as exc:  # noqa: BLE001  (as text: any exception pickles so, and the parent reports it)
+            writer.send((name, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            return
+        writer.send(name)
 
 
 def _drawn_here(files, staging):

@@ -51,7 +51,8 @@ def load_record(path):
             if not names or not all(isinstance(name, str) for name in names) or (field == "supplier" and len(names) > 1):
                 raise ScenarioError(path, f"{where}.{field}", f"must be an id{'' if field == 'supplier' else ' or a list of ids'}, "
                                                               f"got {entry[field]!r}")
-        record.append({**entry, "material": _listed(entry["material"]), "receiver": _listed(entry["receiver"])})
+        record.append({**entry, "material": _listed(entry["material"]), "supplier": _listed(entry["supplier"])[0],
+                       "receiver": _listed(entry["receiver"])})
     return record
 
 
@@ -114,7 +115,7 @@ def score(links, record, end_year, window=WINDOW_YEARS):
     """One run's link table against a record, as a dict of counts.
 
     ``formed``: recorded exchanges the run forms at all; ``on_time``: those whose first
-    delivery is within ``window`` years of the recorded start; ``start_error_years``: the
+    delivery (signing, for a link that never delivered) is within ``window`` years of the recorded start; ``start_error_years``: the
     median absolute start error of those formed (NaN if none); ``ends_right``: recorded
     exchanges whose state at the record's horizon the run matches (ended within ``window``
     years of a recorded end, or still running at ``end_year`` where the record has none);
@@ -169,11 +170,14 @@ def unrecorded(runs, record, share=0.5):
 
 
 def markdown(frame):
-    """A data frame as a GitHub markdown table (numbers as whole years)."""
+    """A data frame as a GitHub markdown table (whole numbers as such, others to one decimal: a median of
+    an even number of runs may fall half-way)."""
     def cell(value):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
-        return f"{value:.0f}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            return f"{value:.0f}" if value == round(value) else f"{value:.1f}"
+        return str(value)
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)

@@ -223,6 +223,11 @@ class Catalogue(Strict):
 
     def _check_lift(self, i, sub):
         source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
-        if source_c is not None and user_c is not None and source_c < user_c and self.heat_pump.cop(source_c, user_c) <= 1:
+        if source_c is None or user_c is None or source_c >= user_c:
+            return
+        if self.materials[sub.replaces].unit != "MWh":  # the pump's arithmetic is in MWh of heat delivered
+            raise ValueError(f"substitutions[{i}]: a heat pump delivers heat in MWh, but {sub.replaces!r} is in "
+                             f"{self.materials[sub.replaces].unit}")
+        if self.heat_pump.cop(source_c, user_c) <= 1:
             raise ValueError(f"substitutions[{i}]: no heat pump lifts heat from {source_c:g} to {user_c:g} deg C "
                              f"(its COP would be {self.heat_pump.cop(source_c, user_c):.2f}, at most 1)")

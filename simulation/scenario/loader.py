@@ -66,14 +66,19 @@ class Scenario:
         return self.calendar.period_of(self.spec.events[index].at)
 
     def opening_periods(self):
-        """The first period each catalogue substitution may be used in: its technique's date and the
-        scenario's approvals, whichever comes last (0 for one open from the start)."""
-        opens = []
-        for sub in self.catalogue.substitutions:
-            dates = [sub.available_from] if sub.available_from else []
-            dates += [rule.allowed_from for rule in self.spec.approvals if rule.covers(sub)]
-            opens.append(max([0, *(self.calendar.period_of(when) for when in dates)]))
-        return opens
+        """The first period each catalogue substitution may be used in (:func:`opening_periods`)."""
+        return opening_periods(self.catalogue, self.spec.approvals, self.calendar)
+
+
+def opening_periods(catalogue, approvals, calendar):
+    """The first period each catalogue substitution may be used in: its technique's date and the
+    approvals, whichever comes last (0 for one open from the start)."""
+    opens = []
+    for sub in catalogue.substitutions:
+        dates = [sub.available_from] if sub.available_from else []
+        dates += [rule.allowed_from for rule in approvals if rule.covers(sub)]
+        opens.append(max([0, *(calendar.period_of(when) for when in dates)]))
+    return opens
 
 
 def load(path, overrides=(), seed=None, years=None, files=None):
@@ -397,6 +402,9 @@ def _warn_after_the_end(scenario, warnings):
 
 
 def _check_references(spec, catalogue, calendar, path):
+    for i, rule in enumerate(spec.approvals):  # first: the firms' owned recovery is checked against the dates
+        _check_approval(rule, catalogue, calendar, path, f"approvals[{i}]")
+    opens = opening_periods(catalogue, spec.approvals, calendar)
     sectors = {}  # firm id -> sector
     for i, firm in enumerate(spec.firms):
         where = f"firms[{i}]"
@@ -405,10 +413,9 @@ def _check_references(spec, catalogue, calendar, path):
         sectors[firm.id] = firm.sector
         _check_sector_process(catalogue, firm.sector, firm.process, path, where)
         process = catalogue.processes[firm.process or catalogue.sectors[firm.sector].default_process]
-        for waste in firm.recovery:
-            if not _reusable_in(catalogue, process, waste):
-                raise ScenarioError(path, f"{where}.recovery", f"the firm's process does not emit {waste!r} together with an input it can replace, so it cannot reuse it")
         entry = _period(calendar, firm.entry, path, f"{where}.entry")
+        for waste in firm.recovery:
+            _check_recovery(catalogue, process, waste, opens, entry, calendar, path, f"{where}.recovery")
         if firm.exit is not None and _period(calendar, firm.exit, path, f"{where}.exit") <= entry:
             raise ScenarioError(path, f"{where}.exit", "must come after entry")
     if spec.park is not None:
@@ -417,8 +424,17 @@ def _check_references(spec, catalogue, calendar, path):
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
         _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
-    for i, rule in enumerate(spec.approvals):
-        _check_approval(rule, catalogue, calendar, path, f"approvals[{i}]")
+
+
+def _check_recovery(catalogue, process, waste, opens, entry, calendar, path, where):
+    """A firm owns recovery of ``waste`` from its entry: its process must emit the waste beside an input the waste
+    can replace, by a substitution open by then."""
+    usable = [opens[k] for k, s in enumerate(catalogue.substitutions) if s.waste == waste and s.replaces in process.inputs]
+    if waste not in process.outputs or not usable:
+        raise ScenarioError(path, where, f"the firm's process does not emit {waste!r} together with an input it can replace, so it cannot reuse it")
+    if min(usable) > entry:
+        raise ScenarioError(path, where, f"the firm owns a reuse of {waste!r} from its entry ({calendar.label(entry)}), but "
+                                         f"no such substitution is open before {calendar.label(min(usable))} (approvals, technique dates)")
 
 
 def _check_approval(rule, catalogue, calendar, path, where):
@@ -433,11 +449,6 @@ def _check_approval(rule, catalogue, calendar, path, where):
         calendar.period_of(rule.allowed_from)
     except ValueError as exc:
         raise ScenarioError(path, f"{where}.allowed_from", str(exc)) from None
-
-
-def _reusable_in(catalogue, process, waste):
-    """Whether ``process`` emits ``waste`` and has an input that ``waste`` can replace."""
-    return waste in process.outputs and any(s.waste == waste and s.replaces in process.inputs for s in catalogue.substitutions)
 
 
 def _check_sector_process(catalogue, sector, process, path, where):

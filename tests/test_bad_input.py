@@ -508,6 +508,9 @@ WARNING_CASES = [
     Case("an event after the end", ("run", SCENARIO, "--no-figures", "--quiet", "--out", "out"), f"{SCENARIO}: events[0].at",
          "'2031-01' is after the run's last month 2029-12: the event never happens",
          {SCENARIO: (('at = "2028-01"', 'at = "2031-01"'),)}, status=0, output="out"),
+    Case("an approval after the end", ("run", SCENARIO, "--no-figures", "--quiet", "--out", "out"),
+         f"{SCENARIO}: approvals[0].allowed_from", "'2032-01' is after the run's last month 2029-12: what it allows never happens",
+         {SCENARIO: ((None, '\n[[approvals]]\nwaste = "fly_ash"\nallowed_from = "2032-01"\n'),)}, status=0, output="out"),
 ]
 
 

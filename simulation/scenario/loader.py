@@ -388,7 +388,8 @@ def _warning(path, where, problem):
 
 
 def _warn_after_the_end(scenario, warnings):
-    """Firms that enter, and events that fall, after the run ends: allowed (a shorter --years), but said."""
+    """Firms that enter, events that fall and approvals that open after the run ends: allowed (a shorter
+    --years), but said."""
     end, calendar, spec = scenario.periods, scenario.calendar, scenario.spec
     last = calendar.label(end - 1)
     for i, firm in enumerate(spec.firms):
@@ -399,6 +400,11 @@ def _warn_after_the_end(scenario, warnings):
         if calendar.period_of(event.at) >= end:
             warnings.append(_warning(scenario.path, f"events[{i}].at", f"{event.at!r} is after the run's last month "
                                                                        f"{last}: the event never happens"))
+    for i, rule in enumerate(spec.approvals):
+        if calendar.period_of(rule.allowed_from) >= end:
+            warnings.append(_warning(scenario.path, f"approvals[{i}].allowed_from",
+                                     f"{rule.allowed_from!r} is after the run's last month {last}: what it allows "
+                                     "never happens"))
 
 
 def _check_references(spec, catalogue, calendar, path):

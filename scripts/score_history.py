@@ -28,7 +28,6 @@ from simulation.output.validation import (  # noqa: E402
     history_file,
     load_record,
     markdown,
-    record_horizon,
     scores,
     unrecorded,
 )
@@ -62,7 +61,7 @@ def report(scenario_path, record_path, seeds, overrides=()):
     for seed in range(1, seeds + 1):
         runs.append(link_table(SymbiosisModel(load(scenario_path, overrides, seed=seed), record_exchanges=False).run()))
         print(f"seed {seed}: {len(runs[-1])} links", file=sys.stderr)
-    table = scores(runs, record, record_horizon(record_path))
+    table = scores(runs, record, record.horizon)
     return "\n\n".join([markdown(table.rename_axis("run").reset_index()), markdown(compare(runs, record)),
                         markdown(unrecorded(runs, record))])
 

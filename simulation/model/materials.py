@@ -121,8 +121,8 @@ class SubstitutionTable:
         self.fuel = np.array([s.fuel_mwh for s in subs], float)  # MWh of fuel burned elsewhere per unit of waste used
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
 
-    def open_in(self, period, k):
-        """Which of substitutions ``k`` firms may use in ``period``."""
+    def open_in(self, period, k=slice(None)):
+        """Which of substitutions ``k`` (default: all) firms may use in ``period``."""
         return self.opens[k] <= period
 
     def treatment_unit(self, carbon_price):

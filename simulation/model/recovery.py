@@ -59,7 +59,7 @@ class RecoveryInvestment:
         """
         subs = self.economics.subs
         firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0)
-                             & subs.open_in(month.period, np.arange(len(subs.waste))))
+                             & subs.open_in(month.period))
         firm = firms[firm]
         s, d = self.supply.lookup[firm, subs.waste[k]], self.demand.lookup[firm, subs.input[k]]
         quantity = self.economics.free_quantity(s, d, k, subs.ratio[k])
@@ -102,7 +102,7 @@ class RecoveryInvestment:
         subs = self.economics.subs
         # The scenario check guarantees such a substitution exists and is open when the firm enters
         # (scenario.loader._check_recovery).
-        k = next(j for j in subs.by_waste[waste] if self.demand.lookup[firm, subs.input[j]] >= 0 and subs.opens[j] <= period)
+        k = next(j for j in subs.by_waste[waste] if self.demand.lookup[firm, subs.input[j]] >= 0 and subs.open_in(period, j))
         s, d = int(self.supply.lookup[firm, waste]), int(self.demand.lookup[firm, subs.input[k]])
         room = subs.max_share[k] * self.demand.expected[d] / subs.ratio[k]
         quantity = self.quantity_share * min(self.supply.expected[s], room)

@@ -26,8 +26,17 @@ def history_file(scenario):
     return path if path.is_file() else None
 
 
+class Record(list):
+    """The recorded exchanges (dicts with list-valued material and receiver), and ``horizon``: the last year
+    the record knows of (its ``horizon`` key; else its latest start or end)."""
+
+    def __init__(self, exchanges, horizon):
+        super().__init__(exchanges)
+        self.horizon = horizon
+
+
 def load_record(path):
-    """The recorded exchanges of ``path`` as a list of dicts with list-valued material and receiver."""
+    """The :class:`Record` of ``path``."""
     path = Path(path)
     raw = read_toml(path)
     record = []
@@ -53,14 +62,8 @@ def load_record(path):
                                                               f"got {entry[field]!r}")
         record.append({**entry, "material": _listed(entry["material"]), "supplier": _listed(entry["supplier"])[0],
                        "receiver": _listed(entry["receiver"])})
-    return record
-
-
-def record_horizon(path):
-    """The last year the record at ``path`` knows of (its ``horizon``; else its latest start or end)."""
-    raw = read_toml(Path(path))
-    years = [year for entry in raw.get("exchanges", []) for year in (entry.get("start"), entry.get("end")) if year]
-    return int(raw.get("horizon", max(years)))
+    latest = max(year for entry in record for year in (entry["start"], entry.get("end", entry["start"])))
+    return Record(record, raw.get("horizon", latest))
 
 
 def _listed(value):

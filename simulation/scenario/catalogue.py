@@ -184,13 +184,21 @@ class Catalogue(Strict):
     substitutions: list[Substitution] = Field([], max_length=1024)  # the market packs the index into 10 bits
     heat_pump: HeatPump = HeatPump()
 
+    def lift(self, sub):
+        """``(source, user)`` temperatures (deg C) where ``sub``'s waste heat is colder than the input it replaces
+        needs, so a heat pump must lift it; else None."""
+        source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
+        if source_c is None or user_c is None or source_c >= user_c:
+            return None
+        return source_c, user_c
+
     def delivered(self, sub):
         """``sub`` as a user gets it: where the waste heat is colder than the replaced heat input needs, a
         heat pump lifts it, so each unit of waste delivers more heat, for electricity, capital and their CO2."""
-        source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
-        if source_c is None or user_c is None or source_c >= user_c:
+        lift = self.lift(sub)
+        if lift is None:
             return sub
-        cop = self.heat_pump.cop(source_c, user_c)
+        cop = self.heat_pump.cop(*lift)
         electricity = sub.ratio / (cop - 1)  # MWh per unit of waste
         ratio = sub.ratio + electricity
         pump = self.heat_pump
@@ -222,12 +230,13 @@ class Catalogue(Strict):
         return self
 
     def _check_lift(self, i, sub):
-        source_c, user_c = self.materials[sub.waste].temperature_c, self.materials[sub.replaces].temperature_c
-        if source_c is None or user_c is None or source_c >= user_c:
+        lift = self.lift(sub)
+        if lift is None:
             return
         if self.materials[sub.replaces].unit != "MWh":  # the pump's arithmetic is in MWh of heat delivered
             raise ValueError(f"substitutions[{i}]: a heat pump delivers heat in MWh, but {sub.replaces!r} is in "
                              f"{self.materials[sub.replaces].unit}")
-        if self.heat_pump.cop(source_c, user_c) <= 1:
-            raise ValueError(f"substitutions[{i}]: no heat pump lifts heat from {source_c:g} to {user_c:g} deg C "
-                             f"(its COP would be {self.heat_pump.cop(source_c, user_c):.2f}, at most 1)")
+        cop = self.heat_pump.cop(*lift)
+        if cop <= 1:
+            raise ValueError(f"substitutions[{i}]: no heat pump lifts heat from {lift[0]:g} to {lift[1]:g} deg C "
+                             f"(its COP would be {cop:.2f}, at most 1)")

@@ -159,7 +159,7 @@ def test_trust_in_a_partner_is_what_deliveries_taught(park):
 @pytest.mark.parametrize("scenario", [
     lambda: mini("firms.cement.exit=\"2027-06\""),  # a fuel switch and a closure
     lambda: load(ROOT / "scenarios" / "synthetic_park.toml", [  # firms going bust: price shocks on thin cash
-        "scenario.years=8", "market.price_volatility=0.15", "market.price_pass_through=0", "firm_defaults.initial_cash_months=1"]),
+        "scenario.years=8", "market.price_volatility=0.25", "market.price_pass_through=0", "firm_defaults.initial_cash_months=1"]),
 ])
 def test_the_datacollector_keeps_each_firm_s_month_and_the_firms_add_up_to_the_park(scenario):
     model = run(scenario(), seed=21)

@@ -139,7 +139,8 @@ def test_stock_of_a_firm_that_goes_bust_is_disposed_of_not_lost():
     from simulation.model.recorder import DISPOSED, STOCK_CHANGE
 
     scenario = load(ROOT / "scenarios" / "synthetic_park.toml", [
-        "scenario.years=12", "market.price_volatility=0.15", "market.price_pass_through=0", "firm_defaults.storage_months=3"])
+        "scenario.years=12", "market.price_volatility=0.25", "market.price_pass_through=0", "firm_defaults.storage_months=3",
+        "firm_defaults.initial_cash_months=1"])
     model = run(scenario, seed=21, record_exchanges=False)
     assert model.datacollector.get_model_vars_dataframe().exits.sum() > 0
     assert_balanced(model)

@@ -70,7 +70,10 @@ def test_hired_trucks_move_every_part_of_a_shipment_alike(shipments):
 
 
 class _FixedDraws:
-    """Stands in for the model's generator: every plant asked fails a third into the month, for two months."""
+    """Stands in for the model's random streams: every plant asked fails a third into the month, for two months."""
+
+    def stream(self, *name):
+        return self
 
     def random(self, n):
         return np.full(n, 1 / 3)

@@ -49,7 +49,7 @@ class ParkEvents:
         f, spec = self.firms, self.firms.specs[index]
         process_id = spec.process or self.catalogue.sectors[spec.sector].default_process
         firm = f.agents[index] = self.new_agent(index, spec, process_id)
-        f.platform_draw[index] = self.rng.random()
+        f.platform_draw[index] = self.rng.random()  # the entry stream: one draw per firm entering
         f.active[index] = True
         self._install_process(month, index, process_id)
         f.cash[index] = self.params.firm_defaults.initial_cash_months * f.capacity[index] * max(f.margin[index], 0.0)

@@ -128,14 +128,19 @@ class Logistics:
         return self.env.now
 
     # -- outages ---------------------------------------------------------------
-    def start_outages(self, running, rate, mean_repair_days, rng):
-        """Draw this period's failures among ``running`` plants and start their processes."""
-        candidates = (running & np.isnan(self.down_since)).nonzero()[0]
-        fails = candidates[rng.random(len(candidates)) < rate]
+    def start_outages(self, running, rate, mean_repair_days, streams):
+        """Draw this period's failures among ``running`` plants and start their processes.
+
+        ``streams`` is the model's :class:`~simulation.model.chance.RandomStreams`. A draw is made for every
+        plant, running or not, so which plants fail does not depend on how many others are running.
+        """
+        draw = streams.stream("outages").random(len(running))
+        fails = ((draw < rate) & running & np.isnan(self.down_since)).nonzero()[0]
         if len(fails) == 0:  # the usual month; drawing nothing would leave the generator as it is anyway
             return
-        offsets = rng.random(len(fails)) * DAYS_PER_MONTH
-        repairs = rng.exponential(mean_repair_days, len(fails))
+        repair = streams.stream("repairs")
+        offsets = repair.random(len(fails)) * DAYS_PER_MONTH
+        repairs = repair.exponential(mean_repair_days, len(fails))
         for firm, offset, repair in zip(fails.tolist(), offsets.tolist(), repairs.tolist()):
             self.env.process(self._outage(firm, offset, repair))
 

@@ -26,7 +26,9 @@ class MaterialTable:
     """Per-material arrays built from the catalogue."""
 
     def __init__(self, catalogue):
-        self.ids = list(catalogue.materials)
+        # Rows in the order of the materials' ids, not of the catalogue files: sums over materials then come out the
+        # same to the last bit whichever order the files list them in, and whatever unused materials they add.
+        self.ids = sorted(catalogue.materials)
         self.index = {mid: i for i, mid in enumerate(self.ids)}
         mats = [catalogue.materials[m] for m in self.ids]
         self.unit = [m.unit for m in mats]
@@ -60,10 +62,10 @@ class MaterialTable:
         target = self.base_price if field == "virgin_price_eur" else self.gate_fee
         target[self.index[material]] = value
 
-    def turbulence(self, volatility, persistence, rng):
-        """Advance the mean-reverting log multiplier on virgin prices by one month."""
+    def turbulence(self, volatility, persistence, shock):
+        """Advance the mean-reverting log multiplier on virgin prices by one month (``shock``: standard normal, by material)."""
         if volatility > 0:
-            log_m = persistence * np.log(self.price_multiplier) + rng.normal(0.0, volatility, len(self))
+            log_m = persistence * np.log(self.price_multiplier) + volatility * shock
             self.price_multiplier = np.exp(log_m)
 
     def unit_costs(self, policy):
@@ -133,10 +135,15 @@ class SubstitutionTable:
 class PriceMovements:
     """Phase 2 of the month: virgin prices move, and the unit costs of the month are set under the policy in force."""
 
-    def __init__(self, materials, market, rng):
-        self.materials, self.market, self.rng = materials, market, rng
+    def __init__(self, materials, market, streams, months):
+        # Each material's shocks come from a stream of its own (see chance.py), drawn for the run at once.
+        self.materials, self.market, self.streams = materials, market, streams
+        self.shocks = streams.shocks("price", materials.ids, months)
 
     def run(self, month):
         m = self.market
-        self.materials.turbulence(m.price_volatility, m.price_persistence, self.rng)
+        if month.period >= self.shocks.shape[1]:  # stepped past the scenario's end: the streams go on
+            more = self.streams.shocks("price", self.materials.ids, self.shocks.shape[1])
+            self.shocks = np.concatenate([self.shocks, more], axis=1)
+        self.materials.turbulence(m.price_volatility, m.price_persistence, self.shocks[:, month.period])
         month.costs = self.materials.unit_costs(month.policy)

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.model.accounts import Accounts
+from simulation.model.chance import RandomStreams
 from simulation.model.deals import Deals
 from simulation.model.events import ParkEvents
 from simulation.model.exchange import ExchangeEconomics
@@ -49,7 +50,8 @@ class SymbiosisModel(mesa.Model):
     Args:
         scenario: a validated :class:`simulation.scenario.Scenario`, or the path of a scenario file.
         seed: overrides the scenario's seed; every random draw comes from
-            ``self.rng`` (or, for the layout only, ``park.layout_seed``).
+            ``self.rng``, through a stream per source of chance (``self.streams``, see
+            :mod:`simulation.model.chance`), or, for the layout only, ``park.layout_seed``.
         overrides: scenario values to change, a dict of dotted path -> value
             (``{"policy.landfill_tax_eur_per_t": 80}``) or ``PATH=VALUE`` strings, applied
             after those the scenario was loaded with (a loaded scenario is read again from
@@ -75,6 +77,7 @@ class SymbiosisModel(mesa.Model):
         super().__init__(rng=seed)
         self.seed = seed
         self.config = scenario
+        self.streams = RandomStreams(self.rng)
         self.params = p = scenario.spec
         self.calendar = scenario.calendar
         self.n_periods = scenario.periods
@@ -99,15 +102,15 @@ class SymbiosisModel(mesa.Model):
         self.events = ParkEvents(self.firms, self.supply, self.demand, self.materials, scenario.catalogue, p, self.deals,
                                  self.logistics, self.investment, self.recovery, self.loans, self._social_network(n),
                                  self._events_by_month(),
-                                 self.rng, self._new_agent)
+                                 self.streams.stream("entry"), self._new_agent)
         self.recorder = PeriodRecorder(self.firms, self.supply, self.demand, self.materials, self.deals, self.n_periods,
                                        scenario.path, self.calendar, record_exchanges)
-        self.prices = PriceMovements(self.materials, p.market, self.rng)
+        self.prices = PriceMovements(self.materials, p.market, self.streams, self.n_periods)
         self.review = ContractReview(self.deals, self.economics, self.firms, p)
         self.search = PartnerSearch(self.firms, self.supply, self.demand, self.subs, n_mat, self.market, self.deals,
-                                    self.investment, p, self.rng)
+                                    self.investment, p, self.streams)
         self.physical = PhysicalMonth(self.firms, self.supply, self.demand, self.materials, self.subs, self.deals,
-                                      self.recovery, self.logistics, p, self.rng)
+                                      self.recovery, self.logistics, p, self.streams)
         self.accounts = Accounts(self.firms, self.supply, self.demand, self.materials, self.subs, self.deals,
                                  self.economics, self.loans, p, self.events.leave)
         # The month, in order. Each phase's module says what it does.
@@ -129,7 +132,7 @@ class SymbiosisModel(mesa.Model):
         spec = self.params
         specs = list(spec.firms)
         if spec.park is not None:
-            layout_rng = self.rng if spec.park.layout_seed is None else np.random.default_rng(spec.park.layout_seed)
+            layout_rng = self.streams.stream("layout") if spec.park.layout_seed is None else np.random.default_rng(spec.park.layout_seed)
             specs += generate_firms(spec.park, self.config.catalogue, spec.firm_defaults, layout_rng)
         return specs
 
@@ -138,7 +141,7 @@ class SymbiosisModel(mesa.Model):
         m = self.params.search.acquaintances
         if m == 0 or n <= m:
             return nx.empty_graph(n)
-        return nx.barabasi_albert_graph(n, m, seed=int(self.rng.integers(2**32)))
+        return nx.barabasi_albert_graph(n, m, seed=int(self.streams.stream("acquaintances").integers(2**32)))
 
     def _events_by_month(self):
         events = {}

@@ -24,18 +24,18 @@ from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 class PhysicalMonth:
-    def __init__(self, firms, supply, demand, materials, subs, deals, plants, logistics, params, rng):
+    def __init__(self, firms, supply, demand, materials, subs, deals, plants, logistics, params, streams):
         self.firms, self.supply, self.demand = firms, supply, demand
         self.max_share = subs.max_share  # the catalogue's cap on the share of an input one substitution replaces
         self.materials = materials
         self.deals, self.plants, self.logistics = deals, plants, logistics
         self.outages, self.demand_params = params.outages, params.demand
-        self.rng = rng
+        self.streams = streams
 
     def run(self, month):
         f, logistics = self.firms, self.logistics
         o = self.outages
-        logistics.start_outages(f.active, o.rate_per_month, o.mean_repair_days, self.rng)
+        logistics.start_outages(f.active, o.rate_per_month, o.mean_repair_days, self.streams)
         period_start = logistics.period_start
         uptime = logistics.play_period()
         self.deals.open_built_pipelines(month)
@@ -124,5 +124,5 @@ class PhysicalMonth:
 
     def _advance_utilisation(self):
         d, f = self.demand_params, self.firms
-        shock = self.rng.normal(0.0, d.volatility, len(f.utilisation))
+        shock = d.volatility * self.streams.stream("demand").standard_normal(len(f.utilisation))
         f.utilisation = unit_interval(d.mean_utilisation + d.persistence * (f.utilisation - d.mean_utilisation) + shock)

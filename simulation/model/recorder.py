@@ -7,6 +7,7 @@ can do without the DataCollector; the DataCollector's reporters read the recorde
 """
 
 import itertools
+import math
 
 import mesa
 import numpy as np
@@ -122,9 +123,8 @@ class PeriodRecorder:
             self.exchanges.append((month.period, running.copy(), flows.contract_promised.copy(),
                                    flows.contract_shipped.copy(), flows.contract_received.copy()))
         mass = mats.is_mass
-        # A column view of the mass rows sums in the same order as a copy of that column would.
         in_t = table[mass]
-        generated, reused, exchanged = in_t[:, GENERATED].sum(), in_t[:, REUSED].sum(), in_t[:, EXCHANGED].sum()
+        generated, reused, exchanged = total(in_t[:, GENERATED]), total(in_t[:, REUSED]), total(in_t[:, EXCHANGED])
         received = by_material(d_mat, flows.received_in)
         book = self.deals.book
         active = book.where(ACTIVE)
@@ -153,18 +153,18 @@ class PeriodRecorder:
             "network_firms": network[0],
             "network_materials": network[1],
             "network_flow_eur": network[2],
-            "waste_generated_t": float(generated),
-            "waste_exchanged_t": float(exchanged),
-            "waste_reused_t": float(reused),
-            "waste_sold_t": float(in_t[:, SOLD].sum()),
-            "waste_disposed_t": float(in_t[:, DISPOSED].sum()),
-            "waste_landfilled_t": float(in_t[self._mass_landfilled, DISPOSED].sum()),
+            "waste_generated_t": generated,
+            "waste_exchanged_t": exchanged,
+            "waste_reused_t": reused,
+            "waste_sold_t": total(in_t[:, SOLD]),
+            "waste_disposed_t": total(in_t[:, DISPOSED]),
+            "waste_landfilled_t": total(in_t[self._mass_landfilled, DISPOSED]),
             "waste_stored_t": float(flows.stock_after[mass[s_mat]].sum()),
             "waste_diverted_share": float((reused + exchanged) / generated) if generated > 0 else 0.0,
-            "virgin_avoided_t": float(in_t[:, RECEIVED].sum()),
-            "energy_exchanged_mwh": float(received[self._mwh].sum()),
+            "virgin_avoided_t": total(in_t[:, RECEIVED]),
+            "energy_exchanged_mwh": total(received[self._mwh]),
             "energy_saved_mwh": month.energy_saved,
-            "water_exchanged_m3": float(received[self._m3].sum()),
+            "water_exchanged_m3": total(received[self._m3]),
             "co2_avoided_t": month.co2_avoided,
             "savings_eur": month.savings,
             "fiscal_effect_eur": month.fiscal_effect,
@@ -288,3 +288,9 @@ class ParkDataCollector(mesa.DataCollector):
         rows = np.fromiter((a.index for a in agents), np.int64, len(agents))
         columns = [getattr(f, name)[rows].tolist() for name in self.agent_reporters]
         return zip(itertools.repeat(model.time), (a.unique_id for a in agents), *columns)
+
+
+def total(by_material):
+    """The sum of a per-material column, exactly rounded (``math.fsum``): the same to the last bit whatever the
+    order of the catalogue's materials and however many of them carry nothing."""
+    return math.fsum(by_material.tolist())

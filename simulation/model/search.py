@@ -19,11 +19,12 @@ from simulation.model.market import grouped_sample
 
 
 class PartnerSearch:
-    def __init__(self, firms, supply, demand, subs, n_materials, market, deals, investment, params, rng):
+    def __init__(self, firms, supply, demand, subs, n_materials, market, deals, investment, params, streams):
         self.firms, self.supply, self.demand = firms, supply, demand
         self.market, self.deals, self.investment = market, deals, investment
         self.search, self.quantity_share = params.search, params.contract.quantity_share
-        self.rng = rng
+        self.rng = streams.stream("search")
+        self.searches = streams.stream("searches")  # who searches: a draw for every firm each month
         materials = np.arange(n_materials)
         self._is_waste_used = np.isin(materials, subs.waste)
         self._is_input_replaced = np.isin(materials, subs.input)
@@ -33,7 +34,7 @@ class PartnerSearch:
         open_s, open_d = self._open_streams()
         candidates = self._firms_with_unmatched_flows(open_s, open_d)
         candidates = candidates[f.next_search[candidates] <= t]
-        searching = candidates[self.rng.random(len(candidates)) < p.rate_per_month]
+        searching = candidates[self.searches.random(len(f))[candidates] < p.rate_per_month]
         if len(searching) == 0:
             return
         links = self._links_per_firm()[searching]

@@ -96,6 +96,15 @@ def _no_packed_keys():
     market.distinct_pairs = distinct
 
 
+def _no_acquaintance_arrays():
+    """Each firm's acquaintances made into an array afresh whenever a search asks for them."""
+    import numpy as np
+
+    from simulation.model.firm import Firm
+
+    Firm.acquaintance_array = lambda self: np.fromiter(self.acquaintances, np.int64, len(self.acquaintances))
+
+
 def _no_bulk_agent_records():
     import mesa
 
@@ -111,6 +120,7 @@ TRICKS = {
     "NamedRows: terms selected as one block": _no_named_rows,
     "ParkDataCollector: agent records in one pass": _no_bulk_agent_records,
     "Market: candidate pairs as packed int64 keys": _no_packed_keys,
+    "Firm: acquaintance array kept until it meets someone": _no_acquaintance_arrays,
 }
 
 

@@ -20,6 +20,7 @@ from simulation.model.firm import (
     hurdles,
     investing,
     leaving_platform,
+    moving_waste,
     risk_premiums,
 )
 from simulation.scenario import load
@@ -79,7 +80,7 @@ def test_hurdles_and_acceptance_for_all_pairs_equal_each_firm_s_own_rule(park, s
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule(park, seed):
+def test_breaking_moving_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule(park, seed):
     rng = np.random.default_rng(seed)
     firms = randomised(park, rng)
     n = 100
@@ -89,6 +90,10 @@ def test_breaking_investing_and_exiting_for_all_firms_equal_each_firm_s_own_rule
     left, penalty, review = rng.integers(0, 60, n), rng.uniform(0, 2e4, n), int(rng.integers(1, 8))
     assert breaking(gain, loss_months, left, penalty, review).tolist() == [
         f.breaks(g, m, r, p, review) for f, g, m, r, p in zip(who, gain, loss_months, left, penalty)]
+    better = gain + rng.normal(0, 1e3, n)
+    moves = moving_waste(gain, better, left, penalty)
+    assert moves.tolist() == [f.moves_waste(g, b, r, p) for f, g, b, r, p in zip(who, gain, better, left, penalty)]
+    assert moves.any() and not moves.all() and (moves & (left > 0)).any()  # early moves drawn too
     quantity, payment, min_q = rng.uniform(0, 20, n), rng.uniform(0, 2e3, n), float(rng.uniform(0, 10))
     assert investing(gain, payment, quantity, min_q, park.firms.hurdle_rate[index]).tolist() == [
         f.invests(g, p, q, min_q) for f, g, p, q in zip(who, gain, payment, quantity)]
@@ -149,8 +154,9 @@ def test_trust_in_a_partner_is_what_deliveries_taught(park):
     assert len(ended)
     c = int(ended[-1])
     receiver, supplier = park.firm_list[book.receiver[c]], park.firm_list[book.supplier[c]]
-    later = (book.supplier == supplier.index) & (book.receiver == receiver.index) & (np.arange(len(book)) > c)
-    if not later.any():  # no later contract between them changed it
+    between = (book.supplier == supplier.index) & (book.receiver == receiver.index) & (np.arange(len(book)) != c)
+    later = between & ((np.arange(len(book)) > c) | (book.status != 2) | (book.end > book.end[c]))
+    if not later.any():  # no contract between them since, or still running, changed it
         assert receiver.trust_in(supplier) == pytest.approx(book.trust_in_supplier[c])
     stranger = next(f for f in park.firm_list if f is not None and f.index not in receiver.acquaintances and f is not receiver)
     assert receiver.trust_in(stranger) == park.params.trust.initial

@@ -128,10 +128,12 @@ def test_link_timeline_and_yearly_benefits(model):
     ended = links[links.ended != ""]
     assert (ended.end_reason != "").all() and (ended.ended >= ended.signed).all()
     assert set(ended.end_reason) <= {"not renewed", "no longer profitable", "breached by supplier",
-                                     "breached by receiver", "supply stopped", "demand stopped", "partner left", "revised below the minimum"}
+                                     "breached by receiver", "supply stopped", "demand stopped", "partner left", "revised below the minimum",
+                                     "moved to a better use"}
     coal_links = links[links.material.isin(["fly_ash", "fgd_gypsum"])]
-    assert (coal_links.end_reason.isin(["supply stopped", "not renewed", "no longer profitable",
-                                        "breached by supplier", "breached by receiver", "partner left", "revised below the minimum"])).all()
+    assert (coal_links.end_reason.isin(["supply stopped", "not renewed", "no longer profitable", "breached by supplier",
+                                        "breached by receiver", "partner left", "revised below the minimum",
+                                        "moved to a better use"])).all()
     yearly = yearly_table(model)
     assert list(yearly.year) == list(range(1959, 2026)) and (yearly.months == 12).all()
     frame = model.datacollector.get_model_vars_dataframe()

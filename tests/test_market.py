@@ -88,9 +88,9 @@ def test_candidates_are_alive_streams_of_active_firms_even_at_zero_min_quantity(
     market, seen = model.market, []
     original = market.candidate_pairs
 
-    def checked(policy, period, searchers, open_s, open_d, known):
+    def checked(policy, period, searchers, open_s, open_d, known, **kwargs):  # best use (contracted=True) too
         assert not (open_s & ~model.supply.alive).any() and not (open_d & ~model.demand.alive).any()
-        searcher, partner, s, d, k, dist = pairs = original(policy, period, searchers, open_s, open_d, known)
+        searcher, partner, s, d, k, dist = pairs = original(policy, period, searchers, open_s, open_d, known, **kwargs)
         assert model.supply.alive[s].all() and model.demand.alive[d].all()
         assert model.firms.active[model.supply.firm[s]].all() and model.firms.active[model.demand.firm[d]].all()
         assert (searcher != partner).all()

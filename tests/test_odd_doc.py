@@ -95,9 +95,11 @@ def test_no_unknown_measure_in_the_measure_table():
 
 
 def _number(text):
+    """The number a table cell states: ``1,000``, ``0.5`` or a fraction, ``1/12``; None for anything else."""
+    numerator, _, denominator = text.replace(",", "").replace("_", "").strip().partition("/")
     try:
-        return float(text.replace(",", "").replace("_", "").strip())
-    except ValueError:
+        return float(numerator) / float(denominator or 1)
+    except (ValueError, ZeroDivisionError):
         return None
 
 

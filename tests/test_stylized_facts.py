@@ -309,7 +309,10 @@ def component_after_exit(model):
 def test_fact_6_removing_a_sole_producer_hub_cascades_and_breaks_the_network(hub_runs):
     stay, leave = hub_runs[False, NO_STANDBY, False], hub_runs[False, NO_STANDBY, True]
     positive("6: hub removed (sole producer, no standby): output lost by the firms it fed", losses(hub_runs, False, NO_STANDBY))
-    positive("6: ... by the firms those fed (the cascade's second link)", losses(hub_runs, False, NO_STANDBY, tier=2))
+    # Small (a direct receiver loses about a month's output, so the next one a fraction of that) and noisy: at the
+    # mean and spread of the three slow seed sets (+0.0005, s.d. ~0.0008) the fast suite would need ~24 seeds.
+    positive("6: ... by the firms those fed (the cascade's second link)", losses(hub_runs, False, NO_STANDBY, tier=2),
+             needs=24)
     negative("6: largest linked group in the 2nd year after, share of firms", paired(stay, leave, component_after_exit))
 
 

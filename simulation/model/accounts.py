@@ -1,4 +1,4 @@
-"""Phase 6 of the month: the accounts, trust, and insolvency.
+"""Phase 7 of the month: the accounts, trust, and insolvency.
 
 Each firm's cash moves by its margin on what it made, less what it paid for
 disposal and virgin inputs, plus or minus what its contracts and installations

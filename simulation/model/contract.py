@@ -33,6 +33,7 @@ END_REASONS = (
     "run ended",
     "renewed",
     "revised below the minimum",
+    "moved to a better use",
 )
 REASON = {name: code for code, name in enumerate(END_REASONS)}
 

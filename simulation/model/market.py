@@ -124,7 +124,7 @@ class Market:
             self.platform_index = {side: _index(table, f.x, f.y, table.alive & members[table.firm])
                                    for side, table in (("supply", supply), ("demand", demand))}
 
-    def candidate_pairs(self, policy, period, searchers, open_s, open_d, known):
+    def candidate_pairs(self, policy, period, searchers, open_s, open_d, known, contracted=False):
         """Candidate pairs for a round of searching firms, as arrays.
 
         Only substitutions open in ``period`` are offered (approvals, technique dates).
@@ -134,7 +134,7 @@ class Market:
         Returns ``(searcher, partner, s, d, k, dist)``: the searching firm, the firm on the
         other side, the supply stream, the demand stream, the substitution and the distance (km). Each pair has the searcher on
         one side with free flow there; the partner's free flow is checked when
-        the pair is priced. Pairs are unique.
+        the pair is priced. Pairs are unique. Pairs already under contract are left out unless ``contracted``.
         """
         participation = policy.facilitator_participation
         self._refresh(participation)
@@ -154,11 +154,25 @@ class Market:
         # is added or ended, a firm that leaves ends all its streams, and ``lookup`` holds alive streams only.
         dist = f.distances(supplier, receiver)
         keep = (supplier != receiver) & (dist <= self.search.max_distance_km) & subs.open_in(period, k)
-        # A pair already under contract is topped up at renewal, not by a second contract.
-        book = self.contracts
-        running = book.running()
-        keep &= ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
+        if not contracted:  # a pair already under contract is topped up at renewal, not by a second contract
+            book = self.contracts
+            running = book.running()
+            keep &= ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
         return searcher[keep], partner[keep], s[keep], d[keep], k[keep], dist[keep]
+
+    def sees(self, policy, searcher, partner, dist, known, platform=False):
+        """Which partners each searcher knows of: within ``search.neighbourhood_km``, an acquaintance in
+        ``known``, or a fellow member of the facilitator's platform (a mask over the pairs). With ``platform``,
+        also which of them it knows only through the platform."""
+        n = len(self.firms.active)
+        firm, acquaintance = known.known_pairs()
+        seen = (dist <= self.search.neighbourhood_km) | contains(searcher * n + partner, firm * n + acquaintance)
+        participation = policy.facilitator_participation
+        via_platform = np.zeros(len(seen), dtype=bool)
+        if participation > 0:
+            members = self.firms.platform_members(participation)
+            via_platform = members[searcher] & members[partner] & ~seen
+        return (seen | via_platform, via_platform) if platform else seen | via_platform
 
     def _reachable(self, side, table, roles, firms, materials, known, participation):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.model.accounts import Accounts
+from simulation.model.best_use import BestUse
 from simulation.model.chance import RandomStreams
 from simulation.model.deals import Deals
 from simulation.model.events import ParkEvents
@@ -106,6 +107,8 @@ class SymbiosisModel(mesa.Model):
         self.recorder = PeriodRecorder(self.firms, self.supply, self.demand, self.materials, self.deals, self.n_periods,
                                        scenario.path, self.calendar, record_exchanges)
         self.prices = PriceMovements(self.materials, p.market, self.streams, self.n_periods)
+        self.best_use = BestUse(self.deals, self.market, self.economics, self.firms, self.supply, self.demand, p.contract,
+                                self.streams)
         self.review = ContractReview(self.deals, self.economics, self.firms, p)
         self.search = PartnerSearch(self.firms, self.supply, self.demand, self.subs, n_mat, self.market, self.deals,
                                     self.investment, p, self.streams)
@@ -117,6 +120,7 @@ class SymbiosisModel(mesa.Model):
         self.schedule = [
             self.events,    # firms enter and leave; scheduled events (fuel switches, prices)
             self.prices,    # virgin prices move; the month's unit costs under the policy in force
+            self.best_use,  # contracted wastes move to a better use
             self.review,    # contract review: breaches, then renewals
             self.search,    # partner search, offers and signing; recovery investment
             self.physical,  # simpy: outages, pipelines, utilisation and production, then the flows

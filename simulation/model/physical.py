@@ -1,4 +1,4 @@
-"""Phase 5 of the month: the physical month, played in simpy, and the month's flows.
+"""Phase 6 of the month: the physical month, played in simpy, and the month's flows.
 
 Plants fail and are repaired (simpy processes, in days), pipelines finish
 construction, utilisation moves, and production follows; then every stream's

@@ -97,7 +97,7 @@ class PeriodRecorder:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
 
     def run(self, month):
-        """Phase 7 of the month: its measures, from the flows and books the other phases left in ``month``."""
+        """Phase 8 of the month: its measures, from the flows and books the other phases left in ``month``."""
         flows, running, f = month.flows, month.running, self.firms
         mats = self.materials
         n_mat = len(mats)

@@ -1,4 +1,4 @@
-"""Phase 3 of the month: contract review. Deals turned bad may be broken; expiring ones are renegotiated.
+"""Phase 4 of the month: contract review. Deals turned bad may be broken; expiring ones are renegotiated.
 
 Once a receiver's pipeline is built its capex is sunk, and a supplier may hold it
 up: renegotiate the price for a share of the joint gain, with breaking the

@@ -1,4 +1,4 @@
-"""Phase 4 of the month: partner search, offers and signing; recovery investment by those who found nothing.
+"""Phase 5 of the month: partner search, offers and signing; recovery investment by those who found nothing.
 
 Firms with unmatched flows search with probability ``search.rate_per_month``
 (unless waiting after a fruitless search), fewest links first (Raimbault et al.
@@ -48,7 +48,7 @@ class PartnerSearch:
         # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
         known = AcquaintanceLists(f.agents, searching, rank)
         searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, month.period, searching, open_s, open_d, known)
-        seen, via_platform = self._sees(month, searcher, partner, dist, known)
+        seen, via_platform = self.market.sees(month.policy, searcher, partner, dist, known, platform=True)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, partner, s, d, k, via_platform = (a[seen] for a in (searcher, partner, s, d, k, via_platform))
@@ -84,18 +84,6 @@ class PartnerSearch:
         running = book.running()
         n = len(self.firms)
         return np.bincount(book.supplier[running], minlength=n) + np.bincount(book.receiver[running], minlength=n)
-
-    def _sees(self, month, searcher, partner, dist, known):
-        """Which partners each searcher knows of (neighbours, acquaintances in ``known``, platform peers), and
-        which of them only through the platform (masks over the pairs)."""
-        key = self.deals.pair_key
-        seen = (dist <= self.search.neighbourhood_km) | contains(key(searcher, partner), key(*known.known_pairs()))
-        participation = month.policy.facilitator_participation
-        if participation == 0:
-            return seen, np.zeros(len(seen), dtype=bool)
-        platform = self.firms.platform_members(participation)
-        via_platform = platform[searcher] & platform[partner] & ~seen
-        return seen | via_platform, via_platform
 
     def _platform_use(self, month, searching, searcher, partner, via_platform):
         """Members who searched count a search the platform found them no partner in; a deal signed through it

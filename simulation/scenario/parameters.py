@@ -127,6 +127,7 @@ class Contract(Section):
     price_indexation: float = Field(0.0, ge=0, le=1, description="share of the change in the receiver's virgin input cost since signing passed into the price (0: fixed price); the most a bargained contract may take")
     deliver_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of what it falls short of its promise that the supplier owes damages for; the most a bargained contract may take")
     take_or_pay_share: float = Field(0.0, ge=0, le=1, description="share of what it does not take of the offer that the receiver owes damages for; the most a bargained contract may take")
+    best_use_rate_per_month: float = Field(1 / 12, ge=0, le=1, description="chance a month that a supplier under contract looks for a better use of its waste among the receivers it knows; it always looks when the contract expires, and leaves early only where the extra gain over the months left pays the breach penalty (0: a contracted waste stays until its contract ends for another reason)")
     holdup_share: float = Field(0.0, ge=0, le=1, description="share of the joint monthly gain a supplier claims by renegotiating once its receiver's pipeline is sunk (0: no hold-up)")
 
 

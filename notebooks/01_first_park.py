@@ -58,7 +58,7 @@ pd.DataFrame([(f.firm_id, f.sector, f.process, f.capacity) for f in model.agents
              columns=["firm", "sector", "process", "capacity (product units a month)"])  # the biogas plant enters later
 
 # %% [markdown]
-# A month is seven phases, run in this order for every firm at once
+# A month is eight phases, run in this order for every firm at once
 # ([ODD §3](../docs/odd.md#3-process-overview-and-scheduling)):
 
 # %%
@@ -69,13 +69,15 @@ pd.DataFrame([(f.firm_id, f.sector, f.process, f.capacity) for f in model.agents
 #    to wood chips, so its coal fly ash and gypsum disappear);
 # 2. **prices**: virgin-material prices move a little, and each material's unit costs are computed under the policy
 #    in force (a landfill tax makes disposal dearer, [§7.1](../docs/odd.md#7-submodels));
-# 3. **contract review**: a side that has lost money on a contract long enough may break it; contracts at the end of
+# 3. **best use**: a supplier whose contract ends this month, and now and then one whose contract runs on, looks for
+#    a receiver that would pay it more for the same waste, and moves the waste there if it does (§7.8a);
+# 4. **contract review**: a side that has lost money on a contract long enough may break it; contracts at the end of
 #    their term are renewed or end (§7.8);
-# 4. **search**: firms with a waste nobody takes yet (or an input they buy new) look for partners they know or can
+# 5. **search**: firms with a waste nobody takes yet (or an input they buy new) look for partners they know or can
 #    see, price each possible exchange, and sign the ones both sides accept (§7.3-7.6);
-# 5. **physical month**: plants produce (or break down), trucks and pipelines move the waste (§7.10-7.11);
-# 6. **accounts**: cash, taxes and subsidies, CO2; trust in partners moves with what they delivered (§7.12-7.14);
-# 7. **observation**: the month's measures are recorded (Mesa's `DataCollector`).
+# 6. **physical month**: plants produce (or break down), trucks and pipelines move the waste (§7.10-7.11);
+# 7. **accounts**: cash, taxes and subsidies, CO2; trust in partners moves with what they delivered (§7.12-7.14);
+# 8. **observation**: the month's measures are recorded (Mesa's `DataCollector`).
 #
 # ## Run it
 #
@@ -91,7 +93,7 @@ print(outcome.describe(model.calendar))
 
 # %% [markdown]
 # Read it as: the network reached Chertow's **3-2 heuristic** (at least three firms exchanging at least two wastes,
-# and a tenth of the park) in its first month, so it **formed** in 2025-01; it never lost half of its **peak** size or
+# and a tenth of the park) within its first year, so it **formed** in 2025-09; it never lost half of its **peak** size or
 # flow, and it lasted more than two years after forming, so it **persisted**. The peak is a twelve-month average
 # (a trailing mean), which is why it can be a fraction of a firm; flow is valued at catalogue prices, EUR a month.
 #
@@ -253,7 +255,8 @@ for name, run in (("as written (60, then 90 EUR/t)", model), ("no landfill tax",
 # * **Link**: a supplier, a receiver and a material, e.g. *power → refinery: steam*. A link lives from its first
 #   delivery to its end and may run through several contracts (renewals).
 # * **Contract**: the terms of one link for a term of months (quantity, price, mode, penalty, guarantees). It is
-#   renewed, not renewed, broken (*breached*) or ended when a side leaves or a waste stops.
+#   renewed, not renewed, broken (*breached*), left for a better use of the waste, or ended when a side leaves or a
+#   waste stops.
 # * **Network**: in a month, the giant component (largest connected group) of the firms joined by contracts that
 #   *delivered* that month. A contract signed but not delivering (a pipeline being built) joins no one.
 # * **Chertow's 3-2 heuristic**: industrial symbiosis needs at least three entities exchanging at least two resources
@@ -276,11 +279,13 @@ for name, run in (("as written (60, then 90 EUR/t)", model), ("no landfill tax",
 # %% [markdown]
 # <details><summary><b>Answer 1</b>: which links ended, and why; who supplies most links at the end</summary>
 #
-# The cell below counts end reasons and suppliers of running links. The four links on coal fly ash and FGD gypsum
-# end in 2035-01 with "supply stopped": the fuel switch removed those wastes. Ten end "not renewed" and one "no longer
-# profitable": at the end of their term, repriced at that month's costs, flows and trust, they no longer cleared both
-# hurdles (or left no surplus at all). The power station supplies most running links (9: steam, heat and, since the
-# switch, wood fly ash).
+# The cell below counts end reasons and suppliers of running links. Four links on coal fly ash and FGD gypsum end in
+# 2035-01 with "supply stopped": the fuel switch removed those wastes. Most of the others, 22, end "moved to a better
+# use": their supplier found a receiver that would pay it more for the same waste (§7.8a), most often a partner that
+# already took part of the same stream, so two small contracts became one and one contract's running costs were saved
+# (the refinery's cooling water, the fermentation sludge, wood fly ash and others). Three end "not renewed": at the
+# end of their term, repriced at that month's costs, flows and trust, they no longer cleared both hurdles. The power
+# station supplies most running links (9: steam, heat and, since the switch, wood fly ash).
 # </details>
 
 # %%
@@ -313,8 +318,8 @@ print(station.breaks(-2_000, 6, 30, 50_000, 6), station.breaks(-2_000, 6, 30, 60
 # <details><summary><b>Answer 4</b>: five seeds</summary>
 #
 # The cell below prints the difference in mean links delivering (tax as written minus no tax) seed by seed. The
-# differences are within a link, smaller than the count varies from seed to seed, and they do not share one
-# sign (three seeds up, two down): on this small park five runs show no direction at all. The question needs more
+# differences are within half a link, smaller than the count varies from seed to seed: four seeds up a little, one
+# unchanged. That hints at a direction, but five seeds and no interval are not evidence of it. The question needs more
 # replicates, *paired* ones (the same seed under both conditions), and a measure the tax acts on (it taxes only
 # landfill-bound waste): the subject of notebook 2.
 # </details>

@@ -149,8 +149,11 @@ unrecorded(runs, record).head(12)
 # the by-product first exists or a tax makes disposal dear; the refinery's water exchanges with the power station
 # rarely form. Steam and heat start in 1981-83: Asnæs' first units were condensing units that could sell neither, until
 # unit 5 (1981) was built to extract steam and heat, and the Heat Supply Act (1979) made district heat a matter of the
-# town's heat plan. Yeast slurry to the pig farms starts in 1976, 13 years early, and never moves to the biogas plant:
-# the model has no feed approval and no rule that moves a contracted waste to a better use.
+# town's heat plan. When the biogas plant opens in 2018, Novo's fermentation sludge goes to it, as it did (sludge no
+# contract held, and in some runs contracts Novo moves there from the farms: a supplier moves a contracted waste to
+# a receiver that pays it more, §7.8a). The yeast slurry goes to the pig
+# farms from 1976, 13 years early, and stays there: the model has no feed approval, and at catalogue values the slurry
+# is worth more as feed than as digester feedstock.
 #
 # **Exercise 2.** Run the history with no waste tax (`policy.landfill_tax_eur_per_t` and
 # `policy.incineration_tax_eur_per_t` both 0, same seed). Which links form later, or never? Is one seed enough to say
@@ -185,10 +188,11 @@ unrecorded(runs, record).head(12)
 # <details><summary><b>Answer 1</b>: early, on time, unrecorded</summary>
 #
 # The cell below lists, for this run (seed 1959), each recorded exchange with its recorded start and the run's.
-# Refinery gas, Novo's sludge, fly ash, steam to the refinery and to Novo, warm seawater to the fish farm, sulphur,
-# FGD gypsum and the residues to the biogas plant start in their recorded year; heat to the utility a year late,
-# treated wastewater to Asnæs 4 years late and sewage sludge to Soilrem 3 years early. The yeast slurry to the pig
-# farms starts 13 years early. The refinery's cooling water to Asnæs never forms (no simulated start). Links with no
+# Refinery gas, Novo's sludge, fly ash, steam to the refinery, warm seawater to the fish farm, sulphur,
+# FGD gypsum and the residues to the biogas plant start in their recorded year; steam to Novo a year early, heat to
+# the utility a year late and sewage sludge to Soilrem 4 years early. The yeast slurry to the pig farms starts 13
+# years early. The refinery's cooling water and treated wastewater to Asnæs never form in this run (no simulated
+# start). Links with no
 # recorded counterpart, e.g. sewage sludge to the farms and plasterboard offcuts to the cement works, are in the
 # `unrecorded` table above (over three seeds).
 # </details>
@@ -221,7 +225,8 @@ print("links only without the tax:", sorted(formed(untaxed) - formed(links)))
 # The cell prints the recorded exchange with the largest absolute start error over the three seeds: the yeast slurry
 # to the pig farms, 13 years early. `docs/kalundborg.md` explains it by what the model leaves out (the approval of a
 # new feed and a supply chain to many small farms), not by wrong prices: the farms, aggregated, enter in 1976 and the
-# exchange pays at once.
+# exchange pays at once. (The refinery's water links to Asnæs, when they form at all, can be as far off; the same
+# document explains those by the data: close substitutes for fresh water, and permits a price represents poorly.)
 # </details>
 
 # %%

@@ -55,11 +55,11 @@ scratch = Path(tempfile.mkdtemp(prefix="symbiosis-nb04-"))  # the sweeps' stores
 # ## One collapse, told by the model
 #
 # From 2030 a carbon price of 120 EUR/t applies; product prices pass on only half of it
-# (`market.carbon_pass_through = 0.5`). The coal-fired station, the refinery and the cement works then lose money every
-# month, and their owners close them after three years of losses (`firm_defaults.close_after_loss_months = 36`,
-# `Firm.closes`). Every exchange on their wastes ends that month. Plants that paid their way only with the station's
-# wastes then lose money too, and close one delay later (here the concrete plant, which lived on its fly ash, and the
-# district-heating company, on its heat): an insolvency cascade. No event removes a firm or a waste.
+# (`market.carbon_pass_through = 0.5`). The coal-fired station and the cement works then lose money every month, and
+# their owners close them after three years of losses (`firm_defaults.close_after_loss_months = 36`, `Firm.closes`).
+# Every exchange on their wastes ends that month. Plants that paid their way only with the station's wastes then lose
+# money too, and close later (here the concrete plant, which lived on its fly ash, and the district-heating company,
+# on its heat): an insolvency cascade. No event removes a firm or a waste.
 
 # %%
 scenario = load("scenarios/collapse_demo.toml")

@@ -52,12 +52,14 @@ class BestUse:
         contracts, months_left = active[examined], months_left[examined]
         if len(contracts) == 0:
             return
-        current = self._current_gains(month, contracts, months_left <= 0)
-        # One contract a stream a month is weighed: the one that gives its supplier least a unit.
+        expiring = months_left <= 0
+        current = self._current_gains(month, contracts, expiring)
+        # One contract a stream a month is weighed: an expiring one first, else the one that gives its supplier least
+        # a unit.
         quantity = book.quantity[contracts]
         per_unit = np.divide(current, quantity, out=np.zeros(len(current)), where=quantity > 0)
         streams = book.supply[contracts]
-        order = np.lexsort((contracts, per_unit, streams))
+        order = np.lexsort((contracts, per_unit, ~expiring, streams))
         pick = order[first_occurrences(streams[order])]
         contracts, months_left, current = contracts[pick], months_left[pick], current[pick]
         best, offers, move_gain = self._best_offers(month, contracts)
@@ -76,12 +78,14 @@ class BestUse:
         book = self.deals.book
         gain, _ = self.economics.side_gains(month, book, contracts)
         avoided = book.quantity[contracts] * month.costs.disposal[book.waste[contracts]]
+        expiring = np.broadcast_to(expiring, contracts.shape)
         if expiring.any():
             ids = contracts[expiring]
             with self._freed(ids):
                 renewal, _ = self.deals.price(month, book.supply[ids], book.demand[ids], book.substitution[ids],
                                               renewal=True, dist=book.distance_km[ids])
             renewal = renewal.with_quantity(np.minimum(renewal.quantity, book.quantity[ids]))
+            gain = gain.copy()
             gain[expiring] = np.where(renewal.acceptable, renewal.supplier_gain, 0.0)
             avoided[expiring] = np.where(renewal.acceptable, renewal.supplier_avoided, 0.0)
         return gain - self._premium(contracts, book.trust_in_receiver[contracts], avoided)
@@ -110,20 +114,27 @@ class BestUse:
         if (book.status[topped[topped >= 0]] != ACTIVE).any():  # a pipeline being built is not topped up
             keep = (topped < 0) | (book.status[np.maximum(topped, 0)] == ACTIVE)
             s, d, k, dist, topped = s[keep], d[keep], k[keep], dist[keep], topped[keep]
-        freed = np.concatenate([contracts, topped[topped >= 0]])
-        with self._freed(freed):  # priced as if these flows were free, which they are once a move is made
+        on_top = topped >= 0
+        with self._freed(np.concatenate([contracts, topped[on_top]])):  # as they are once a move is made
             terms, details = self.deals.price(month, s, d, k, dist=dist)
-        top_up = np.where(topped >= 0, book.quantity[np.maximum(topped, 0)], 0.0)
+            if on_top.any():  # a top-up renews a contract: no set-up cost
+                again, _ = self.deals.price(month, s[on_top], d[on_top], k[on_top], renewal=True, dist=dist[on_top])
+                terms.values[:, on_top] = again.values
+        top_up = np.where(on_top, book.quantity[np.maximum(topped, 0)], 0.0)
         # Each offer is for the contract weighed on its supply stream (one a stream).
         by_stream = np.argsort(streams)
         contract = by_stream[np.searchsorted(streams[by_stream], s)]
         moved = book.quantity[contracts[contract]]
         priced = terms.with_quantity(np.minimum(terms.quantity, moved + top_up))
-        # The move's gain is the new deal's gain, net of the risk premium, on the part of it the move brings: the
-        # flow a topped-up contract already carries was worth as much to the supplier before.
+        # The move's gain is the new deal's gain, net of the risk premium, on the part of it the move brings; for a
+        # top-up, also no more than the new deal gives beyond what the topped-up contract gives now, so that neither a
+        # better price on the flow it already carries nor a worse one is counted as the move's.
         brought = np.minimum(moved, np.maximum(priced.quantity - top_up, 0.0))
         share = np.divide(brought, priced.quantity, out=np.zeros(len(brought)), where=priced.quantity > 0)
-        gain = (priced.supplier_gain - self._premium(contracts[contract], details.trust_s, priced.supplier_avoided)) * share
+        net = priced.supplier_gain - self._premium(contracts[contract], details.trust_s, priced.supplier_avoided)
+        gain = net * share
+        if on_top.any():
+            gain[on_top] = np.minimum(gain[on_top], net[on_top] - self._current_gains(month, topped[on_top], False))
         ok = (priced.acceptable & (brought > 0)).nonzero()[0]
         # The best acceptable offer of each contract: highest gain first, ties to the first offer listed.
         order = ok[np.lexsort((ok, -gain[ok], contract[ok]))]
@@ -147,7 +158,7 @@ class BestUse:
         return np.where(keys[order][at] == pair, running[order][at], -1)
 
     def _freed(self, contracts):
-        return _Freed(self.supply, self.demand, self.deals.book, contracts)
+        return _Freed(self.deals, contracts)
 
     def _move(self, month, contracts, months_left, s, d, k, terms, details, topped):
         """End ``contracts`` (the supplier paying the penalty where it leaves early) and sign the new deals:
@@ -158,30 +169,34 @@ class BestUse:
         np.add.at(self.firms.cash_flow, book.receiver[early], book.penalty_eur[early])
         deals.close(month, contracts, "moved to a better use")
         on_top = topped >= 0  # one move a supply stream, so no contract is topped up twice
-        if on_top.any():
-            renewed = topped[on_top]
-            deals.close(month, renewed, "not renewed", renewed=True)
-            signed = deals.resolve(month, np.arange(len(renewed)), s[on_top], d[on_top], k[on_top],
-                                   terms.select(on_top), details.select(on_top), links=book.link[renewed], renewals=renewed)
-            book.reason[renewed[signed]] = REASON["renewed"]
-        new = (~on_top).nonzero()[0]
-        deals.resolve(month, np.arange(len(new)), s[new], d[new], k[new], terms.select(new), details.select(new))
+        renewed = topped[on_top]
+        deals.close(month, renewed, "not renewed", renewed=True)
+        # Top-ups first, on the links of the contracts they renew, then the new links; each signs what the streams
+        # have free by then, so two moves to one receiver never promise it more than it can take.
+        for group, links in ((on_top.nonzero()[0], book.link[renewed]), ((~on_top).nonzero()[0], None)):
+            deal = terms.select(group)
+            free = self.economics.free_quantity(s[group], d[group], k[group], details.conversion[group])
+            deal = deal.with_quantity(np.minimum(deal.quantity, free))
+            signed = deals.resolve(month, np.arange(len(group)), s[group], d[group], k[group], deal,
+                                   details.select(group), links=links, renewals=None if links is None else renewed)
+            if links is not None:
+                book.reason[renewed[signed]] = REASON["renewed"]
+                month.ended += len(renewed) - len(signed)  # a top-up too small to sign ends its contract
 
 
 class _Freed:
-    """Within the block, ``contracts``' flows count as free on both their streams."""
+    """Within the block, ``contracts``' flows count as free on both their streams, and their firms price with the
+    trust they have learnt on them; the commitments are put back exactly as they were."""
 
-    def __init__(self, supply, demand, book, contracts):
-        self.supply, self.demand, self.book, self.contracts = supply, demand, book, contracts
-
-    def _shift(self, sign):
-        b, c = self.book, self.contracts
-        np.add.at(self.supply.committed, b.supply[c], sign * b.quantity[c])
-        np.add.at(self.demand.committed, b.demand[c], sign * b.quantity[c] * b.ratio[c])
+    def __init__(self, deals, contracts):
+        self.deals, self.contracts = deals, contracts
 
     def __enter__(self):
-        self._shift(-1.0)
+        deals, b, c = self.deals, self.deals.book, self.contracts
+        self.kept = deals.supply.committed.copy(), deals.demand.committed.copy()
+        np.subtract.at(deals.supply.committed, b.supply[c], b.quantity[c])
+        np.subtract.at(deals.demand.committed, b.demand[c], b.quantity[c] * b.ratio[c])
+        deals.remember_trust(c)
 
     def __exit__(self, *exc):
-        self._shift(1.0)
-
+        self.deals.supply.committed[:], self.deals.demand.committed[:] = self.kept

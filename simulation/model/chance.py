@@ -3,13 +3,14 @@
 Each source of chance (virgin-price shocks, demand shocks, plant outages, partner
 search, ...) draws from a stream of its own, derived from the model's seeded
 generator by name (numpy ``SeedSequence`` spawn keys). So the draws of one source
-never depend on how many draws another made: adding a material to the catalogue, a
-firm that never trades or a policy that changes who searches leaves the price path,
-the demand shocks and the outages as they were. Within a source, draws are made for
-every firm row (or every material) each month, whether or not it is active, for the
-same reason: two runs of one park under different policies then meet the same
-shocks (common random numbers), so their paired difference is the policy's effect
-and not a reshuffle of luck.
+never depend on how many draws another made: adding a material to the catalogue, or
+a policy that changes who trades and who searches, leaves the price path, the demand
+shocks and the outages as they were. Within a source, draws are made for every firm
+row (or every material) each month, whether or not it is active, for the same
+reason: two runs of one park under different policies then meet the same shocks
+(common random numbers), so their paired difference is the policy's effect and not a
+reshuffle of luck. (A park with one more firm row is another park: its rows draw
+from the same streams, so later months' draws shift.)
 
 Only the partner search draws as many numbers as the state of the park asks for,
 because who can meet whom is itself an outcome; it still has a stream of its own.
@@ -34,14 +35,15 @@ class RandomStreams:
     """
 
     def __init__(self, rng):
-        seed = rng.bit_generator.seed_seq
-        self._entropy, self._spawn_key = seed.entropy, tuple(seed.spawn_key)
+        # The root is drawn from ``rng``, not read from its seed, so a generator passed in with a state of its own (one
+        # reused for several runs, say) gives each run its own streams.
+        self._entropy = [int(word) for word in rng.integers(0, 2**63, size=4)]
         self._streams = {}
 
     def stream(self, *name):
         key = tuple(name)
         if key not in self._streams:
-            seed = np.random.SeedSequence(self._entropy, spawn_key=self._spawn_key + tuple(_key(part) for part in key))
+            seed = np.random.SeedSequence(self._entropy, spawn_key=tuple(_key(part) for part in key))
             self._streams[key] = np.random.default_rng(seed)
         return self._streams[key]
 

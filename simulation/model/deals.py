@@ -188,12 +188,17 @@ class Deals:
         # np.subtract.at, since several closing contracts may share a stream.
         np.subtract.at(self.supply.committed, book.supply[ids], book.quantity[ids])
         np.subtract.at(self.demand.committed, book.demand[ids], book.quantity[ids] * book.ratio[ids])
-        supplier, receiver = book.supplier[ids], book.receiver[ids]
-        self.trust.set(self.pair_key(receiver, supplier), book.trust_in_supplier[ids])
-        self.trust.set(self.pair_key(supplier, receiver), book.trust_in_receiver[ids])
+        self.remember_trust(ids)
         if not renewed:
             month.ended += np.count_nonzero(book.status[ids] == ACTIVE)
         book.close(ids, month.period, reason)
+
+    def remember_trust(self, ids):
+        """Each side of contracts ``ids`` remembers the trust it has learnt on it (the contract holds it while it runs)."""
+        book = self.book
+        supplier, receiver = book.supplier[ids], book.receiver[ids]
+        self.trust.set(self.pair_key(receiver, supplier), book.trust_in_supplier[ids])
+        self.trust.set(self.pair_key(supplier, receiver), book.trust_in_receiver[ids])
 
     def spread_word(self, breaker, victim):
         """Word of a breach (or a hold-up) goes round: the firms the victim knows (its acquaintances, past partners among them,

@@ -131,17 +131,16 @@ class Logistics:
     def start_outages(self, running, rate, mean_repair_days, streams):
         """Draw this period's failures among ``running`` plants and start their processes.
 
-        ``streams`` is the model's :class:`~simulation.model.chance.RandomStreams`. A draw is made for every
-        plant, running or not, so which plants fail does not depend on how many others are running.
+        ``streams`` is the model's :class:`~simulation.model.chance.RandomStreams`. Draws (failure, its day, its
+        repair time) are made for every plant, running or not, so which plants fail, when and for how long does not
+        depend on how many others are running.
         """
-        draw = streams.stream("outages").random(len(running))
-        fails = ((draw < rate) & running & np.isnan(self.down_since)).nonzero()[0]
-        if len(fails) == 0:  # the usual month; drawing nothing would leave the generator as it is anyway
-            return
+        n = len(running)
+        draw = streams.stream("outages").random(n)
         repair = streams.stream("repairs")
-        offsets = repair.random(len(fails)) * DAYS_PER_MONTH
-        repairs = repair.exponential(mean_repair_days, len(fails))
-        for firm, offset, repair in zip(fails.tolist(), offsets.tolist(), repairs.tolist()):
+        offsets, repairs = repair.random(n) * DAYS_PER_MONTH, repair.exponential(mean_repair_days, n)
+        fails = ((draw < rate) & running & np.isnan(self.down_since)).nonzero()[0]
+        for firm, offset, repair in zip(fails.tolist(), offsets[fails].tolist(), repairs[fails].tolist()):
             self.env.process(self._outage(firm, offset, repair))
 
     def _outage(self, firm, offset, repair_days):

@@ -48,11 +48,11 @@ class BestUse:
         looking = self.looks.random(len(self.firms)) < self.rate
         active = book.where(ACTIVE)
         months_left = book.start[active] + book.term[active] - month.period
-        examined = (months_left <= 0) | looking[book.supplier[active]]
-        contracts, months_left = active[examined], months_left[examined]
+        expiring = months_left <= 0
+        examined = expiring | looking[book.supplier[active]]
+        contracts, months_left, expiring = active[examined], months_left[examined], expiring[examined]
         if len(contracts) == 0:
             return
-        expiring = months_left <= 0
         current = self._current_gains(month, contracts, expiring)
         # One contract a stream a month is weighed: an expiring one first, else the one that gives its supplier least
         # a unit.
@@ -81,7 +81,7 @@ class BestUse:
         expiring = np.broadcast_to(expiring, contracts.shape)
         if expiring.any():
             ids = contracts[expiring]
-            with self._freed(ids):
+            with _Freed(self.deals, ids):
                 renewal, _ = self.deals.price(month, book.supply[ids], book.demand[ids], book.substitution[ids],
                                               renewal=True, dist=book.distance_km[ids])
             renewal = renewal.with_quantity(np.minimum(renewal.quantity, book.quantity[ids]))
@@ -107,15 +107,14 @@ class BestUse:
         searcher, partner, s, d, k, dist = self.market.candidate_pairs(
             month.policy, month.period, suppliers, open_s, np.zeros(len(self.demand), dtype=bool), known, contracted=True)
         pair = stream_pair_key(s, d)
-        offered = (self.market.sees(month.policy, searcher, partner, dist, known) & open_s[s]
+        offered = (self.market.sees(month.policy, searcher, partner, dist, known)[0] & open_s[s]
                    & ~contains(pair, stream_pair_key(streams, book.demand[contracts])))
         s, d, k, dist, pair = s[offered], d[offered], k[offered], dist[offered], pair[offered]
         topped = self._contract_on(pair, book.running())
-        if (book.status[topped[topped >= 0]] != ACTIVE).any():  # a pipeline being built is not topped up
-            keep = (topped < 0) | (book.status[np.maximum(topped, 0)] == ACTIVE)
-            s, d, k, dist, topped = s[keep], d[keep], k[keep], dist[keep], topped[keep]
+        keep = (topped < 0) | (book.status[np.maximum(topped, 0)] == ACTIVE)  # a pipeline being built is not topped up
+        s, d, k, dist, topped = s[keep], d[keep], k[keep], dist[keep], topped[keep]
         on_top = topped >= 0
-        with self._freed(np.concatenate([contracts, topped[on_top]])):  # as they are once a move is made
+        with _Freed(self.deals, np.concatenate([contracts, topped[on_top]])):  # as they are once a move is made
             terms, details = self.deals.price(month, s, d, k, dist=dist)
             if on_top.any():  # a top-up renews a contract: no set-up cost
                 again, _ = self.deals.price(month, s[on_top], d[on_top], k[on_top], renewal=True, dist=dist[on_top])
@@ -156,9 +155,6 @@ class BestUse:
         order = np.argsort(keys, kind="stable")
         at = np.minimum(np.searchsorted(keys[order], pair), len(keys) - 1)
         return np.where(keys[order][at] == pair, running[order][at], -1)
-
-    def _freed(self, contracts):
-        return _Freed(self.deals, contracts)
 
     def _move(self, month, contracts, months_left, s, d, k, terms, details, topped):
         """End ``contracts`` (the supplier paying the penalty where it leaves early) and sign the new deals:

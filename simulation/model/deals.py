@@ -12,7 +12,7 @@ import numpy as np
 from simulation.model.clauses import ClauseBargain
 from simulation.model.columns import Columns
 from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, ContractBook
-from simulation.model.keyed import KeyedValues, first_occurrences, unique_ints
+from simulation.model.keyed import KeyedValues, first_occurrences, pair_key, unique_ints
 from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
@@ -41,7 +41,7 @@ class Deals:
 
     # -- keys --------------------------------------------------------------------
     def pair_key(self, a, b):
-        return a * len(self.firms) + b
+        return pair_key(a, b, len(self.firms))
 
     def pipe_key(self, supplier, receiver, waste):
         return self.pair_key(supplier, receiver) * self.n_materials + waste

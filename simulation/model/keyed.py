@@ -75,6 +75,11 @@ def _interleave(kept, kept_at, slots, added):
     return out
 
 
+def pair_key(a, b, n):
+    """One int64 per ordered pair of indices ``a``, ``b`` below ``n`` (e.g. a truster and the firm it trusts)."""
+    return a * n + b
+
+
 def contains(queries, reference):
     """Which of ``queries`` occur in ``reference`` (int64 arrays), by sorting rather than hashing."""
     reference = reference.copy()

@@ -25,7 +25,13 @@ with numpy (:meth:`simulation.model.exchange.ExchangeEconomics.price_pairs`).
 import numpy as np
 from scipy.spatial import cKDTree
 
-from simulation.model.keyed import contains, ragged_rows, run_start_mask, unique_ints
+from simulation.model.keyed import (
+    contains,
+    pair_key,
+    ragged_rows,
+    run_start_mask,
+    unique_ints,
+)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 STREAM_KEY_LIMIT = 1 << 24  # streams a side: candidate_pairs packs a stream pair and a substitution into one int64
@@ -160,19 +166,20 @@ class Market:
             keep &= ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
         return searcher[keep], partner[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def sees(self, policy, searcher, partner, dist, known, platform=False):
+    def sees(self, policy, searcher, partner, dist, known):
         """Which partners each searcher knows of: within ``search.neighbourhood_km``, an acquaintance in
-        ``known``, or a fellow member of the facilitator's platform (a mask over the pairs). With ``platform``,
-        also which of them it knows only through the platform."""
+        ``known``, or a fellow member of the facilitator's platform; and which of them it knows only through the
+        platform (two masks over the pairs)."""
         n = len(self.firms.active)
         firm, acquaintance = known.known_pairs()
-        seen = (dist <= self.search.neighbourhood_km) | contains(searcher * n + partner, firm * n + acquaintance)
+        known_pair = contains(pair_key(searcher, partner, n), pair_key(firm, acquaintance, n))
+        seen = (dist <= self.search.neighbourhood_km) | known_pair
         participation = policy.facilitator_participation
         via_platform = np.zeros(len(seen), dtype=bool)
         if participation > 0:
             members = self.firms.platform_members(participation)
             via_platform = members[searcher] & members[partner] & ~seen
-        return (seen | via_platform, via_platform) if platform else seen | via_platform
+        return seen | via_platform, via_platform
 
     def _reachable(self, side, table, roles, firms, materials, known, participation):
         """Partner streams of ``materials[row]`` for own streams at ``firms[row]``: (row, stream) arrays.

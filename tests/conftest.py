@@ -50,6 +50,18 @@ def mini_with_catalogue(folder, name, text, *overrides):
     return load(folder / "mini_park.toml", [f'scenario.catalogue=["mini_catalogue.toml", "{name}"]', *overrides])
 
 
+def with_shipped_catalogue(folder, text, *overrides, edit=None):
+    """A scenario of ``text`` (TOML, its catalogue ``materials.toml`` and ``processes.toml``) loaded from ``folder``,
+    next to copies of the shipped catalogue files; ``edit`` may change the copies' text first (``(old, new)`` pairs)."""
+    for name in ("materials.toml", "processes.toml"):
+        catalogue = (ROOT / "scenarios" / "data" / name).read_text()
+        for old, new in edit or ():
+            catalogue = catalogue.replace(old, new)
+        (folder / name).write_text(catalogue)
+    (folder / "park.toml").write_text(text)
+    return load(folder / "park.toml", overrides)
+
+
 def run(scenario, seed=None, **kwargs):
     return SymbiosisModel(scenario, seed=seed, **kwargs).run()
 

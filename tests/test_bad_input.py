@@ -50,6 +50,7 @@ seed = 3
 "policy.landfill_tax_eur_per_t" = [0, 80]
 """
 GRID = '"policy.landfill_tax_eur_per_t" = [0, 80]'
+NETWORK = '\n[[networks]]\nid = "heat_main"\nmaterials = ["surplus_heat"]\nmembers = ["power", "greenhouse"]\n'
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,21 @@ RUN_CASES = [
          scenario=((None, '\n[[approvals]]\nwaste = "coal"\nallowed_from = "2026-01"\n'),)),
     run_case("approval with a bad date", SCENARIO, "approvals[0].allowed_from", "expected a date",
          scenario=((None, '\n[[approvals]]\nwaste = "fly_ash"\nallowed_from = "2026-13"\n'),)),
+    # -- shared networks -------------------------------------------------------------
+    run_case("network member that is no firm", SCENARIO, "networks[0].members", "unknown firm 'greenhous'",
+         scenario=((None, NETWORK.replace('"greenhouse"]', '"greenhous"]')),)),
+    run_case("network member listed twice", SCENARIO, "networks[0].members", "listed twice",
+         scenario=((None, NETWORK.replace('"greenhouse"]', '"greenhouse", "power"]')),)),
+    run_case("network carrying what cannot go by pipeline", SCENARIO, "networks[0].materials", "'fly_ash' cannot move by pipeline",
+         scenario=((None, NETWORK.replace('["surplus_heat"]', '["fly_ash"]')),)),
+    run_case("network carrying an unknown material", SCENARIO, "networks[0].materials", "unknown material 'steem'",
+         scenario=((None, NETWORK.replace('["surplus_heat"]', '["steem"]')),)),
+    run_case("two networks with one id", SCENARIO, "networks[1].id", "duplicate network id 'heat_main'",
+         scenario=((None, NETWORK + NETWORK),)),
+    run_case("network with a negative cost", SCENARIO, "networks[0].capex_eur", "greater than or equal to 0",
+         scenario=((None, NETWORK + "capex_eur = -1.0\n"),)),
+    run_case("network with an unknown sharing rule", SCENARIO, "networks[0].sharing", ("'flow'", "'equal'"),
+         scenario=((None, NETWORK + 'sharing = "by_size"\n'),)),
     run_case("heat pump with a negative electricity price", EXTRA, "heat_pump.electricity_eur_per_mwh",
          "greater than or equal to 0", scenario=(WITH_EXTRA,), extra="[heat_pump]\nelectricity_eur_per_mwh = -5.0\n"),
     # -- --set overrides -----------------------------------------------------------

@@ -12,8 +12,8 @@ from simulation.scenario.describe import section_of
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")
 
-# Scenario sections that are tables of fields (the firms, events and approvals lists are described as FirmSpec.*,
-# Event.* and Approval.*).
+# Scenario sections that are tables of fields (the firms, events, approvals and networks lists are described as
+# FirmSpec.*, Event.*, Approval.* and SharedNetwork.*).
 SECTIONS = ("scenario", "demand", "market", "firm_defaults", "search", "contract", "trust",
             "logistics", "outages", "policy", "outcome", "report", "park")
 # Sections whose every field must be named in the document; the run section and the park generator may be prose.
@@ -26,6 +26,7 @@ CLASSES = {
     "FirmSpec": parameters.FirmSpec,
     "Event": parameters.Event,
     "Approval": parameters.Approval,
+    "SharedNetwork": parameters.SharedNetwork,
     "HeatPump": catalogue.HeatPump,
 }
 
@@ -50,7 +51,7 @@ def code_spans():
 
 
 def test_sections_listed_here_are_the_scenario_sections():
-    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events", "approvals")}
+    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events", "approvals", "networks")}
     assert tables == set(SECTIONS)
 
 

@@ -70,6 +70,7 @@ class Accounts:
         gain_r, treatment_r, subsidy_r, treatment_co2_r, fuel_r = self._recovery_accounts(month, recovery, per_firm)
         repayments = self.loans.collect(n)
         month.spend["capex"] += float(repayments.sum())
+        networks = self._network_bill(month, running, shipped_c)
 
         damages = self._shortfall_damages(month, per_firm)
         fallback = self._fallback_cost(month)
@@ -79,7 +80,7 @@ class Accounts:
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, money.supplier_cash)
             - per_firm(c_receiver, money.receiver_cost)
-            + gain_r - repayments - per_firm(d_firm, fallback)
+            + gain_r - repayments - networks - per_firm(d_firm, fallback)
         )
         f.cash += f.cash_flow  # zeroed below, once the savings have read it
         f.result_loss_months = (f.result_loss_months + 1) * (f.active & (f.cash_flow < 0))
@@ -122,6 +123,16 @@ class Accounts:
         book.offered_total[running] += flows.contract_offered
         book.accepted_total[running] += np.minimum(flows.contract_accepted, flows.contract_offered)
         book.delivered_total[running] += shipped_c
+
+    def _network_bill(self, month, running, shipped):
+        """EUR each firm pays this month for the shared networks (:meth:`SharedNetworks.bill`); 0 without any."""
+        if len(self.economics.networks) == 0:
+            return 0.0
+        book = self.deals.book
+        bill = self.economics.networks.bill(month.period, book.network[running], book.receiver[running], shipped,
+                                            self.firms.active)
+        month.spend["networks"] += float(bill.sum())
+        return bill
 
     def _fallback_cost(self, month):
         """EUR per demand stream of keeping standby plant for critical inputs and of the short-notice premium."""

@@ -193,6 +193,8 @@ class _Freed:
         np.subtract.at(deals.supply.committed, b.supply[c], b.quantity[c])
         np.subtract.at(deals.demand.committed, b.demand[c], b.quantity[c] * b.ratio[c])
         deals.remember_trust(c)
+        deals.freed = np.unique(c)  # nor do they load a shared network
 
     def __exit__(self, *exc):
         self.deals.supply.committed[:], self.deals.demand.committed[:] = self.kept
+        self.deals.freed = np.zeros(0, dtype=np.int64)

@@ -42,7 +42,7 @@ _FIELDS = {
     "waste": np.int64, "input": np.int64, "substitution": np.int64, "ratio": float, "mode": np.int8,
     "distance_km": float, "quantity": float, "price": float, "start": np.int64,
     "term": np.int64, "penalty_eur": float, "status": np.int8, "active_from_day": float,
-    "link": np.int64, "renewal_of": np.int64, "end": np.int64, "reason": np.int8,
+    "link": np.int64, "renewal_of": np.int64, "network": np.int64, "end": np.int64, "reason": np.int8,
     "trust_in_supplier": float, "trust_in_receiver": float,  # updated monthly while the contract runs
     "loss_months_supplier": np.int64, "loss_months_receiver": np.int64,
     "promised_total": float, "offered_total": float, "accepted_total": float, "delivered_total": float,
@@ -65,7 +65,7 @@ class ContractBook(Columns):
     """Every contract ever signed, one row each."""
 
     def __init__(self):
-        super().__init__(_FIELDS, fill={"renewal_of": -1, "end": -1})
+        super().__init__(_FIELDS, fill={"renewal_of": -1, "end": -1, "network": -1})
         self.n_links = 0
         self._at_signing = [np.zeros((len(AT_SIGNING), 0))]  # (len(AT_SIGNING), n) arrays, one per add()
 
@@ -112,8 +112,9 @@ class ContractBook(Columns):
         self.end[ids] = period
         self.reason[ids] = REASON[reason]
 
-    def log_rows(self, firm_ids, material_ids, calendar):
-        """One dict per contract, for the contract log CSV (keys: :data:`LOG_COLUMNS`)."""
+    def log_rows(self, firm_ids, material_ids, calendar, network_ids=()):
+        """One dict per contract, for the contract log CSV (keys: :data:`LOG_COLUMNS`); ``network_ids`` name the
+        shared networks (:mod:`simulation.model.networks`)."""
         rows = []
         for c in range(self.size):
             rows.append({
@@ -125,6 +126,7 @@ class ContractBook(Columns):
                 "waste": material_ids[self.waste[c]],
                 "replaces": material_ids[self.input[c]],
                 "mode": MODES[self.mode[c]],
+                "shared_network": network_ids[self.network[c]] if self.network[c] >= 0 else "",
                 "distance_km": float(self.distance_km[c]),
                 "quantity_per_month": float(self.signed_quantity[c]),
                 "quantity_at_end_per_month": float(self.quantity[c]),
@@ -155,7 +157,8 @@ class ContractBook(Columns):
         return rows
 
 
-LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "distance_km",
+LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "shared_network",
+               "distance_km",
                "quantity_per_month", "quantity_at_end_per_month", "price_eur_per_unit", "signed", "term_months", "ended", "end_reason",
                "surplus_eur_per_month", "supplier_avoided_eur_per_month", "receiver_avoided_eur_per_month",
                "receiver_trust_in_supplier_at_signing", "supplier_trust_in_receiver_at_signing",

@@ -29,6 +29,8 @@ class Deals:
         self.trust = KeyedValues(default=params.trust.initial)  # key truster * n + trusted
         self.reputation_weight, self.neighbourhood_km = params.trust.reputation_weight, params.search.neighbourhood_km
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
+        self.networks = economics.networks
+        self.freed = np.zeros(0, dtype=np.int64)  # running contracts whose flows count as free while a move is priced
         self._links = Columns({"start": np.int64}, fill={"start": -1})  # a row per link
         # Input units a month that receivers lost this month when their supplier stopped without warning
         # (left, switched process, broke the contract): demand stream -> units, taken by the physical month.
@@ -58,11 +60,22 @@ class Deals:
         both = self.trust.get(np.concatenate([self.pair_key(supplier, receiver), self.pair_key(receiver, supplier)]))
         return both[:len(s)], both[len(s):], pipes
 
+    def network_context(self, period, s, d, k):
+        """The shared network that would carry each candidate pair's waste (-1: none) and the units each network's
+        running contracts carry, those being moved (``freed``) left out; (None, None) in a park without one."""
+        if len(self.networks) == 0:
+            return None, None
+        network = self.networks.serving(period, self.supply.firm[s], self.demand.firm[d], self.economics.subs.waste[k])
+        running = np.setdiff1d(self.book.running(), self.freed, assume_unique=True)
+        return network, self.networks.load(self.book.network[running], self.book.quantity[running])
+
     def price(self, month, s, d, k, renewal=False, dist=None):
-        """Terms and details of candidate pairs, with the trust and pipelines between their firms and the
-        clauses they would sign (:mod:`simulation.model.clauses`)."""
+        """Terms and details of candidate pairs, with the trust, pipelines and shared networks between their firms
+        and the clauses they would sign (:mod:`simulation.model.clauses`)."""
         trust_s, trust_r, pipes = self.pair_context(s, d, k)
-        terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist)
+        network, load = self.network_context(month.period, s, d, k)
+        terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist,
+                                                    network=network, network_load=load)
         terms, clauses = self.clauses.settle(terms, self.supply.firm[s], self.demand.firm[d], trust_s, trust_r, self.book)
         return terms, details.with_clauses(clauses)
 
@@ -133,7 +146,7 @@ class Deals:
             quantity=deal.quantity, price=deal.price, start=month.period, term=details.term,
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
-            renewal_of=-1 if renewals is None else renewals,
+            renewal_of=-1 if renewals is None else renewals, network=details.network.astype(np.int64),
             indexation=self.clauses.indexation(deal, details.indexation), virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
             holdup_due=capex > 0, at_signing=np.array([priced[name] for name in AT_SIGNING]),

@@ -63,7 +63,7 @@ class Terms(NamedRows):
 
     * ``quantity``: units of waste a month;
     * ``supplier_avoided``, ``receiver_avoided``: each side's avoided cost;
-    * ``running_unit``: transport, treatment and their carbon, EUR per unit of waste;
+    * ``running_unit``: transport (a shared network's charge included), treatment and their carbon, EUR per unit of waste;
     * ``fixed_cost``: shared costs plus the monthly loan payment on capex after subsidy;
     * ``subsidy``;
     * ``shared``: transaction plus amortised set-up cost, split equally;
@@ -147,14 +147,15 @@ class PairDetails(NamedRows):
     0 by truck or where the pipeline exists); ``conversion`` (units of input
     replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
     receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
-    (months the contract would run); the clauses (:class:`simulation.model.clauses.Clauses`:
-    ``indexation``, ``deliver_or_pay``, ``take_or_pay``, 0 until bargained). ``mode`` and
-    ``term`` are whole numbers held as floats: cast them before using them as indices.
+    (months the contract would run); ``network`` (the shared network it would go
+    through, :mod:`simulation.model.networks`, or -1); the clauses (:class:`simulation.model.clauses.Clauses`:
+    ``indexation``, ``deliver_or_pay``, ``take_or_pay``, 0 until bargained). ``mode``,
+    ``term`` and ``network`` are whole numbers held as floats: cast them before using them as indices.
     """
 
-    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term", "indexation", "deliver_or_pay",
-             "take_or_pay")
-    PRICED = 7  # rows set by pricing; the clauses follow
+    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term", "network", "indexation",
+             "deliver_or_pay", "take_or_pay")
+    PRICED = 8  # rows set by pricing; the clauses follow
 
     def with_clauses(self, clauses):
         """The same pairs with ``clauses`` bargained."""
@@ -185,8 +186,9 @@ class ExchangeEconomics:
     method takes the :class:`~simulation.model.month.Month` (or its policy) it prices in.
     """
 
-    def __init__(self, materials, subs, firms, supply, demand, params, interest_rate_per_year):
+    def __init__(self, materials, subs, firms, supply, demand, params, interest_rate_per_year, networks):
         self.materials, self.subs, self.firms = materials, subs, firms
+        self.networks = networks  # the park's shared networks (simulation.model.networks)
         self.supply, self.demand = supply, demand
         self.contract, self.logistics = params.contract, params.logistics
         self.interest = interest_rate_per_year
@@ -219,9 +221,20 @@ class ExchangeEconomics:
     def receiver_running_value(self, month, book, contracts):
         """Receiver's current net value per unit of waste for running contracts (EUR)."""
         # The contract's ratio already counts what is lost in transport.
-        return (book.ratio[contracts] * month.costs.virgin[book.input[contracts]]
-                - self.contract_transport_unit(month.policy, book, contracts)
-                - self.treatment_unit(month.policy, book.substitution[contracts]))
+        value = (book.ratio[contracts] * month.costs.virgin[book.input[contracts]]
+                 - self.contract_transport_unit(month.policy, book, contracts)
+                 - self.treatment_unit(month.policy, book.substitution[contracts]))
+        if len(self.networks):
+            value -= self.network_charge(month, book, contracts)
+        return value
+
+    def network_charge(self, month, book, contracts):
+        """EUR per unit of waste running ``contracts`` bear this month for the shared network they go through:
+        under the flow rule, its cost over the units all its running contracts carry; else 0."""
+        running = book.running()
+        load = self.networks.load(book.network[running], book.quantity[running])
+        network = book.network[contracts]
+        return self.networks.unit_charge(month.period, network, load[np.maximum(network, 0)])
 
     def current_price(self, month, book, contracts):
         """EUR per unit of waste the receiver pays this month: the price signed, moved by the contract's
@@ -319,14 +332,15 @@ class ExchangeEconomics:
         by_mode[TRUCK], by_mode[PIPELINE] = self.term_months(policy, TRUCK), self.term_months(policy, PIPELINE)
         return by_mode[mode]
 
-    def choose_mode(self, policy, waste, dist, quantity, existing_pipe):
+    def choose_mode(self, policy, waste, dist, quantity, existing_pipe, network_unit=0.0):
         """Cheapest allowed mode per pair: running cost per unit (EUR) and capex (EUR).
 
-        Pipeline capex is paid off, with interest, over the pipeline contract term.
+        Pipeline capex is paid off, with interest, over the pipeline contract term. ``network_unit`` is what a
+        unit would bear for a shared network the pipe is part of (EUR).
         """
         p = self.logistics
         by_mode = self.transport_per_unit_km(policy)
-        truck_unit, pipe_unit = by_mode[TRUCK][waste] * dist, by_mode[PIPELINE][waste] * dist
+        truck_unit, pipe_unit = by_mode[TRUCK][waste] * dist, by_mode[PIPELINE][waste] * dist + network_unit
         pipe_capex = np.maximum(p.pipeline_min_capex_eur, p.pipeline_capex_eur_per_km * dist)
         pipe_capex[existing_pipe] = 0.0
         months = self.paying_months(self.term_months(policy, PIPELINE), pipe_capex > 0)
@@ -338,13 +352,17 @@ class ExchangeEconomics:
         return mode, unit, pipe_capex * use_pipe
 
     # -- a deal ---------------------------------------------------------------------
-    def price_pairs(self, month, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None):
+    def price_pairs(self, month, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None, network=None,
+                    network_load=None):
         """:class:`Terms` and :class:`PairDetails` for candidate pairs.
 
         ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
         receiver's in the supplier; ``existing_pipe`` marks pairs already joined by a
         pipeline for this waste (no new capex); a ``renewal`` pays no set-up cost.
-        ``dist`` (km) may be passed when already known.
+        ``dist`` (km) may be passed when already known. ``network`` is the shared
+        network that would carry each pair's waste (-1: none), and ``network_load``
+        the units the other contracts on each network carry: such a pair needs no
+        pipeline of its own and bears its share of the network's cost.
         Each pair is priced for the largest quantity both sides still have free.
         """
         costs, pol, c, firms = month.costs, month.policy, self.contract, self.firms
@@ -353,8 +371,16 @@ class ExchangeEconomics:
         dist = firms.distances(supplier, receiver) if dist is None else dist
         converts = self.conversion(waste, k, dist)
         quantity = self.free_quantity(s, d, k, converts)
-        mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe)
-        term = self.contract_term(pol, mode)
+        if network is None:
+            network, network_unit = np.full(len(s), -1), 0.0
+        else:  # a pair with a pipeline of its own keeps to it
+            network = np.where(existing_pipe, -1, network)
+            existing_pipe = existing_pipe | (network >= 0)
+            network_unit = self.networks.unit_charge(month.period, network, network_load[np.maximum(network, 0)] + quantity)
+        mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe, network_unit)
+        network = np.where(mode == PIPELINE, network, -1)
+        # A network's pipe is no pipe of the pair's to pay off: its contract runs the ordinary term.
+        term = self.contract_term(pol, np.where(network >= 0, TRUCK, mode))
         running_unit = transport_unit + self.treatment_unit(pol, k)
         paying = self.paying_months(term, capex > 0)
         capex_month = self.loan_payment(capex * (1.0 - pol.capex_subsidy_share), paying)
@@ -375,5 +401,5 @@ class ExchangeEconomics:
             beta=c.supplier_power,
         )
         details = np.zeros((len(PairDetails.NAMES), len(s)))
-        details[:PairDetails.PRICED] = mode, dist, capex, converts, trust_s, trust_r, term
+        details[:PairDetails.PRICED] = mode, dist, capex, converts, trust_s, trust_r, term, network
         return terms, PairDetails(details)

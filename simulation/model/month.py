@@ -17,7 +17,7 @@ class Month:
     policy: object  # the PolicyState in force
     costs: object = None  # UnitCosts, set by the prices phase
     ledger: GovernmentLedger = field(default_factory=GovernmentLedger)
-    spend: dict = field(default_factory=lambda: {"search": 0.0, "capex": 0.0, "setup": 0.0})  # EUR, all firms
+    spend: dict = field(default_factory=lambda: {"search": 0.0, "capex": 0.0, "setup": 0.0, "networks": 0.0})  # EUR, all firms
     # Counts of the month, for the measures.
     born: int = 0  # links that started delivering
     ended: int = 0  # links that ended (renewals excluded)

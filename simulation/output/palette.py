@@ -27,6 +27,7 @@ MATERIAL_COLOURS = {
     "district_heat": "#b44b2d",
     "aquaculture_heat": "#ffa55a",
     "process_waste_heat": "#ff694b",
+    "hydrogen_byproduct": "#c38700",
     # water
     "used_cooling_water": "#004bff",
     "warm_seawater": "#00d2f0",
@@ -68,6 +69,10 @@ MATERIAL_COLOURS = {
     "pig_iron": "#87874b",
     "silica_sand": "#ff0087",
     "polymer": "#0fa587",
+    "chlorine_coproduct": "#5a4b5a",
+    "chlorine": "#ffb4e1",
+    "salt": "#e1c33c",
+    "ethylene": "#3c6900",
 }
 
 # For materials not in the table (a scenario's own catalogue): a few colours per family.

@@ -53,7 +53,7 @@ def exchange_table(model):
 
 
 def contract_table(model):
-    rows = model.contracts.log_rows(model.firm_ids, model.materials.ids, model.calendar)
+    rows = model.contracts.log_rows(model.firm_ids, model.materials.ids, model.calendar, model.networks.ids)
     return pd.DataFrame(rows, columns=LOG_COLUMNS)  # the header even when no contract was signed
 
 

@@ -405,6 +405,10 @@ def _warn_after_the_end(scenario, warnings):
             warnings.append(_warning(scenario.path, f"approvals[{i}].allowed_from",
                                      f"{rule.allowed_from!r} is after the run's last month {last}: what it allows "
                                      "never happens"))
+    for i, network in enumerate(spec.networks):
+        if calendar.period_of(network.built) >= end:
+            warnings.append(_warning(scenario.path, f"networks[{i}].built", f"{network.built!r} is after the run's last "
+                                                                           f"month {last}: the network never carries flow"))
 
 
 def _check_references(spec, catalogue, calendar, path):
@@ -430,6 +434,8 @@ def _check_references(spec, catalogue, calendar, path):
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
         _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
+    for i, network in enumerate(spec.networks):
+        _check_network(network, spec.networks[:i], sectors, catalogue, calendar, path, f"networks[{i}]")
 
 
 def _check_recovery(catalogue, process, waste, opens, entry, calendar, path, where):
@@ -455,6 +461,27 @@ def _check_approval(rule, catalogue, calendar, path, where):
         calendar.period_of(rule.allowed_from)
     except ValueError as exc:
         raise ScenarioError(path, f"{where}.allowed_from", str(exc)) from None
+
+
+def _check_network(network, earlier, firms, catalogue, calendar, path, where):
+    """A shared network joins [[firms]] by id, carries materials that can move by pipeline, and has a date."""
+    if any(other.id == network.id for other in earlier):
+        raise ScenarioError(path, f"{where}.id", f"duplicate network id {network.id!r}")
+    for name in network.materials:
+        if name not in catalogue.materials:
+            raise ScenarioError(path, f"{where}.materials", f"unknown material {name!r}")
+        if "pipeline" not in catalogue.materials[name].transport:
+            raise ScenarioError(path, f"{where}.materials", f"{name!r} cannot move by pipeline (its transport modes: "
+                                                           f"{', '.join(sorted(catalogue.materials[name].transport))})")
+    for name in network.members:
+        if name not in firms:
+            raise ScenarioError(path, f"{where}.members", f"unknown firm {name!r}: members are ids of the scenario's [[firms]]")
+    if len(set(network.members)) < len(network.members):
+        raise ScenarioError(path, f"{where}.members", "a firm is listed twice")
+    try:
+        calendar.period_of(network.built)
+    except ValueError as exc:
+        raise ScenarioError(path, f"{where}.built", str(exc)) from None
 
 
 def _check_sector_process(catalogue, sector, process, path, where):

@@ -274,6 +274,28 @@ class Approval(Section):
         return self.waste in ("*", substitution.waste) and self.replaces in ("*", substitution.replaces)
 
 
+class SharedNetwork(Section):
+    """A pipe network several firms share: a recycled-water main, a steam header, a gas grid inside the fence.
+
+    Any two ``members`` exchange what it carries through it from ``built`` on, with no pipeline of their own to
+    build (no capex, no construction time, nothing for a supplier to hold up). Its monthly cost, the capital paid
+    off over ``payoff_months`` at the firms' interest rate plus the upkeep, is shared among the members by
+    ``sharing``: ``"flow"``, pro rata to the units each received through it that month (equally among the
+    members in a month it carried nothing), so a deal is priced with the charge per unit it would bear; or
+    ``"equal"``, in equal shares whether a member uses it or not, a club fee no deal can change.
+    """
+
+    id: str = Field(min_length=1, description="the network's id, for the reader and in errors")
+    materials: list[str] = Field(min_length=1, description="materials it carries (each must be able to move by pipeline)")
+    members: list[str] = Field(min_length=2, description="ids of the [[firms]] connected to it")
+    built: TimeSpec = Field(0, description="first month (period or date) it carries flow")
+    capex_eur: float = Field(0.0, ge=0, le=MAX_EUR, description="what building it cost, EUR, paid off by the members")
+    payoff_months: int = Field(240, gt=0, le=1200, description="months over which the capex is paid off, with interest")
+    opex_eur_per_month: float = Field(0.0, ge=0, le=MAX_EUR, description="upkeep and pumping, EUR a month")
+    sharing: typing.Literal["flow", "equal"] = Field("flow", description="how members share its monthly cost: by units received, or equally")
+    source: str = Field("", description="where the network's facts come from, for the reader")
+
+
 NAME_PATTERN = r"^[^\W_][\w.-]*$"  # \w: letters and digits of any script, and '_'
 NAME_RULE = "a name, not a path: letters, digits, '_', '-' and '.', starting with a letter or digit"
 
@@ -309,6 +331,7 @@ class ScenarioSpec(Section):
     firms: list[FirmSpec] = []
     events: list[Event] = []
     approvals: list[Approval] = []
+    networks: list[SharedNetwork] = []
 
     @model_validator(mode="after")
     def _has_firms(self):

@@ -189,10 +189,17 @@ RUN_CASES = [
          scenario=((None, NETWORK.replace('["surplus_heat"]', '["fly_ash"]')),)),
     run_case("network carrying an unknown material", SCENARIO, "networks[0].materials", "unknown material 'steem'",
          scenario=((None, NETWORK.replace('["surplus_heat"]', '["steem"]')),)),
-    run_case("two networks with one id", SCENARIO, "networks[1].id", "duplicate network id 'heat_main'",
+    run_case("two networks with one id", SCENARIO, "networks[1].id", "duplicate id 'heat_main'",
          scenario=((None, NETWORK + NETWORK),)),
     run_case("network with a negative cost", SCENARIO, "networks[0].capex_eur", "greater than or equal to 0",
          scenario=((None, NETWORK + "capex_eur = -1.0\n"),)),
+    run_case("shared disposal of a waste that is sold", SCENARIO, "shared_disposal[0].materials", "'scrap' has a resale value",
+         catalogue=((None, '\n[materials.scrap]\nname = "Scrap"\nkind = "solid"\nunit = "t"\nvirgin_price_eur = 0.0\n'
+                           'disposal_route = "landfill"\ngate_fee_eur = 0.0\nresale_eur = 100.0\nco2_virgin_t = 0.0\n'
+                           'co2_disposal_t = 0.0\ntransport = { truck = 0.1 }\nstorable = true\n'),),
+         scenario=((None, '\n[[shared_disposal]]\nid = "cell"\nmaterials = ["scrap"]\nmembers = ["power", "cement"]\n'),)),
+    run_case("shared disposal for an unknown firm", SCENARIO, "shared_disposal[0].members", "unknown firm 'cemnt'",
+         scenario=((None, '\n[[shared_disposal]]\nid = "cell"\nmaterials = ["fly_ash"]\nmembers = ["power", "cemnt"]\n'),)),
     run_case("network with an unknown sharing rule", SCENARIO, "networks[0].sharing", ("'flow'", "'equal'"),
          scenario=((None, NETWORK + 'sharing = "by_size"\n'),)),
     run_case("heat pump with a negative electricity price", EXTRA, "heat_pump.electricity_eur_per_mwh",

@@ -12,8 +12,8 @@ from simulation.scenario.describe import section_of
 ODD = Path(__file__).parent.parent / "docs" / "odd.md"
 TEXT = ODD.read_text(encoding="utf-8")
 
-# Scenario sections that are tables of fields (the firms, events, approvals and networks lists are described as
-# FirmSpec.*, Event.*, Approval.* and SharedNetwork.*).
+# Scenario sections that are tables of fields (the firms, events, approvals, networks and shared_disposal lists are
+# described as FirmSpec.*, Event.*, Approval.*, SharedNetwork.* and SharedDisposal.*).
 SECTIONS = ("scenario", "demand", "market", "firm_defaults", "search", "contract", "trust",
             "logistics", "outages", "policy", "outcome", "report", "park")
 # Sections whose every field must be named in the document; the run section and the park generator may be prose.
@@ -27,6 +27,7 @@ CLASSES = {
     "Event": parameters.Event,
     "Approval": parameters.Approval,
     "SharedNetwork": parameters.SharedNetwork,
+    "SharedDisposal": parameters.SharedDisposal,
     "HeatPump": catalogue.HeatPump,
 }
 
@@ -51,7 +52,7 @@ def code_spans():
 
 
 def test_sections_listed_here_are_the_scenario_sections():
-    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events", "approvals", "networks")}
+    tables = {name for name in parameters.ScenarioSpec.model_fields if name not in ("firms", "events", "approvals", "networks", "shared_disposal")}
     assert tables == set(SECTIONS)
 
 

@@ -60,7 +60,8 @@ class Accounts:
         def per_firm(firms, values):
             return np.bincount(firms, weights=values, minlength=n)
 
-        disposal_unit, virgin_unit = costs.disposal[s_mat], costs.virgin[d_mat]
+        disposal_unit, disposal_bill = self._disposal(month)
+        virgin_unit = costs.virgin[d_mat]
         disposal_cost = flows.disposed * disposal_unit
         virgin_cost = flows.virgin * virgin_unit
         c_supplier, c_receiver = book.supplier[running], book.receiver[running]
@@ -80,7 +81,7 @@ class Accounts:
             - per_firm(s_firm, disposal_cost) - per_firm(d_firm, virgin_cost)
             + per_firm(c_supplier, money.supplier_cash)
             - per_firm(c_receiver, money.receiver_cost)
-            + gain_r - repayments - networks - per_firm(d_firm, fallback)
+            + gain_r - repayments - networks - disposal_bill - per_firm(d_firm, fallback)
         )
         f.cash += f.cash_flow  # zeroed below, once the savings have read it
         f.result_loss_months = (f.result_loss_months + 1) * (f.active & (f.cash_flow < 0))
@@ -104,8 +105,9 @@ class Accounts:
                   + 2 * money.transaction_half.sum() + sum(month.spend.values()) - subsidy_c_total - subsidy_r)
         month.savings = float(counterfactual - actual)
         # Each firm's: what it would have paid without any exchange, less what its month cost it besides its margin.
+        # Its share of the shared disposal facilities' costs is paid with or without exchanges, so it counts in both.
         f.savings = per_firm(s_firm, not_stored * disposal_unit) + per_firm(d_firm, flows.need * virgin_unit) \
-            + f.cash_flow - operating
+            + disposal_bill + f.cash_flow - operating
         f.cash_flow[:] = 0.0  # booked: next month's starts from nothing
         # What the treasury would have collected had every waste been disposed of and every input bought virgin.
         revenue_without = (total(not_stored, costs.waste_tax[s_mat] + costs.carbon_disposal[s_mat])
@@ -123,6 +125,21 @@ class Accounts:
         book.offered_total[running] += flows.contract_offered
         book.accepted_total[running] += np.minimum(flows.contract_accepted, flows.contract_offered)
         book.delivered_total[running] += shipped_c
+
+    def _disposal(self, month):
+        """EUR per unit each supply stream pays for what it disposes of this month (through a shared disposal
+        facility where one serves it for less, :meth:`ExchangeEconomics.disposal_routes`), and EUR each firm pays
+        for the facilities' costs (:meth:`SharedInfrastructure.bill`; 0 without any)."""
+        economics = self.economics
+        facility, paid, _ = economics.disposal_routes(month, np.arange(len(self.supply.material)))
+        facilities = economics.shared_disposal
+        if len(facilities) == 0:
+            return paid, 0.0
+        disposed = month.flows.disposed
+        bill = facilities.bill(month.period, facility, self.supply.firm, disposed, self.firms.active)
+        facilities.sent = facilities.through(facility, disposed)  # next month's flow charges are reckoned on it
+        month.shared_disposal = float(bill.sum())
+        return paid, bill
 
     def _network_bill(self, month, running, shipped):
         """EUR each firm pays this month for the shared networks (:meth:`SharedNetworks.bill`); 0 without any."""

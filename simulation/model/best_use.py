@@ -77,7 +77,7 @@ class BestUse:
         signed; ``expiring``, as its renewal would, priced afresh (0, disposal, where the renewal would fail)."""
         book = self.deals.book
         gain, _ = self.economics.side_gains(month, book, contracts)
-        avoided = book.quantity[contracts] * month.costs.disposal[book.waste[contracts]]
+        avoided = book.quantity[contracts] * self.economics.disposal_unit(month, book.supply[contracts])
         expiring = np.broadcast_to(expiring, contracts.shape)
         if expiring.any():
             ids = contracts[expiring]

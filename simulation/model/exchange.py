@@ -186,9 +186,10 @@ class ExchangeEconomics:
     method takes the :class:`~simulation.model.month.Month` (or its policy) it prices in.
     """
 
-    def __init__(self, materials, subs, firms, supply, demand, params, interest_rate_per_year, networks):
+    def __init__(self, materials, subs, firms, supply, demand, params, interest_rate_per_year, networks, shared_disposal):
         self.materials, self.subs, self.firms = materials, subs, firms
         self.networks = networks  # the park's shared networks (simulation.model.networks)
+        self.shared_disposal = shared_disposal  # and disposal facilities (simulation.model.shared_disposal)
         self.supply, self.demand = supply, demand
         self.contract, self.logistics = params.contract, params.logistics
         self.interest = interest_rate_per_year
@@ -196,6 +197,29 @@ class ExchangeEconomics:
         self.construction_months = math.floor(params.logistics.pipeline_lead_months)
 
     # -- unit values (EUR per unit of waste) --------------------------------------
+    def disposal_unit(self, month, s):
+        """EUR per unit of waste it costs the firm of each supply stream ``s`` to get rid of what no one takes: the
+        public route's cost (gate fee, route tax, carbon on its emissions; minus the resale value of a waste that is
+        sold), or, where a shared disposal facility serves it for less, the facility's fee, the route's taxes and
+        its charge per unit (:meth:`disposal_routes`)."""
+        if len(self.shared_disposal) == 0:
+            return month.costs.disposal[self.supply.material[s]]
+        _, paid, charged = self.disposal_routes(month, s)
+        return paid + charged
+
+    def disposal_routes(self, month, s):
+        """Where the waste of each supply stream ``s`` not placed goes: ``(facility or -1, paid, charged)``, EUR per
+        unit (:meth:`simulation.model.shared_disposal.SharedDisposal.routes`)."""
+        supply, facilities = self.supply, self.shared_disposal
+        waste = supply.material[s]
+        public = month.costs.disposal[waste]
+        if len(facilities) == 0:
+            return np.full(len(s), -1), public, np.zeros(len(s))
+        # Before anything was sent, a facility's flow charge is reckoned on its members' expected waste.
+        every = facilities.serving(month.period, supply.firm, supply.firm, supply.material)
+        expected = facilities.through(every, supply.expected * supply.alive)
+        return facilities.routes(month.period, supply.firm[s], waste, public, month.costs.gate_fee[waste], expected)
+
     def transport_per_unit_km(self, policy):
         """Running cost per unit-km of each material (column) by mode (row TRUCK, carbon included,
         and row PIPELINE), EUR, nan where the mode is not allowed.
@@ -252,14 +276,14 @@ class ExchangeEconomics:
         price = self.current_price(month, book, contracts)
         transaction = self.contract.transaction_cost_eur_per_month
         damages = book.damages_by_receiver[contracts] - book.damages_by_supplier[contracts]  # to the supplier
-        supplier = quantity * self.supplier_unit_value(month, waste, price) - transaction / 2 + damages
+        supplier = quantity * self.supplier_unit_value(month, book.supply[contracts], price) - transaction / 2 + damages
         receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2 - damages
         return supplier, receiver
 
-    @staticmethod
-    def supplier_unit_value(month, waste, price):
-        """What the supplier gains per unit of ``waste`` delivered at ``price``: disposal avoided, subsidy and price (EUR)."""
-        return month.costs.disposal[waste] + month.costs.subsidy[waste] + price
+    def supplier_unit_value(self, month, s, price):
+        """What the supplier gains per unit of the waste of supply streams ``s`` delivered at ``price``: disposal
+        avoided, subsidy and price (EUR)."""
+        return self.disposal_unit(month, s) + month.costs.subsidy[self.supply.material[s]] + price
 
     def shortfall_damages(self, month, book, contracts, promised, offered, accepted):
         """Damages (EUR) each side owes the other this month under deliver-or-pay and take-or-pay terms.
@@ -274,7 +298,7 @@ class ExchangeEconomics:
         not_offered = book.deliver_or_pay[contracts] * np.maximum(promised - offered, 0.0)
         not_taken = book.take_or_pay[contracts] * np.maximum(offered - accepted, 0.0)
         receiver_loses = np.maximum(self.receiver_running_value(month, book, contracts) - price, 0.0)
-        supplier_loses = np.maximum(self.supplier_unit_value(month, book.waste[contracts], price), 0.0)
+        supplier_loses = np.maximum(self.supplier_unit_value(month, book.supply[contracts], price), 0.0)
         return not_offered * receiver_loses, not_taken * supplier_loses
 
     def contract_month(self, month, book, contracts, shipped):
@@ -295,10 +319,11 @@ class ExchangeEconomics:
         """Treatment cost and subsidy (EUR) of ``reused`` units of ``waste`` in place under substitutions ``k``."""
         return reused * self.treatment_unit(month.policy, k), reused * month.costs.subsidy[waste]
 
-    def recovery_unit_gain(self, month, k):
-        """EUR a month per unit of waste a firm saves by reusing it itself under substitution ``k``."""
+    def recovery_unit_gain(self, month, k, s):
+        """EUR a month per unit of waste a firm saves by reusing the waste of its supply stream ``s`` itself under
+        substitution ``k``."""
         subs, costs = self.subs, month.costs
-        return (costs.disposal[subs.waste[k]] + subs.ratio[k] * costs.virgin[subs.input[k]]
+        return (self.disposal_unit(month, s) + subs.ratio[k] * costs.virgin[subs.input[k]]
                 - self.treatment_unit(month.policy, k) + costs.subsidy[subs.waste[k]])
 
     def loan_payment(self, capex_eur, months):
@@ -386,7 +411,7 @@ class ExchangeEconomics:
         capex_month = self.loan_payment(capex * (1.0 - pol.capex_subsidy_share), paying)
         setup = 0.0 if renewal else c.setup_cost_eur
         shared = c.transaction_cost_eur_per_month + setup / paying
-        supplier_avoided = quantity * costs.disposal[waste]
+        supplier_avoided = quantity * self.disposal_unit(month, s)
         receiver_avoided = quantity * converts * costs.virgin[inp]
         terms = Terms(
             quantity=quantity,

@@ -31,6 +31,7 @@ from simulation.model.market import Market
 from simulation.model.materials import MaterialTable, PriceMovements, SubstitutionTable
 from simulation.model.month import Month
 from simulation.model.networks import SharedNetworks
+from simulation.model.shared_disposal import SharedDisposal
 from simulation.model.physical import PhysicalMonth
 from simulation.model.policy import PolicyTimeline
 from simulation.model.recorder import MEASURES, ParkDataCollector, PeriodRecorder
@@ -90,10 +91,11 @@ class SymbiosisModel(mesa.Model):
         n, n_mat = len(self.firms), len(self.materials)
         self.supply, self.demand = StreamTable(n, n_mat), StreamTable(n, n_mat)
         self.loans = LoanBook(p.firm_defaults.interest_rate_per_year)
-        self.networks = SharedNetworks(p.networks, self.firms.ids, self.materials.index, self.calendar,
-                                       self.loans.rate_per_year)
+        shared = (self.firms.ids, self.materials.index, self.calendar, self.loans.rate_per_year)
+        self.networks = SharedNetworks(p.networks, *shared)
+        self.shared_disposal = SharedDisposal(p.shared_disposal, *shared)
         self.economics = ExchangeEconomics(self.materials, self.subs, self.firms, self.supply, self.demand, p,
-                                           self.loans.rate_per_year, self.networks)
+                                           self.loans.rate_per_year, self.networks, self.shared_disposal)
         lg = p.logistics
         self.logistics = Logistics(lg.fleet_trucks or None, lg.truck_payload_t, lg.truck_speed_kmh, lg.truck_handling_hours,
                                    lg.truck_hours_per_day)  # no fleet: trucks hired as needed

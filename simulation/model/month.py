@@ -35,3 +35,4 @@ class Month:
     fiscal_effect: float = 0.0  # EUR
     co2_avoided: float = 0.0  # t
     energy_saved: float = 0.0  # MWh of fuel, net
+    shared_disposal: float = 0.0  # EUR the members paid for the shared disposal facilities' costs

@@ -63,7 +63,7 @@ class RecoveryInvestment:
         firm = firms[firm]
         s, d = self.supply.lookup[firm, subs.waste[k]], self.demand.lookup[firm, subs.input[k]]
         quantity = self.economics.free_quantity(s, d, k, subs.ratio[k])
-        gain = quantity * self.economics.recovery_unit_gain(month, k)
+        gain = quantity * self.economics.recovery_unit_gain(month, k, s)
         capex = subs.capex[k] * (1 - month.policy.capex_subsidy_share)
         return firm, s, d, k, quantity, gain, capex, self.economics.loan_payment(capex, self.term)
 

@@ -22,7 +22,8 @@ from simulation.scenario import parameters
 # Lists of tables in a scenario, and how a path names one of their entries (as --set does).
 LISTS = {"firms": ("firms.<id>", parameters.FirmSpec), "events": ("events.<index>", parameters.Event),
          "approvals": ("approvals.<index>", parameters.Approval),
-         "networks": ("networks.<index>", parameters.SharedNetwork)}
+         "networks": ("networks.<index>", parameters.SharedNetwork),
+         "shared_disposal": ("shared_disposal.<index>", parameters.SharedDisposal)}
 # Name suffix -> unit, the more specific first ("_eur_per_t" is EUR/t, not "eur per" in t): the project's
 # convention for parameters and measures alike, read here for `symbiosis params` and for figures' axis labels.
 UNIT_SUFFIXES = (

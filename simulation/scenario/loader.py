@@ -405,10 +405,11 @@ def _warn_after_the_end(scenario, warnings):
             warnings.append(_warning(scenario.path, f"approvals[{i}].allowed_from",
                                      f"{rule.allowed_from!r} is after the run's last month {last}: what it allows "
                                      "never happens"))
-    for i, network in enumerate(spec.networks):
-        if calendar.period_of(network.built) >= end:
-            warnings.append(_warning(scenario.path, f"networks[{i}].built", f"{network.built!r} is after the run's last "
-                                                                           f"month {last}: the network never carries flow"))
+    for kind in ("networks", "shared_disposal"):
+        for i, entry in enumerate(getattr(spec, kind)):
+            if calendar.period_of(entry.built) >= end:
+                warnings.append(_warning(scenario.path, f"{kind}[{i}].built", f"{entry.built!r} is after the run's last "
+                                                                             f"month {last}: it is never used"))
 
 
 def _check_references(spec, catalogue, calendar, path):
@@ -434,8 +435,10 @@ def _check_references(spec, catalogue, calendar, path):
                 raise ScenarioError(path, f"park.sector_mix.{sector}", f"unknown sector {sector!r} (known: {', '.join(sorted(catalogue.sectors))})")
     for i, event in enumerate(spec.events):
         _check_event(event, sectors, catalogue, calendar, path, f"events[{i}]")
-    for i, network in enumerate(spec.networks):
-        _check_network(network, spec.networks[:i], sectors, catalogue, calendar, path, f"networks[{i}]")
+    for kind in ("networks", "shared_disposal"):
+        entries = getattr(spec, kind)
+        for i, entry in enumerate(entries):
+            _check_shared(entry, entries[:i], sectors, catalogue, calendar, path, f"{kind}[{i}]", kind == "networks")
 
 
 def _check_recovery(catalogue, process, waste, opens, entry, calendar, path, where):
@@ -463,23 +466,28 @@ def _check_approval(rule, catalogue, calendar, path, where):
         raise ScenarioError(path, f"{where}.allowed_from", str(exc)) from None
 
 
-def _check_network(network, earlier, firms, catalogue, calendar, path, where):
-    """A shared network joins [[firms]] by id, carries materials that can move by pipeline, and has a date."""
-    if any(other.id == network.id for other in earlier):
-        raise ScenarioError(path, f"{where}.id", f"duplicate network id {network.id!r}")
-    for name in network.materials:
+def _check_shared(entry, earlier, firms, catalogue, calendar, path, where, piped):
+    """Shared infrastructure serves [[firms]] by id, for known materials (able to move by pipeline for a network,
+    disposed of rather than sold for a disposal facility), from a date."""
+    if any(other.id == entry.id for other in earlier):
+        raise ScenarioError(path, f"{where}.id", f"duplicate id {entry.id!r}")
+    for name in entry.materials:
         if name not in catalogue.materials:
             raise ScenarioError(path, f"{where}.materials", f"unknown material {name!r}")
-        if "pipeline" not in catalogue.materials[name].transport:
+        material = catalogue.materials[name]
+        if piped and "pipeline" not in material.transport:
             raise ScenarioError(path, f"{where}.materials", f"{name!r} cannot move by pipeline (its transport modes: "
-                                                           f"{', '.join(sorted(catalogue.materials[name].transport))})")
-    for name in network.members:
+                                                           f"{', '.join(sorted(material.transport))})")
+        if not piped and material.resale_eur > 0:
+            raise ScenarioError(path, f"{where}.materials", f"{name!r} has a resale value: what no firm takes is sold, "
+                                                           "never disposed of")
+    for name in entry.members:
         if name not in firms:
             raise ScenarioError(path, f"{where}.members", f"unknown firm {name!r}: members are ids of the scenario's [[firms]]")
-    if len(set(network.members)) < len(network.members):
+    if len(set(entry.members)) < len(entry.members):
         raise ScenarioError(path, f"{where}.members", "a firm is listed twice")
     try:
-        calendar.period_of(network.built)
+        calendar.period_of(entry.built)
     except ValueError as exc:
         raise ScenarioError(path, f"{where}.built", str(exc)) from None
 

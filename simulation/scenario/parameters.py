@@ -274,26 +274,44 @@ class Approval(Section):
         return self.waste in ("*", substitution.waste) and self.replaces in ("*", substitution.replaces)
 
 
-class SharedNetwork(Section):
+class SharedInfrastructure(Section):
+    """What several firms build once and pay for together (:mod:`simulation.model.infrastructure`): the firms it
+    serves, the materials, from when, and its cost, shared among the members each month by ``sharing``:
+    ``"flow"``, pro rata to the units each put through it (equally in a month nothing went through); or
+    ``"equal"``, in equal shares whether a member uses it or not, a club fee."""
+
+    id: str = Field(min_length=1, description="its id, for the reader and in errors")
+    materials: list[str] = Field(min_length=1, description="materials it serves")
+    members: list[str] = Field(min_length=2, description="ids of the [[firms]] it serves")
+    built: TimeSpec = Field(0, description="first month (period or date) it is in use")
+    capex_eur: float = Field(0.0, ge=0, le=MAX_EUR, description="what building it cost, EUR, paid off by the members")
+    payoff_months: int = Field(240, gt=0, le=1200, description="months over which the capex is paid off, with interest")
+    opex_eur_per_month: float = Field(0.0, ge=0, le=MAX_EUR, description="upkeep, EUR a month")
+    sharing: typing.Literal["flow", "equal"] = Field("flow", description="how members share its monthly cost: by units put through it, or equally")
+    source: str = Field("", description="where its facts come from, for the reader")
+
+
+class SharedNetwork(SharedInfrastructure):
     """A pipe network several firms share: a recycled-water main, a steam header, a gas grid inside the fence.
 
     Any two ``members`` exchange what it carries through it from ``built`` on, with no pipeline of their own to
-    build (no capex, no construction time, nothing for a supplier to hold up). Its monthly cost, the capital paid
-    off over ``payoff_months`` at the firms' interest rate plus the upkeep, is shared among the members by
-    ``sharing``: ``"flow"``, pro rata to the units each received through it that month (equally among the
-    members in a month it carried nothing), so a deal is priced with the charge per unit it would bear; or
-    ``"equal"``, in equal shares whether a member uses it or not, a club fee no deal can change.
+    build (no capex, no construction time, nothing for a supplier to hold up). Under the ``flow`` rule the units
+    are those each member received through it, and a deal is priced with the charge per unit it would bear.
+    Each material must be able to move by pipeline.
     """
 
-    id: str = Field(min_length=1, description="the network's id, for the reader and in errors")
-    materials: list[str] = Field(min_length=1, description="materials it carries (each must be able to move by pipeline)")
-    members: list[str] = Field(min_length=2, description="ids of the [[firms]] connected to it")
-    built: TimeSpec = Field(0, description="first month (period or date) it carries flow")
-    capex_eur: float = Field(0.0, ge=0, le=MAX_EUR, description="what building it cost, EUR, paid off by the members")
-    payoff_months: int = Field(240, gt=0, le=1200, description="months over which the capex is paid off, with interest")
-    opex_eur_per_month: float = Field(0.0, ge=0, le=MAX_EUR, description="upkeep and pumping, EUR a month")
-    sharing: typing.Literal["flow", "equal"] = Field("flow", description="how members share its monthly cost: by units received, or equally")
-    source: str = Field("", description="where the network's facts come from, for the reader")
+
+class SharedDisposal(SharedInfrastructure):
+    """A disposal facility several firms share: a central wastewater treatment plant, a park landfill or incinerator.
+
+    From ``built`` on, a member disposes of the ``materials`` it has left through it where that costs less than
+    the public route: it pays ``fee_eur_per_unit`` in place of the material's gate fee (the route's taxes and
+    carbon stay: the facility disposes by the same route), and under the ``flow`` rule its share of the
+    facility's cost per unit it sends. A waste that is sold (a resale value) is not disposed of and cannot be
+    served.
+    """
+
+    fee_eur_per_unit: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="what a member pays per unit it sends, in place of the gate fee, EUR")
 
 
 NAME_PATTERN = r"^[^\W_][\w.-]*$"  # \w: letters and digits of any script, and '_'
@@ -332,6 +350,7 @@ class ScenarioSpec(Section):
     events: list[Event] = []
     approvals: list[Approval] = []
     networks: list[SharedNetwork] = []
+    shared_disposal: list[SharedDisposal] = []
 
     @model_validator(mode="after")
     def _has_firms(self):

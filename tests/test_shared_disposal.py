@@ -107,3 +107,18 @@ def test_a_facility_dearer_per_unit_than_the_public_route_is_not_used_but_still_
     dear = landfill_park(tmp_path, "shared_disposal.0.sharing=flow", "shared_disposal.0.capex_eur=2e7")
     assert fly_ash_links(dear)
     assert dear.recorder.series("shared_disposal_eur") == pytest.approx(facility_cost(dear, capex=2e7), rel=1e-12)
+
+
+def test_under_the_flow_rule_the_route_does_not_swing_from_month_to_month(tmp_path):
+    """The charge per tonne is reckoned on the waste the members expect and have not promised away, not on what
+    went through last month: otherwise a facility used one month looks dear the next (little went through), is
+    dropped, looks cheap again, and the members' outside option flips every other month."""
+    model = run(with_shipped_catalogue(tmp_path, PARK, "shared_disposal.0.sharing=flow", "shared_disposal.0.capex_eur=1e7"),
+                seed=1, collect=False)
+    streams = np.arange(len(model.supply.material))
+    used = []
+    while model.running:
+        model.step()
+        used.append(tuple(model.economics.disposal_routes(model.month, streams)[0].tolist()))
+    flips = [t for t in range(1, len(used) - 1) if used[t - 1] == used[t + 1] != used[t]]
+    assert not flips, f"routes flip back and forth in months {flips}"

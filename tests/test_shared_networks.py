@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import run, with_shipped_catalogue
 
-from simulation.model.contract import PIPELINE
+from simulation.model.contract import PIPELINE, REASON
 from simulation.model.finance import monthly_payment
 from simulation.model.networks import SharedNetworks
 from simulation.scenario.parameters import SharedNetwork
@@ -103,8 +103,8 @@ def test_the_members_pay_the_network_cost_every_month_from_its_building(tmp_path
     assert np.all(paid[:BUILT] == 0.0)
     assert paid[BUILT:] == pytest.approx(network_cost(model), rel=1e-12)
     # The firms' savings still add up to the park's, the network's cost counted once.
-    firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum()
-    assert firms_savings.to_numpy()[-1] == pytest.approx(model.recorder.series("savings_eur")[-1], rel=1e-9, abs=1e-6)
+    firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum().to_numpy()
+    assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)
 
 
 def small_park_networks(sharing):
@@ -158,3 +158,48 @@ def test_the_contract_log_names_the_network(tmp_path):
     water = table[table.waste == "treated_wastewater"]
     assert len(water) == 3 and set(water.shared_network) == {"recycled_water"}
     assert set(table[table.waste != "treated_wastewater"].shared_network) <= {""}
+
+
+def test_a_network_built_before_the_run_pays_only_what_is_left_of_its_capital():
+    def network(built):
+        spec = SharedNetwork(id="n", materials=["m0"], members=["f0", "f1"], built=built, capex_eur=1e6,
+                             payoff_months=240, opex_eur_per_month=300.0)
+        return SharedNetworks([spec], ["f0", "f1"], {"m0": 0}, Calendar(2025), 0.05)
+
+    capital = monthly_payment(1e6, 0.05, 240)
+    assert network("2000-01").monthly_cost(0) == pytest.approx(300.0)  # paid off in 2019
+    assert network("2015-01").monthly_cost(0) == pytest.approx(300.0 + capital)  # ten years still to pay
+    assert network("2015-01").monthly_cost(120) == pytest.approx(300.0)
+    assert network("2015-01").serving(0, np.array([0]), np.array([1]), np.array([0])).tolist() == [0]
+
+
+def test_a_deal_is_priced_with_the_load_of_the_contracts_it_does_not_replace(tmp_path):
+    """Renewals are priced after their contracts close, best-use moves while theirs still run: either way a pair's
+    charge counts the network's other contracts, and not the one whose flow it takes over."""
+    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.food_a.capacity=8000")
+    deals, book = model.deals, model.contracts
+    water = np.array([c for c in book.running().tolist() if book.network[c] == 0])
+    assert len(water) == 3
+    quantity, s, d, k = book.quantity[water], book.supply[water], book.demand[water], book.substitution[water]
+    period = model.month.period
+    # Three renewals at once, as the review prices them: each pair bears the other two.
+    with deals.replacing_contracts(water):
+        network, load = deals.network_context(period, s, d, k)
+    assert network.tolist() == [0, 0, 0]
+    assert load == pytest.approx(quantity.sum() - quantity, rel=1e-12)
+    # The utility weighs moving the first contract's water (one supply stream feeds all three): a new pair from that
+    # stream takes the first contract's flow over, and the other two load the network as they run.
+    with deals.replacing_contracts(water[:1], by_stream=True):
+        _, load = deals.network_context(period, s, d, k)
+    assert load == pytest.approx(np.full(3, quantity.sum() - quantity[0]), rel=1e-12)
+
+
+def test_network_contracts_renew_and_the_savings_add_up_every_month_over_ten_years(tmp_path):
+    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.food_a.capacity=8000", "scenario.years=10")
+    book = model.contracts
+    water = [c for c in range(len(book)) if book.network[c] == 0]
+    # The three links run to the end of the run, renewed at each expiry (none lapses or is broken).
+    assert len({int(book.link[c]) for c in water}) == 3 and len(water) >= 6
+    assert {int(book.reason[c]) for c in water} <= {REASON["renewed"], REASON["run ended"]}
+    firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum().to_numpy()
+    assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)

@@ -137,7 +137,6 @@ class Accounts:
             return paid, 0.0
         disposed = month.flows.disposed
         bill = facilities.bill(month.period, facility, self.supply.firm, disposed, self.firms.active)
-        facilities.sent = facilities.through(facility, disposed)  # next month's flow charges are reckoned on it
         month.shared_disposal = float(bill.sum())
         return paid, bill
 

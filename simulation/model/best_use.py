@@ -26,12 +26,13 @@ streams to one receiver sign in turn, the later ones re-sized to what is left
 (:meth:`Deals.resolve`); what is not placed is free for the month's search.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from simulation.model.contract import ACTIVE, REASON
 from simulation.model.firm import AcquaintanceLists, moving_waste, risk_premiums
-from simulation.model.keyed import contains, first_occurrences
-from simulation.model.market import stream_pair_key
+from simulation.model.keyed import contains, first_occurrences, stream_pair_key
 
 
 class BestUse:
@@ -81,7 +82,7 @@ class BestUse:
         expiring = np.broadcast_to(expiring, contracts.shape)
         if expiring.any():
             ids = contracts[expiring]
-            with _Freed(self.deals, ids):
+            with _freed(self.deals, ids):
                 renewal, _ = self.deals.price(month, book.supply[ids], book.demand[ids], book.substitution[ids],
                                               renewal=True, dist=book.distance_km[ids])
             renewal = renewal.with_quantity(np.minimum(renewal.quantity, book.quantity[ids]))
@@ -114,7 +115,7 @@ class BestUse:
         keep = (topped < 0) | (book.status[np.maximum(topped, 0)] == ACTIVE)  # a pipeline being built is not topped up
         s, d, k, dist, topped = s[keep], d[keep], k[keep], dist[keep], topped[keep]
         on_top = topped >= 0
-        with _Freed(self.deals, np.concatenate([contracts, topped[on_top]])):  # as they are once a move is made
+        with _freed(self.deals, np.concatenate([contracts, topped[on_top]])):  # as they are once a move is made
             terms, details = self.deals.price(month, s, d, k, dist=dist)
             if on_top.any():  # a top-up renews a contract: no set-up cost
                 again, _ = self.deals.price(month, s[on_top], d[on_top], k[on_top], renewal=True, dist=dist[on_top])
@@ -180,21 +181,18 @@ class BestUse:
                 month.ended += len(renewed) - len(signed)  # a top-up too small to sign ends its contract
 
 
-class _Freed:
-    """Within the block, ``contracts``' flows count as free on both their streams, and their firms price with the
-    trust they have learnt on them; the commitments are put back exactly as they were."""
-
-    def __init__(self, deals, contracts):
-        self.deals, self.contracts = deals, contracts
-
-    def __enter__(self):
-        deals, b, c = self.deals, self.deals.book, self.contracts
-        self.kept = deals.supply.committed.copy(), deals.demand.committed.copy()
-        np.subtract.at(deals.supply.committed, b.supply[c], b.quantity[c])
-        np.subtract.at(deals.demand.committed, b.demand[c], b.quantity[c] * b.ratio[c])
-        deals.remember_trust(c)
-        deals.freed = np.unique(c)  # nor do they load a shared network
-
-    def __exit__(self, *exc):
-        self.deals.supply.committed[:], self.deals.demand.committed[:] = self.kept
-        self.deals.freed = np.zeros(0, dtype=np.int64)
+@contextmanager
+def _freed(deals, contracts):
+    """Within the block, ``contracts``' flows count as free on both their streams, the deals priced replace them
+    (:meth:`Deals.replacing_contracts`), and their firms price with the trust they have learnt on them; the
+    commitments are put back exactly as they were."""
+    b = deals.book
+    kept = deals.supply.committed.copy(), deals.demand.committed.copy()
+    np.subtract.at(deals.supply.committed, b.supply[contracts], b.quantity[contracts])
+    np.subtract.at(deals.demand.committed, b.demand[contracts], b.quantity[contracts] * b.ratio[contracts])
+    deals.remember_trust(contracts)
+    try:
+        with deals.replacing_contracts(contracts, by_stream=True):
+            yield
+    finally:
+        deals.supply.committed[:], deals.demand.committed[:] = kept

@@ -126,7 +126,6 @@ class ContractBook(Columns):
                 "waste": material_ids[self.waste[c]],
                 "replaces": material_ids[self.input[c]],
                 "mode": MODES[self.mode[c]],
-                "shared_network": network_ids[self.network[c]] if self.network[c] >= 0 else "",
                 "distance_km": float(self.distance_km[c]),
                 "quantity_per_month": float(self.signed_quantity[c]),
                 "quantity_at_end_per_month": float(self.quantity[c]),
@@ -153,19 +152,19 @@ class ContractBook(Columns):
                 "take_or_pay_share": float(self.take_or_pay[c]),
                 "damages_paid_eur": float(self.damages_total[c]),
                 "held_up_eur_per_month": float(self.holdup_eur[c]),
+                "shared_network": network_ids[self.network[c]] if self.network[c] >= 0 else "",
             })
         return rows
 
 
-LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "shared_network",
-               "distance_km",
+LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste", "replaces", "mode", "distance_km",
                "quantity_per_month", "quantity_at_end_per_month", "price_eur_per_unit", "signed", "term_months", "ended", "end_reason",
                "surplus_eur_per_month", "supplier_avoided_eur_per_month", "receiver_avoided_eur_per_month",
                "receiver_trust_in_supplier_at_signing", "supplier_trust_in_receiver_at_signing",
                "supplier_gain_eur_per_month", "receiver_gain_eur_per_month", "supplier_hurdle_eur_per_month",
                "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total",
                "price_indexation", "deliver_or_pay_share", "take_or_pay_share", "damages_paid_eur",
-               "held_up_eur_per_month")
+               "held_up_eur_per_month", "shared_network")
 
 
 def _at_signing_row(row, name):

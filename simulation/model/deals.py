@@ -7,12 +7,21 @@ spending and counts. The review and the search both sign through
 :meth:`Deals.resolve`, so a renewal and a new deal follow one rule.
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from simulation.model.clauses import ClauseBargain
 from simulation.model.columns import Columns
 from simulation.model.contract import ACTIVE, AT_SIGNING, PENDING, REASON, ContractBook
-from simulation.model.keyed import KeyedValues, first_occurrences, pair_key, unique_ints
+from simulation.model.keyed import (
+    KeyedValues,
+    first_occurrences,
+    pair_key,
+    run_start_mask,
+    stream_pair_key,
+    unique_ints,
+)
 from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
@@ -30,7 +39,8 @@ class Deals:
         self.reputation_weight, self.neighbourhood_km = params.trust.reputation_weight, params.search.neighbourhood_km
         self.pipelines = KeyedValues(default=0.0)  # 1 where a pipeline joins supplier, receiver and waste
         self.networks = economics.networks
-        self.freed = np.zeros(0, dtype=np.int64)  # running contracts whose flows count as free while a move is priced
+        self.replacing = np.zeros(0, dtype=np.int64)  # contracts the deals being priced would replace (replacing_contracts)
+        self.replaced_by_stream = False
         self._links = Columns({"start": np.int64}, fill={"start": -1})  # a row per link
         # Input units a month that receivers lost this month when their supplier stopped without warning
         # (left, switched process, broke the contract): demand stream -> units, taken by the physical month.
@@ -60,14 +70,41 @@ class Deals:
         both = self.trust.get(np.concatenate([self.pair_key(supplier, receiver), self.pair_key(receiver, supplier)]))
         return both[:len(s)], both[len(s):], pipes
 
+    @contextmanager
+    def replacing_contracts(self, ids, by_stream=False):
+        """Within the block, the deals priced would replace contracts ``ids``: each one the contract on its own pair
+        of streams (a renewal), or, ``by_stream``, every one of ``ids`` on its supply stream (a waste moved to a
+        better use, with the contract it tops up). Each pair's shared network is then loaded by the other
+        contracts' flows, not by those it replaces (:meth:`network_context`)."""
+        self.replacing, self.replaced_by_stream = np.unique(np.asarray(ids, dtype=np.int64)), by_stream
+        try:
+            yield
+        finally:
+            self.replacing, self.replaced_by_stream = np.zeros(0, dtype=np.int64), False
+
     def network_context(self, period, s, d, k):
-        """The shared network that would carry each candidate pair's waste (-1: none) and the units each network's
-        running contracts carry, those being moved (``freed``) left out; (None, None) in a park without one."""
+        """The shared network that would carry each candidate pair's waste (-1: none) and the units the network's
+        other contracts carry (per pair): the running ones and those being replaced (:meth:`replacing_contracts`),
+        less those the pair replaces, whose flow it takes over; (None, None) in a park without shared networks."""
         if len(self.networks) == 0:
             return None, None
-        network = self.networks.serving(period, self.supply.firm[s], self.demand.firm[d], self.economics.subs.waste[k])
-        running = np.setdiff1d(self.book.running(), self.freed, assume_unique=True)
-        return network, self.networks.load(self.book.network[running], self.book.quantity[running])
+        book, networks, replacing = self.book, self.networks, self.replacing
+        network = networks.serving(period, self.supply.firm[s], self.demand.firm[d], self.economics.subs.waste[k])
+        counted = np.union1d(book.running(), replacing)
+        load = networks.load(book.network[counted], book.quantity[counted])[np.maximum(network, 0)]
+        replaced = replacing[book.network[replacing] >= 0]
+        if len(replaced) and len(s):
+            # What a pair replaces: the replaced contracts on its network and its supply stream (or stream pair).
+            own = book.supply[replaced] if self.replaced_by_stream else stream_pair_key(book.supply[replaced], book.demand[replaced])
+            key = own * len(networks) + book.network[replaced]
+            order = key.argsort(kind="stable")
+            keys, starts = key[order], run_start_mask(key[order]).nonzero()[0]
+            sums = np.add.reduceat(book.quantity[replaced][order], starts)
+            query = (s if self.replaced_by_stream else stream_pair_key(s, d)) * len(networks) + network
+            at = np.minimum(keys[starts].searchsorted(query), len(starts) - 1)
+            hit = (network >= 0) & (keys[starts][at] == query)
+            load = load - np.where(hit, sums[at], 0.0)
+        return network, load
 
     def price(self, month, s, d, k, renewal=False, dist=None):
         """Terms and details of candidate pairs, with the trust, pipelines and shared networks between their firms

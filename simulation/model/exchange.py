@@ -215,9 +215,10 @@ class ExchangeEconomics:
         public = month.costs.disposal[waste]
         if len(facilities) == 0:
             return np.full(len(s), -1), public, np.zeros(len(s))
-        # Before anything was sent, a facility's flow charge is reckoned on its members' expected waste.
+        # A facility's flow charge is reckoned on the waste its members expect and have not promised away, so that
+        # it does not swing with last month's choice of route.
         every = facilities.serving(month.period, supply.firm, supply.firm, supply.material)
-        expected = facilities.through(every, supply.expected * supply.alive)
+        expected = facilities.through(every, np.maximum(supply.expected - supply.committed, 0.0) * supply.alive)
         return facilities.routes(month.period, supply.firm[s], waste, public, month.costs.gate_fee[waste], expected)
 
     def transport_per_unit_km(self, policy):
@@ -272,7 +273,7 @@ class ExchangeEconomics:
         Sunk capex is not counted: it no longer depends on staying in the deal. Damages
         for shortfalls count as last month's (:meth:`shortfall_damages`) were paid.
         """
-        waste, quantity = book.waste[contracts], book.quantity[contracts]
+        quantity = book.quantity[contracts]
         price = self.current_price(month, book, contracts)
         transaction = self.contract.transaction_cost_eur_per_month
         damages = book.damages_by_receiver[contracts] - book.damages_by_supplier[contracts]  # to the supplier
@@ -386,7 +387,7 @@ class ExchangeEconomics:
         pipeline for this waste (no new capex); a ``renewal`` pays no set-up cost.
         ``dist`` (km) may be passed when already known. ``network`` is the shared
         network that would carry each pair's waste (-1: none), and ``network_load``
-        the units the other contracts on each network carry: such a pair needs no
+        the units the network's other contracts carry (per pair): such a pair needs no
         pipeline of its own and bears its share of the network's cost.
         Each pair is priced for the largest quantity both sides still have free.
         """
@@ -401,7 +402,7 @@ class ExchangeEconomics:
         else:  # a pair with a pipeline of its own keeps to it
             network = np.where(existing_pipe, -1, network)
             existing_pipe = existing_pipe | (network >= 0)
-            network_unit = self.networks.unit_charge(month.period, network, network_load[np.maximum(network, 0)] + quantity)
+            network_unit = self.networks.unit_charge(month.period, network, network_load + quantity)
         mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe, network_unit)
         network = np.where(mode == PIPELINE, network, -1)
         # A network's pipe is no pipe of the pair's to pay off: its contract runs the ordinary term.

@@ -33,7 +33,8 @@ class SharedInfrastructure:
         for i, spec in enumerate(specs):
             self.member[i, [row[firm] for firm in spec.members]] = True
             self.carries[i, [material_index[name] for name in spec.materials]] = True
-        self.built = np.array([max(0, calendar.period_of(spec.built)) for spec in specs], dtype=np.int64)
+        # Negative for what was built before the run began: its capital may be paid off already.
+        self.built = np.array([calendar.period_of(spec.built) for spec in specs], dtype=np.int64)
         self.payoff_months = np.array([spec.payoff_months for spec in specs], dtype=np.int64)
         self.capital = monthly_payment(np.array([spec.capex_eur for spec in specs]), interest_rate_per_year,
                                        np.maximum(self.payoff_months, 1))

@@ -80,6 +80,11 @@ def pair_key(a, b, n):
     return a * n + b
 
 
+def stream_pair_key(s, d):
+    """One int64 per (supply stream, demand stream) pair."""
+    return s * (1 << 32) + d
+
+
 def contains(queries, reference):
     """Which of ``queries`` occur in ``reference`` (int64 arrays), by sorting rather than hashing."""
     reference = reference.copy()

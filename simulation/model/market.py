@@ -30,6 +30,7 @@ from simulation.model.keyed import (
     pair_key,
     ragged_rows,
     run_start_mask,
+    stream_pair_key,
     unique_ints,
 )
 
@@ -209,11 +210,6 @@ def distinct_pairs(s, d, k, by_receiver):
     """
     key = unique_ints((((s << 24) | d) << 11) | (k << 1) | by_receiver)
     return key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023, (key & 1).astype(bool)
-
-
-def stream_pair_key(s, d):
-    """One int64 per (supply stream, demand stream) pair."""
-    return s * (1 << 32) + d
 
 
 def _csr(keys, n):

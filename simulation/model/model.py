@@ -31,13 +31,13 @@ from simulation.model.market import Market
 from simulation.model.materials import MaterialTable, PriceMovements, SubstitutionTable
 from simulation.model.month import Month
 from simulation.model.networks import SharedNetworks
-from simulation.model.shared_disposal import SharedDisposal
 from simulation.model.physical import PhysicalMonth
 from simulation.model.policy import PolicyTimeline
 from simulation.model.recorder import MEASURES, ParkDataCollector, PeriodRecorder
 from simulation.model.recovery import RecoveryInvestment, RecoveryPlants
 from simulation.model.review import ContractReview
 from simulation.model.search import PartnerSearch
+from simulation.model.shared_disposal import SharedDisposal
 from simulation.model.streams import StreamTable
 from simulation.model.workload import firm_count, run_estimate
 from simulation.scenario.synthetic import generate_firms

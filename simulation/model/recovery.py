@@ -10,8 +10,8 @@ then reuses at most its installed quantity each month (:mod:`simulation.model.fl
 import numpy as np
 
 from simulation.model.firm import investing
-from simulation.model.keyed import contains
-from simulation.model.market import grouped_best, stream_pair_key
+from simulation.model.keyed import contains, stream_pair_key
+from simulation.model.market import grouped_best
 
 
 class RecoveryPlants:

@@ -123,7 +123,8 @@ class ContractReview:
         deals.close(month, expiring, "not renewed", renewed=True)
         s, d, k = book.supply[expiring], book.demand[expiring], book.substitution[expiring]
         # The firms have not moved: the contracts' distances serve.
-        terms, details = deals.price(month, s, d, k, renewal=True, dist=book.distance_km[expiring])
+        with deals.replacing_contracts(expiring):
+            terms, details = deals.price(month, s, d, k, renewal=True, dist=book.distance_km[expiring])
         renewed = deals.resolve(month, np.arange(len(expiring)), s, d, k, terms, details,
                                 links=book.link[expiring], renewals=expiring)
         book.reason[expiring[renewed]] = REASON["renewed"]

@@ -120,7 +120,7 @@ TRICKS = {
     "NamedRows: terms selected as one block": _no_named_rows,
     "ParkDataCollector: agent records in one pass": _no_bulk_agent_records,
     "Market: candidate pairs as packed int64 keys": _no_packed_keys,
-    "Firm: acquaintance array kept until it meets someone": _no_acquaintance_arrays,
+    "Firm: acquaintance array kept, extended with those met since": _no_acquaintance_arrays,
 }
 
 

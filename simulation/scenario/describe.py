@@ -27,7 +27,7 @@ LISTS = {"firms": ("firms.<id>", parameters.FirmSpec), "events": ("events.<index
 # Name suffix -> unit, the more specific first ("_eur_per_t" is EUR/t, not "eur per" in t): the project's
 # convention for parameters and measures alike, read here for `symbiosis params` and for figures' axis labels.
 UNIT_SUFFIXES = (
-    ("_t_per_unit_km", "t/unit-km"), ("_eur_per_t", "EUR/t"), ("_eur_per_km", "EUR/km"), ("_eur_per_month", "EUR/month"),
+    ("_t_per_unit_km", "t/unit-km"), ("_eur_per_unit", "EUR/unit"), ("_eur_per_t", "EUR/t"), ("_eur_per_km", "EUR/km"), ("_eur_per_month", "EUR/month"),
     ("_eur", "EUR"), ("_hours_per_day", "h/day"), ("_per_month", "per month"), ("_per_year", "per year"),
     ("_months", "months"), ("_month", "month"), ("_days", "days"), ("_hours", "h"), ("_kmh", "km/h"), ("_km", "km"),
     ("_mwh", "MWh"), ("_m3", "m3"), ("_t", "t"), ("_share", "share"), ("_years", "years"), ("_factor", "x default"),

@@ -131,6 +131,8 @@ RUN_CASES = [
          extra='[processes.kiln]\nsector = "cement"\nproduct = "lime"\nproduct_unit = "t"\nmargin_eur = 10.0\noutputs = { slag = 0.1 }\n'),
     run_case("unknown material in a substitution", CATALOGUE, "substitutions[0].waste", "unknown material 'fly_ahs'",
          catalogue=(('waste = "fly_ash"', 'waste = "fly_ahs"'),)),
+    run_case("unknown sector barred from a substitution", CATALOGUE, "substitutions[0].barred_sectors", "unknown sector 'farma'",
+         catalogue=(('waste = "fly_ash"', 'waste = "fly_ash"\nbarred_sectors = ["farma"]'),)),
     run_case("negative virgin price", CATALOGUE, "materials.fly_ash.virgin_price_eur", "greater than or equal to 0",
          catalogue=(('ewc = "10 01 02"\nvirgin_price_eur = 0.0', 'ewc = "10 01 02"\nvirgin_price_eur = -1.0'),)),
     run_case("negative gate fee", CATALOGUE, "materials.coal.gate_fee_eur", "greater than or equal to 0",

@@ -307,10 +307,11 @@ class FirmTable:
     ``margin`` in EUR per product unit, ``cash``, ``cash_flow`` and ``savings`` in EUR.
     """
 
-    def __init__(self, specs, firm_defaults, mean_utilisation, calendar):
+    def __init__(self, specs, firm_defaults, mean_utilisation, calendar, sectors):
         n = len(specs)
         self.specs = specs
         self.ids = [f.id for f in specs]
+        self.sector = np.array([sectors.index(f.sector) for f in specs], dtype=np.int64)  # index into ``sectors``
         self.x = np.array([f.x_km for f in specs], float)  # km
         self.y = np.array([f.y_km for f in specs], float)
         self.capacity = np.array([f.capacity for f in specs], float)

@@ -160,7 +160,8 @@ class Market:
         # Every stream found is alive and its firm active: the indexes are rebuilt whenever a stream
         # is added or ended, a firm that leaves ends all its streams, and ``lookup`` holds alive streams only.
         dist = f.distances(supplier, receiver)
-        keep = (supplier != receiver) & (dist <= self.search.max_distance_km) & subs.open_in(period, k)
+        keep = ((supplier != receiver) & (dist <= self.search.max_distance_km) & subs.open_in(period, k)
+                & subs.allowed(k, f.sector[receiver]))
         if not contracted:  # a pair already under contract is topped up at renewal, not by a second contract
             book = self.contracts
             running = book.running()

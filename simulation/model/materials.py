@@ -121,11 +121,19 @@ class SubstitutionTable:
         self.treatment_co2 = np.array([s.treatment_co2_t for s in subs], float)
         self.capex = np.array([s.recovery_capex_eur for s in subs], float)
         self.fuel = np.array([s.fuel_mwh for s in subs], float)  # MWh of fuel burned elsewhere per unit of waste used
+        # Which sectors may not use each substitution (rows: substitutions; columns: the catalogue's sectors in order).
+        self.sectors = list(catalogue.sectors)
+        self.barred = np.array([[sector in s.barred_sectors for sector in self.sectors] for s in subs], dtype=bool)
+        self.barred = self.barred.reshape(len(subs), len(self.sectors))
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
 
     def open_in(self, period, k=slice(None)):
         """Which of substitutions ``k`` (default: all) firms may use in ``period``."""
         return self.opens[k] <= period
+
+    def allowed(self, k, sector):
+        """Whether firms of ``sector`` (indices into ``sectors``) may use substitutions ``k``, element by element."""
+        return ~self.barred[k, sector]
 
     def treatment_unit(self, carbon_price):
         """Treatment cost per unit of waste of each substitution at ``carbon_price`` (EUR/t CO2), carbon included (EUR)."""

@@ -87,7 +87,8 @@ class SymbiosisModel(mesa.Model):
         self.materials = MaterialTable(scenario.catalogue)
         self.subs = SubstitutionTable(scenario.catalogue, self.materials, scenario.opening_periods())
         self.policy_timeline = PolicyTimeline(scenario.policy)
-        self.firms = FirmTable(self._firm_specs(), p.firm_defaults, p.demand.mean_utilisation, self.calendar)
+        self.firms = FirmTable(self._firm_specs(), p.firm_defaults, p.demand.mean_utilisation, self.calendar,
+                               self.subs.sectors)
         n, n_mat = len(self.firms), len(self.materials)
         self.supply, self.demand = StreamTable(n, n_mat), StreamTable(n, n_mat)
         self.loans = LoanBook(p.firm_defaults.interest_rate_per_year)

@@ -155,6 +155,7 @@ class Substitution(Strict):
     fuel_mwh: float = Field(0.0, ge=0, le=1e3, description="fuel burned elsewhere per unit of waste used, MWh (the electricity an extraction forgoes, made up at a power station)")
     available_from: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$",
                                        description="first month (YYYY-MM) the technique is in commercial use; no firm adopts it before")
+    barred_sectors: list[str] = Field([], description="sectors that may not use it, by a hygiene, quality or safety rule named in the source (e.g. no reclaimed wastewater as pharmaceutical process water)")
     source: str = ""
 
 
@@ -226,6 +227,9 @@ class Catalogue(Strict):
             for field in ("waste", "replaces"):
                 if getattr(sub, field) not in self.materials:
                     raise ValueError(f"substitutions[{i}].{field}: unknown material {getattr(sub, field)!r}")
+            for sector in sub.barred_sectors:
+                if sector not in self.sectors:
+                    raise ValueError(f"substitutions[{i}].barred_sectors: unknown sector {sector!r}")
             self._check_lift(i, sub)
         return self
 

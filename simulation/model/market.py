@@ -96,14 +96,17 @@ class Market:
     the search indexes until a stream is added or ended.
     """
 
-    def __init__(self, firms, supply, demand, subs, n_materials, search, contracts):
+    def __init__(self, firms, supply, demand, subs, n_materials, search, contracts, unit_value):
         self.firms, self.supply, self.demand, self.subs = firms, supply, demand, subs
         self.search, self.contracts = search, contracts
+        self.unit_value = unit_value  # EUR a unit of each waste is worth as the input it could best replace
         self._version = None
         self._platform_key = None
         self.near = {}
         self.roles = {}
         self.platform_index = {}
+        self.visible = np.zeros(0, dtype=bool)  # supply streams large enough to be known park-wide
+        self.visible_index = None
         self.by_waste = _csr(subs.waste, n_materials)
         self.by_input = _csr(subs.input, n_materials)
 
@@ -124,12 +127,24 @@ class Market:
             self.near = {side: NearestCache(_index(table, f.x, f.y, table.alive), len(self.roles[role][0]), p.candidates,
                                             p.max_distance_km, f.x, f.y)
                          for side, table, role in (("supply", supply, "demand"), ("demand", demand, "supply"))}
+        self._refresh_visible()
         key = (version, participation, f.platform_version)
         if key != self._platform_key and participation > 0:
             self._platform_key = key
             members = f.platform_members(participation)
             self.platform_index = {side: _index(table, f.x, f.y, table.alive & members[table.firm])
                                    for side, table in (("supply", supply), ("demand", demand))}
+
+    def _refresh_visible(self):
+        """The waste streams known to every firm within ``search.max_distance_km``: those whose expected flow is
+        worth at least ``search.visible_eur_per_month`` as the input they could best replace (none while it is 0)."""
+        threshold, supply = self.search.visible_eur_per_month, self.supply
+        if threshold <= 0:
+            return
+        visible = supply.alive & (supply.expected * self.unit_value[supply.material] >= threshold)
+        if self.visible_index is None or not np.array_equal(visible, self.visible):
+            self.visible = visible
+            self.visible_index = _index(supply, self.firms.x, self.firms.y, visible)
 
     def candidate_pairs(self, policy, period, searchers, open_s, open_d, known, contracted=False):
         """Candidate pairs for a round of searching firms, as arrays.
@@ -168,14 +183,17 @@ class Market:
             keep &= ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
         return searcher[keep], partner[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def sees(self, policy, searcher, partner, dist, known):
+    def sees(self, policy, searcher, partner, s, dist, known):
         """Which partners each searcher knows of: within ``search.neighbourhood_km``, an acquaintance in
-        ``known``, or a fellow member of the facilitator's platform; and which of them it knows only through the
-        platform (two masks over the pairs)."""
+        ``known``, the supplier of a waste stream large enough to be known park-wide (supply stream ``s``), or a
+        fellow member of the facilitator's platform; and which of them it knows only through the platform (two
+        masks over the pairs)."""
         n = len(self.firms.active)
         firm, acquaintance = known.known_pairs()
         known_pair = contains(pair_key(searcher, partner, n), pair_key(firm, acquaintance, n))
         seen = (dist <= self.search.neighbourhood_km) | known_pair
+        if self.search.visible_eur_per_month > 0:
+            seen |= self.visible[s]
         participation = policy.facilitator_participation
         via_platform = np.zeros(len(seen), dtype=bool)
         if participation > 0:
@@ -191,6 +209,8 @@ class Market:
         """
         f, p = self.firms, self.search
         found = [self.near[side].nearest(roles, firms, materials)]
+        if side == "supply" and self.search.visible_eur_per_month > 0:  # receivers also list the large streams near them
+            found.append(self.visible_index.nearest(f.x[firms], f.y[firms], materials, p.candidates, p.max_distance_km))
         if side in self.platform_index:
             rows = np.flatnonzero(f.platform_members(participation)[firms])
             at = firms[rows]

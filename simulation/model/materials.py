@@ -131,6 +131,13 @@ class SubstitutionTable:
         """Which of substitutions ``k`` (default: all) firms may use in ``period``."""
         return self.opens[k] <= period
 
+    def best_value(self, prices, n_materials):
+        """EUR a unit of each material is worth as the input it could best replace at ``prices`` (0 for a material
+        no substitution uses)."""
+        value = np.zeros(n_materials)
+        np.maximum.at(value, self.waste, self.ratio * prices[self.input])
+        return value
+
     def allowed(self, k, sector):
         """Whether firms of ``sector`` (indices into ``sectors``) may use substitutions ``k``, element by element."""
         return ~self.barred[k, sector]

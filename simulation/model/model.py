@@ -102,7 +102,8 @@ class SymbiosisModel(mesa.Model):
                                    lg.truck_hours_per_day)  # no fleet: trucks hired as needed
         self.logistics.add_firms(n)
         self.deals = Deals(self.firms, self.supply, self.demand, self.economics, self.logistics, self.loans, p, n_mat)
-        self.market = Market(self.firms, self.supply, self.demand, self.subs, n_mat, p.search, self.deals.book)
+        self.market = Market(self.firms, self.supply, self.demand, self.subs, n_mat, p.search, self.deals.book,
+                             self.subs.best_value(self.materials.catalogue_price, n_mat))
         self.recovery = RecoveryPlants(self.subs)
         self.investment = RecoveryInvestment(self.recovery, self.firms, self.supply, self.demand, self.economics,
                                              self.loans, p)

@@ -111,6 +111,7 @@ class Search(Section):
     neighbourhood_km: float = Field(1.5, ge=0, le=MAX_KM, description="firms within this distance know each other")
     acquaintances: int = Field(3, ge=0, le=MAX_COUNT, description="extra random acquaintances per firm at start")
     discoveries: int = Field(2, ge=0, le=MAX_COUNT, description="new firms a search reveals")
+    visible_eur_per_month: float = Field(0.0, ge=0, le=MAX_EUR, description="a waste stream worth at least this a month, as the input it could best replace at catalogue prices, is known to every firm within max_distance_km (0: none is)")
     min_quantity: float = Field(1.0, ge=0, le=MAX_CAPACITY, description="smallest monthly quantity worth a contract (units)")
     platform_patience: int = Field(3, ge=0, le=MAX_COUNT, description="searches in a row in which the facilitator's platform finds a member no partner, after which it stops using it (0: members stay)")
 

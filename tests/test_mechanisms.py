@@ -144,6 +144,19 @@ def test_a_firm_builds_recovery_for_its_own_waste_exactly_when_the_saving_clears
     check_recovery(lone_board_mill, overrides, invests)
 
 
+@pytest.mark.parametrize("lead", [0, 3])
+def test_a_recovery_plant_reuses_and_is_paid_for_from_its_lead_time_on(lone_board_mill, lead):
+    """Built in the first month ("pays" case), the plant reuses nothing while it is being built
+    (``firm_defaults.recovery_lead_months``), then its installed quantity every month; its loan's first payment
+    falls due when it starts, so after a year it has 12 - lead of its 36 payments behind it."""
+    model = SymbiosisModel(lone_board_mill("firm_defaults.hurdle_rate=0.2", f"firm_defaults.recovery_lead_months={lead}"),
+                           seed=1).run()
+    assert model.recorder.series("investments").tolist() == [1] + [0] * 11
+    reused = np.array(model.recorder.material_flows)[:, model.materials.index["offcuts"], REUSED]
+    np.testing.assert_allclose(reused, [0.0] * lead + [INSTALLED_T] * (12 - lead))
+    assert model.loans.months_left.tolist() == [36 - (12 - lead)]
+
+
 def test_no_firm_builds_or_owns_recovery_that_an_approval_keeps_closed(lone_board_mill):
     """The board line that builds its recovery plant at once (the "pays" case) waits for the approval of its
     offcuts as feedstock (2025-07): its first search finds nothing open, so it builds the plant at the search

@@ -58,7 +58,7 @@ class PhysicalMonth:
             share[truck] = logistics.truck_delivery_share(planned[truck], book.distance_km[running][truck], release[truck])
             return share
 
-        recovery = self.plants.arrays()
+        recovery = self.plants.arrays(month.period)
         generated = self.supply.quantities(f.production)
         need = self.demand.quantities(f.production)
         storage = logistics.storage

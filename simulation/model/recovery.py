@@ -19,10 +19,11 @@ class RecoveryPlants:
 
     def __init__(self, subs):
         self.subs = subs
-        self._rows = {"supply": [], "demand": [], "substitution": [], "quantity": []}
+        self._rows = {"supply": [], "demand": [], "substitution": [], "quantity": [], "start": []}
 
-    def add(self, s, d, k, quantity):
-        for name, value in zip(self._rows, (s, d, k, quantity)):
+    def add(self, s, d, k, quantity, start):
+        """An installation that reuses from month ``start`` on (it is being built until then)."""
+        for name, value in zip(self._rows, (s, d, k, quantity, start)):
             self._rows[name].append(value)
 
     def drop_stream(self, side, stream):
@@ -31,13 +32,17 @@ class RecoveryPlants:
         for name in self._rows:
             self._rows[name] = [self._rows[name][j] for j in keep]
 
-    def arrays(self):
-        """The installations as arrays (streams, substitution, its ratio and share, quantity)."""
+    def arrays(self, period=None):
+        """The installations as arrays (streams, substitution, its ratio and share, quantity); in ``period``, if
+        given, those still being built reuse nothing (quantity 0)."""
         k = np.array(self._rows["substitution"], dtype=np.int64)
+        quantity = np.array(self._rows["quantity"], dtype=float)
+        if period is not None:
+            quantity = quantity * (np.array(self._rows["start"], dtype=np.int64) <= period)
         return {"supply": np.array(self._rows["supply"], dtype=np.int64),
                 "demand": np.array(self._rows["demand"], dtype=np.int64),
                 "substitution": k, "ratio": self.subs.ratio[k], "max_share": self.subs.max_share[k],
-                "quantity": np.array(self._rows["quantity"], dtype=float)}
+                "quantity": quantity}
 
 
 class RecoveryInvestment:
@@ -49,6 +54,7 @@ class RecoveryInvestment:
         self.min_quantity = params.search.min_quantity
         self.term = params.contract.duration_months
         self.quantity_share = params.contract.quantity_share
+        self.lead_months = params.firm_defaults.recovery_lead_months
 
     def options(self, month, firms):
         """Every way each of ``firms`` could reuse a waste of its own: (firm, s, d, k, quantity, gain, capex, payment).
@@ -84,15 +90,16 @@ class RecoveryInvestment:
         return firm[chosen]
 
     def install(self, month, firm, s, d, k, quantity, capex):
-        """Install recovery of ``quantity`` units of waste a month, financing ``capex`` (EUR) by a loan."""
-        self._add(s, d, k, quantity)
+        """Install recovery of ``quantity`` units of waste a month, financing ``capex`` (EUR) by a loan: the plant
+        reuses, and the loan's payments fall due, from ``firm_defaults.recovery_lead_months`` months on."""
+        self._add(s, d, k, quantity, month.period + self.lead_months)
         if capex > 0:
-            self.loans.lend(firm, capex, self.term)
+            self.loans.lend(firm, capex, self.term, grace=self.lead_months)
             month.ledger.capex_subsidies += self.economics.subs.capex[k] * month.policy.capex_subsidy_share
         month.investments += 1
 
-    def _add(self, s, d, k, quantity):
-        self.plants.add(s, d, k, quantity)
+    def _add(self, s, d, k, quantity, start):
+        self.plants.add(s, d, k, quantity, start)
         self.supply.committed[s] += quantity
         self.demand.committed[d] += quantity * self.economics.subs.ratio[k]
 
@@ -106,4 +113,4 @@ class RecoveryInvestment:
         s, d = int(self.supply.lookup[firm, waste]), int(self.demand.lookup[firm, subs.input[k]])
         room = subs.max_share[k] * self.demand.expected[d] / subs.ratio[k]
         quantity = self.quantity_share * min(self.supply.expected[s], room)
-        self._add(s, d, k, quantity)  # owned already: no loan, and no investment of the month
+        self._add(s, d, k, quantity, period)  # owned already: no loan, and no investment of the month

@@ -96,6 +96,7 @@ class FirmDefaults(Section):
     close_after_loss_months: int = Field(0, ge=0, le=MAX_MONTHS, description="consecutive months of operating losses after which the owner closes the plant, cash or not (0: only running out of cash ends a firm)")
     storage_months: float = Field(1.0, ge=0, le=MAX_MONTHS, description="storage capacity per storable waste, months of output")
     interest_rate_per_year: float = Field(0.05, ge=0, le=1, description="interest on the loans that finance capex (pipelines, recovery plants)")
+    recovery_lead_months: int = Field(0, ge=0, le=MAX_MONTHS, description="months from deciding to install in-plant recovery until it reuses waste; its loan's first payment falls due then")
 
 
 class Search(Section):

@@ -74,7 +74,7 @@ def test_nearest_stream_answers_are_dropped_when_streams_change():
         model.step()
     assert len(model.supply) > n_supply
     fresh_market = Market(model.firms, model.supply, model.demand, model.subs, len(model.materials), model.params.search,
-                          model.contracts, model.market.unit_value)
+                          model.contracts, model.market.unit_value, model.networks)
     kept, fresh = _candidates(model.market, model), _candidates(fresh_market, model)
     assert (fresh[1] >= n_supply).any()  # a stream born after the answers were kept is a candidate
     for got, want in zip(kept, fresh):

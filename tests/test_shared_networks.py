@@ -203,3 +203,11 @@ def test_network_contracts_renew_and_the_savings_add_up_every_month_over_ten_yea
     assert {int(book.reason[c]) for c in water} <= {REASON["renewed"], REASON["run ended"]}
     firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum().to_numpy()
     assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)
+
+
+def test_members_of_a_network_know_each_other_for_what_it_carries(tmp_path):
+    """With no acquaintances and no discoveries, the food plants 5 km from the utility (beyond the 1.5 km
+    neighbourhood) know of it only as fellow members of the main, and that is enough: all three take its water."""
+    strangers = ("search.acquaintances=0", "search.discoveries=0")
+    links = water_links(water_main(tmp_path, *strangers))
+    assert sorted(receiver for receiver, *_ in links) == sorted(USERS)

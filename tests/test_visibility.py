@@ -81,7 +81,7 @@ def test_a_receiver_lists_a_visible_stream_beyond_its_nearest_candidates(tmp_pat
         open_d = model.demand.firm == cement
         searcher, partner, s, d, k, dist = model.market.candidate_pairs(
             model.month.policy, model.month.period, searching, np.zeros(len(model.supply), dtype=bool), open_d, known)
-        seen, _ = model.market.sees(model.month.policy, searcher, partner, s, dist, known)
+        seen, _ = model.market.sees(model.month.policy, model.month.period, searcher, partner, s, dist, known)
         fly_ash = model.supply.material[s] == model.materials.index["fly_ash"]
         return {model.firm_ids[p] for p in partner[fly_ash]}, {model.firm_ids[p] for p in partner[fly_ash & seen]}
 

@@ -108,7 +108,7 @@ class BestUse:
         searcher, partner, s, d, k, dist = self.market.candidate_pairs(
             month.policy, month.period, suppliers, open_s, np.zeros(len(self.demand), dtype=bool), known, contracted=True)
         pair = stream_pair_key(s, d)
-        offered = (self.market.sees(month.policy, searcher, partner, s, dist, known)[0] & open_s[s]
+        offered = (self.market.sees(month.policy, month.period, searcher, partner, s, dist, known)[0] & open_s[s]
                    & ~contains(pair, stream_pair_key(streams, book.demand[contracts])))
         s, d, k, dist, pair = s[offered], d[offered], k[offered], dist[offered], pair[offered]
         topped = self._contract_on(pair, book.running())

@@ -96,9 +96,10 @@ class Market:
     the search indexes until a stream is added or ended.
     """
 
-    def __init__(self, firms, supply, demand, subs, n_materials, search, contracts, unit_value):
+    def __init__(self, firms, supply, demand, subs, n_materials, search, contracts, unit_value, networks):
         self.firms, self.supply, self.demand, self.subs = firms, supply, demand, subs
         self.search, self.contracts = search, contracts
+        self.networks = networks  # shared networks' members know each other for what they carry
         self.unit_value = unit_value  # EUR a unit of each waste is worth as the input it could best replace
         self._version = None
         self._platform_key = None
@@ -183,17 +184,19 @@ class Market:
             keep &= ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
         return searcher[keep], partner[keep], s[keep], d[keep], k[keep], dist[keep]
 
-    def sees(self, policy, searcher, partner, s, dist, known):
-        """Which partners each searcher knows of: within ``search.neighbourhood_km``, an acquaintance in
-        ``known``, the supplier of a waste stream large enough to be known park-wide (supply stream ``s``), or a
-        fellow member of the facilitator's platform; and which of them it knows only through the platform (two
-        masks over the pairs)."""
+    def sees(self, policy, period, searcher, partner, s, dist, known):
+        """Which partners each searcher knows of in ``period``: within ``search.neighbourhood_km``, an acquaintance
+        in ``known``, the supplier of a waste stream large enough to be known park-wide (supply stream ``s``), a
+        fellow member of a shared network that carries the waste, or a fellow member of the facilitator's platform;
+        and which of them it knows only through the platform (two masks over the pairs)."""
         n = len(self.firms.active)
         firm, acquaintance = known.known_pairs()
         known_pair = contains(pair_key(searcher, partner, n), pair_key(firm, acquaintance, n))
         seen = (dist <= self.search.neighbourhood_km) | known_pair
         if self.search.visible_eur_per_month > 0:
             seen |= self.visible[s]
+        if len(self.networks):
+            seen |= self.networks.serving(period, searcher, partner, self.supply.material[s]) >= 0
         participation = policy.facilitator_participation
         via_platform = np.zeros(len(seen), dtype=bool)
         if participation > 0:

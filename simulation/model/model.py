@@ -103,7 +103,7 @@ class SymbiosisModel(mesa.Model):
         self.logistics.add_firms(n)
         self.deals = Deals(self.firms, self.supply, self.demand, self.economics, self.logistics, self.loans, p, n_mat)
         self.market = Market(self.firms, self.supply, self.demand, self.subs, n_mat, p.search, self.deals.book,
-                             self.subs.best_value(self.materials.catalogue_price, n_mat))
+                             self.subs.best_value(self.materials.catalogue_price, n_mat), self.networks)
         self.recovery = RecoveryPlants(self.subs)
         self.investment = RecoveryInvestment(self.recovery, self.firms, self.supply, self.demand, self.economics,
                                              self.loans, p)

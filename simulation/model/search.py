@@ -48,7 +48,7 @@ class PartnerSearch:
         # Nobody meets anybody until the candidates are seen, so one look-up of the searchers' acquaintances serves.
         known = AcquaintanceLists(f.agents, searching, rank)
         searcher, partner, s, d, k, dist = self.market.candidate_pairs(month.policy, month.period, searching, open_s, open_d, known)
-        seen, via_platform = self.market.sees(month.policy, searcher, partner, s, dist, known)
+        seen, via_platform = self.market.sees(month.policy, month.period, searcher, partner, s, dist, known)
         if p.discoveries:
             seen |= self._discover(searcher, partner, dist, seen)
         searcher, partner, s, d, k, via_platform = (a[seen] for a in (searcher, partner, s, d, k, via_platform))

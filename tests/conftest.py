@@ -50,6 +50,25 @@ def mini_with_catalogue(folder, name, text, *overrides):
     return load(folder / "mini_park.toml", [f'scenario.catalogue=["mini_catalogue.toml", "{name}"]', *overrides])
 
 
+def shipped_park_header(name, years, search=""):
+    """The [scenario], [search] and [outages] tables of a small park on the shipped catalogue (as
+    :func:`with_shipped_catalogue` lays it out), where every firm with unmatched flow searches every month and no
+    plant fails; ``search`` adds lines to [search]. The park's own tables follow it."""
+    return f"""
+[scenario]
+name = "{name}"
+start = "2025-01"
+years = {years}
+catalogue = ["materials.toml", "processes.toml"]
+
+[search]
+rate_per_month = 1
+{search}
+[outages]
+rate_per_month = 0
+"""
+
+
 def with_shipped_catalogue(folder, text, *overrides, edit=None):
     """A scenario of ``text`` (TOML, its catalogue ``materials.toml`` and ``processes.toml``) loaded from ``folder``,
     next to copies of the shipped catalogue files; ``edit`` may change the copies' text first (``(old, new)`` pairs)."""

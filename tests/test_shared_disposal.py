@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import run, with_shipped_catalogue
+from conftest import run, shipped_park_header, with_shipped_catalogue
 
 from simulation.model.finance import monthly_payment
 from simulation.model.recorder import DISPOSED
@@ -10,19 +10,7 @@ from simulation.model.recorder import DISPOSED
 # A power station's fly ash can replace clinker at a cement works 220 km away: with no landfill tax, the 25 EUR/t
 # gate fee it saves just pays for the haul. A park landfill cell the station shares with a foundry takes it for
 # 10 EUR/t.
-PARK = """
-[scenario]
-name = "shared_landfill"
-start = "2025-01"
-years = 3
-catalogue = ["materials.toml", "processes.toml"]
-
-[search]
-rate_per_month = 1
-
-[outages]
-rate_per_month = 0
-
+PARK = shipped_park_header("shared_landfill", 3) + """
 [[firms]]
 id = "power"
 sector = "power"

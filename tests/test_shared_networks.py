@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import run, with_shipped_catalogue
+from conftest import run, shipped_park_header, with_shipped_catalogue
 
 from simulation.model.contract import PIPELINE, REASON
 from simulation.model.finance import monthly_payment
@@ -12,19 +12,7 @@ from simulation.scenario.timeline import Calendar
 
 # A utility's treated wastewater could replace the fresh water of three food plants 5 km away. A pipeline of its own,
 # 2 M EUR for 5 km, does not pay for any of them; a recycled-water main joining all four, built in 2026, might.
-PARK = """
-[scenario]
-name = "water_main"
-start = "2025-01"
-years = 4
-catalogue = ["materials.toml", "processes.toml"]
-
-[search]
-rate_per_month = 1
-
-[outages]
-rate_per_month = 0
-
+PARK = shipped_park_header("water_main", 4) + """
 [[firms]]
 id = "utility"
 sector = "utility"
@@ -130,9 +118,9 @@ def test_the_equal_rule_bills_every_member_alike_used_or_not_and_prices_no_deal_
     networks = small_park_networks("equal")
     bill = networks.bill(3, np.array([0]), np.array([1]), np.array([40.0]), np.array([True, True, True]))
     assert bill.tolist() == [150.0, 150.0, 0.0]
-    assert networks.unit_charge(3, np.array([0]), np.array([40.0])).tolist() == [0.0]
+    assert networks.flow_charge(3, np.array([0]), np.array([40.0])).tolist() == [0.0]
     flow = small_park_networks("flow")
-    assert flow.unit_charge(3, np.array([0, -1]), np.array([40.0, 40.0])).tolist() == [7.5, 0.0]
+    assert flow.flow_charge(3, np.array([0, -1]), np.array([40.0, 40.0])).tolist() == [7.5, 0.0]
     assert flow.serving(3, np.array([0, 0, 0]), np.array([1, 2, 1]), np.array([0, 0, 1])).tolist() == [0, -1, -1]
     assert flow.serving(1, np.array([0]), np.array([1]), np.array([0])).tolist() == [-1]  # not built yet
 

@@ -6,27 +6,12 @@ fly-ash source. A stream large enough is known across the park all the same.
 """
 
 import numpy as np
-from conftest import run, with_shipped_catalogue
+from conftest import run, shipped_park_header, with_shipped_catalogue
 
 from simulation.model import SymbiosisModel
 from simulation.model.firm import AcquaintanceLists
 
-PARK = """
-[scenario]
-name = "visible"
-start = "2025-01"
-years = 3
-catalogue = ["materials.toml", "processes.toml"]
-
-[search]
-rate_per_month = 1
-acquaintances = 0
-discoveries = 0
-candidates = 1
-
-[outages]
-rate_per_month = 0
-
+PARK = shipped_park_header("visible", 3, "acquaintances = 0\ndiscoveries = 0\ncandidates = 1\n") + """
 [policy]
 landfill_tax_eur_per_t = 30.0
 

@@ -130,11 +130,11 @@ class Accounts:
         """EUR per unit each supply stream pays for what it disposes of this month (through a shared disposal
         facility where one serves it for less, :meth:`ExchangeEconomics.disposal_routes`), and EUR each firm pays
         for the facilities' costs (:meth:`SharedInfrastructure.bill`; 0 without any)."""
-        economics = self.economics
-        facility, paid, _ = economics.disposal_routes(month, np.arange(len(self.supply.material)))
+        economics, streams = self.economics, np.arange(len(self.supply.material))
         facilities = economics.shared_disposal
         if len(facilities) == 0:
-            return paid, 0.0
+            return economics.disposal_unit(month, streams), 0.0
+        facility, paid, _ = economics.disposal_routes(month, streams)
         disposed = month.flows.disposed
         bill = facilities.bill(month.period, facility, self.supply.firm, disposed, self.firms.active)
         month.shared_disposal = float(bill.sum())

@@ -18,7 +18,6 @@ from simulation.model.keyed import (
     KeyedValues,
     first_occurrences,
     pair_key,
-    run_start_mask,
     stream_pair_key,
     unique_ints,
 )
@@ -91,19 +90,16 @@ class Deals:
         book, networks, replacing = self.book, self.networks, self.replacing
         network = networks.serving(period, self.supply.firm[s], self.demand.firm[d], self.economics.subs.waste[k])
         counted = np.union1d(book.running(), replacing)
-        load = networks.load(book.network[counted], book.quantity[counted])[np.maximum(network, 0)]
+        load = networks.through(book.network[counted], book.quantity[counted])[np.maximum(network, 0)]
         replaced = replacing[book.network[replacing] >= 0]
         if len(replaced) and len(s):
             # What a pair replaces: the replaced contracts on its network and its supply stream (or stream pair).
             own = book.supply[replaced] if self.replaced_by_stream else stream_pair_key(book.supply[replaced], book.demand[replaced])
-            key = own * len(networks) + book.network[replaced]
-            order = key.argsort(kind="stable")
-            keys, starts = key[order], run_start_mask(key[order]).nonzero()[0]
-            sums = np.add.reduceat(book.quantity[replaced][order], starts)
+            keys, group = np.unique(own * len(networks) + book.network[replaced], return_inverse=True)
+            taken = KeyedValues(default=0.0)
+            taken.set(keys, np.bincount(group, weights=book.quantity[replaced]))
             query = (s if self.replaced_by_stream else stream_pair_key(s, d)) * len(networks) + network
-            at = np.minimum(keys[starts].searchsorted(query), len(starts) - 1)
-            hit = (network >= 0) & (keys[starts][at] == query)
-            load = load - np.where(hit, sums[at], 0.0)
+            load = load - np.where(network >= 0, taken.get(query), 0.0)  # a key with network -1 is another pair's
         return network, load
 
     def price(self, month, s, d, k, renewal=False, dist=None):

@@ -208,13 +208,11 @@ class ExchangeEconomics:
         return paid + charged
 
     def disposal_routes(self, month, s):
-        """Where the waste of each supply stream ``s`` not placed goes: ``(facility or -1, paid, charged)``, EUR per
-        unit (:meth:`simulation.model.shared_disposal.SharedDisposal.routes`)."""
+        """Where the waste of each supply stream ``s`` not placed goes, in a park with shared disposal facilities:
+        ``(facility or -1, paid, charged)``, EUR per unit (:meth:`simulation.model.shared_disposal.SharedDisposal.routes`)."""
         supply, facilities = self.supply, self.shared_disposal
         waste = supply.material[s]
         public = month.costs.disposal[waste]
-        if len(facilities) == 0:
-            return np.full(len(s), -1), public, np.zeros(len(s))
         # A facility's flow charge is reckoned on the waste its members expect and have not promised away, so that
         # it does not swing with last month's choice of route.
         every = facilities.serving(month.period, supply.firm, supply.firm, supply.material)
@@ -257,9 +255,9 @@ class ExchangeEconomics:
         """EUR per unit of waste running ``contracts`` bear this month for the shared network they go through:
         under the flow rule, its cost over the units all its running contracts carry; else 0."""
         running = book.running()
-        load = self.networks.load(book.network[running], book.quantity[running])
+        load = self.networks.through(book.network[running], book.quantity[running])
         network = book.network[contracts]
-        return self.networks.unit_charge(month.period, network, load[np.maximum(network, 0)])
+        return self.networks.flow_charge(month.period, network, load[np.maximum(network, 0)])
 
     def current_price(self, month, book, contracts):
         """EUR per unit of waste the receiver pays this month: the price signed, moved by the contract's
@@ -402,7 +400,7 @@ class ExchangeEconomics:
         else:  # a pair with a pipeline of its own keeps to it
             network = np.where(existing_pipe, -1, network)
             existing_pipe = existing_pipe | (network >= 0)
-            network_unit = self.networks.unit_charge(month.period, network, network_load + quantity)
+            network_unit = self.networks.flow_charge(month.period, network, network_load + quantity)
         mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe, network_unit)
         network = np.where(mode == PIPELINE, network, -1)
         # A network's pipe is no pipe of the pair's to pay off: its contract runs the ordinary term.

@@ -123,8 +123,8 @@ class SubstitutionTable:
         self.fuel = np.array([s.fuel_mwh for s in subs], float)  # MWh of fuel burned elsewhere per unit of waste used
         # Which sectors may not use each substitution (rows: substitutions; columns: the catalogue's sectors in order).
         self.sectors = list(catalogue.sectors)
-        self.barred = np.array([[sector in s.barred_sectors for sector in self.sectors] for s in subs], dtype=bool)
-        self.barred = self.barred.reshape(len(subs), len(self.sectors))
+        self.barred = np.array([[sector in s.barred_sectors for sector in self.sectors] for s in subs],
+                               dtype=bool).reshape(len(subs), len(self.sectors))
         self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
 
     def open_in(self, period, k=slice(None)):
@@ -139,7 +139,8 @@ class SubstitutionTable:
         return value
 
     def allowed(self, k, sector):
-        """Whether firms of ``sector`` (indices into ``sectors``) may use substitutions ``k``, element by element."""
+        """Whether firms of ``sector`` (indices into ``sectors``) may use substitutions ``k``, indexed as numpy does
+        ``barred[k, sector]``: pair by pair for two arrays, or every substitution for each firm with ``k`` a slice."""
         return ~self.barred[k, sector]
 
     def treatment_unit(self, carbon_price):

@@ -20,14 +20,7 @@ from simulation.model.infrastructure import SharedInfrastructure
 
 
 class SharedNetworks(SharedInfrastructure):
-    """The scenario's shared networks."""
-
-    def load(self, network, quantity):
-        """Units a month each network's contracts carry: the sum of ``quantity`` over the contracts on ``network``."""
-        return self.through(network, quantity)
-
-    def unit_charge(self, period, network, carried):
-        """EUR per unit a contract on ``network`` (-1: none) bears when the network carries ``carried`` units a
-        month in all (per contract, its own included)."""
-        return self.flow_charge(period, network, carried)
+    """The scenario's shared networks: a network's load is what its contracts carry
+    (:meth:`~SharedInfrastructure.through`), and a contract's charge per unit its share under the flow rule
+    (:meth:`~SharedInfrastructure.flow_charge`)."""
 

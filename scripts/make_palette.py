@@ -26,7 +26,8 @@ ORDER = {
              "plasterboard_offcuts", "concrete_waste", "spent_foundry_sand", "plastic_scrap",
              "coal", "wood_chips", "crude_oil", "glucose", "natural_gypsum", "clinker", "limestone", "cement",
              "aggregates", "mineral_fertiliser", "animal_feed", "fish_feed", "energy_crops", "virgin_sulphur",
-             "steel", "pig_iron", "silica_sand", "polymer", "chlorine_coproduct", "chlorine", "salt", "ethylene"],
+             "steel", "pig_iron", "silica_sand", "polymer", "chlorine_coproduct", "chlorine", "salt", "ethylene",
+             "spent_sulphuric_acid", "sulphuric_acid"],
 }
 
 

@@ -88,7 +88,9 @@ class Accounts:
 
         # Totals of the month (t CO2)
         by_truck = book.mode[running] == TRUCK  # shipments and distances are >= 0, so a product with False is 0.0
-        truck_co2 = (shipped_c * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km * by_truck).sum()
+        # Under toll conversion the product comes back by truck too.
+        hauled = shipped_c * (1.0 + book.toll[running] * book.ratio[running])
+        truck_co2 = (hauled * book.distance_km[running] * self.params.logistics.truck_co2_t_per_unit_km * by_truck).sum()
         treatment_co2 = (shipped_c * self.subs.treatment_co2[k_c]).sum()
         subsidy_c_total = money.subsidy.sum()
         ledger = month.ledger

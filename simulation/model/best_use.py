@@ -50,7 +50,8 @@ class BestUse:
         active = book.where(ACTIVE)
         months_left = book.start[active] + book.term[active] - month.period
         expiring = months_left <= 0
-        examined = expiring | looking[book.supplier[active]]
+        # A toll conversion is weighed at its renewal only: the converter's capacity is not priced mid-term.
+        examined = (expiring | looking[book.supplier[active]]) & ~book.toll[active]
         contracts, months_left, expiring = active[examined], months_left[examined], expiring[examined]
         if len(contracts) == 0:
             return

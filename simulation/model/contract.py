@@ -1,7 +1,8 @@
 """Contracts: the book of every exchange agreement, in arrays.
 
 A contract promises ``quantity`` units of a waste a month from one firm's supply
-stream to another firm's demand stream, at ``price`` EUR per unit, from
+stream to another firm's demand stream (under toll conversion, to a converter
+whose product goes back to the supplier's own demand stream), at ``price`` EUR per unit, from
 ``start`` for ``term`` months, with a breach penalty in EUR. Its life cycle:
 
 ``PENDING`` (pipeline under construction) -> ``ACTIVE`` (deliveries each month,
@@ -53,6 +54,9 @@ _FIELDS = {
     # Hold-up: True from signing until the first review after the receiver's pipeline is built (its capex sunk),
     # and the EUR a month the supplier then took on top of the price.
     "holdup_due": bool, "holdup_eur": float,
+    # Toll conversion (simulation.model.toll): the receiver converts the waste and the product goes back to the
+    # supplier, whose own the demand stream is.
+    "toll": bool,
 }
 # The deal as priced at signing (EUR a month, capex in EUR, trust in [0, 1]): never changed and read only
 # for the log, so kept as one block per signing round rather than as columns.
@@ -153,6 +157,7 @@ class ContractBook(Columns):
                 "damages_paid_eur": float(self.damages_total[c]),
                 "held_up_eur_per_month": float(self.holdup_eur[c]),
                 "shared_network": network_ids[self.network[c]] if self.network[c] >= 0 else "",
+                "product_returned_to": firm_ids[self.supplier[c]] if self.toll[c] else "",
             })
         return rows
 
@@ -164,7 +169,7 @@ LOG_COLUMNS = ("contract", "link", "renewal_of", "supplier", "receiver", "waste"
                "supplier_gain_eur_per_month", "receiver_gain_eur_per_month", "supplier_hurdle_eur_per_month",
                "receiver_hurdle_eur_per_month", "capex_eur", "penalty_eur", "promised_total", "delivered_total",
                "price_indexation", "deliver_or_pay_share", "take_or_pay_share", "damages_paid_eur",
-               "held_up_eur_per_month", "shared_network")
+               "held_up_eur_per_month", "shared_network", "product_returned_to")
 
 
 def _at_signing_row(row, name):

@@ -25,8 +25,9 @@ from simulation.scenario.timeline import DAYS_PER_MONTH
 
 
 class Deals:
-    def __init__(self, firms, supply, demand, economics, logistics, loans, params, n_materials):
+    def __init__(self, firms, supply, demand, economics, logistics, loans, params, n_materials, tolls):
         self.book = ContractBook()
+        self.tolls = tolls  # what firms can convert for their neighbours (simulation.model.toll)
         self.firms, self.supply, self.demand = firms, supply, demand
         self.economics, self.logistics, self.loans = economics, logistics, loans
         self.min_quantity = params.search.min_quantity
@@ -61,10 +62,10 @@ class Deals:
         """Trust of firms ``truster`` in firms ``trusted`` (index arrays)."""
         return self.trust.get(self.pair_key(truster, trusted))
 
-    def pair_context(self, s, d, k):
+    def pair_context(self, s, d, k, receiver):
         """Trust both ways (the supplier's in the receiver, the receiver's in the supplier) and existing
         pipelines for candidate pairs, in one look-up each."""
-        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        supplier = self.supply.firm[s]
         pipes = self.pipelines.get(self.pipe_key(supplier, receiver, self.economics.subs.waste[k])) > 0
         both = self.trust.get(np.concatenate([self.pair_key(supplier, receiver), self.pair_key(receiver, supplier)]))
         return both[:len(s)], both[len(s):], pipes
@@ -102,14 +103,26 @@ class Deals:
             load = load - np.where(network >= 0, taken.get(query), 0.0)  # a key with network -1 is another pair's
         return network, load
 
-    def price(self, month, s, d, k, renewal=False, dist=None):
+    def price(self, month, s, d, k, renewal=False, dist=None, receiver=None):
         """Terms and details of candidate pairs, with the trust, pipelines and shared networks between their firms
-        and the clauses they would sign (:mod:`simulation.model.clauses`)."""
-        trust_s, trust_r, pipes = self.pair_context(s, d, k)
+        and the clauses they would sign (:mod:`simulation.model.clauses`). ``receiver`` (firms) names the
+        converter of a toll conversion where it is not the demand stream's firm (:mod:`simulation.model.toll`)."""
+        receiver = self.demand.firm[d] if receiver is None else np.asarray(receiver, dtype=np.int64)
+        toll = receiver != self.demand.firm[d]
+        trust_s, trust_r, pipes = self.pair_context(s, d, k, receiver)
         network, load = self.network_context(month.period, s, d, k)
+        room = None
+        if toll.any():  # a toll conversion goes by road, never through a shared network
+            room = np.where(toll, self.tolls.room(receiver, self.supply.material[s], self.book), np.nan)
+            network = None if network is None else np.where(toll, -1, network)
         terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist,
-                                                    network=network, network_load=load)
-        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], self.demand.firm[d], trust_s, trust_r, self.book)
+                                                    network=network, network_load=load, receiver=receiver,
+                                                    converter_room=room)
+        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], receiver, trust_s, trust_r, self.book)
+        if toll.any():  # the fee is fixed: the input's value, which indexation follows, is the owner's, not the payer's
+            values = clauses.values.copy()
+            values[0, toll] = 0.0
+            clauses = clauses.like(values)
         return terms, details.with_clauses(clauses)
 
     # -- signing -----------------------------------------------------------------
@@ -127,14 +140,15 @@ class Deals:
         if len(rank) == 0:
             return np.zeros(0, dtype=np.int64)
         converts = details.conversion
+        converter = _ConverterRoom(self, s, d, details)
         pending = np.asarray(rank, dtype=np.int64)
         signed, deals = [], []
         while len(pending):
-            ready = _first_on_both(s[pending], d[pending])
+            ready = _first_on_both(s[pending], d[pending]) & converter.first(pending)
             batch, pending = pending[ready], pending[~ready]
             deal = terms.select(batch)
             if signed:
-                free = self.economics.free_quantity(s[batch], d[batch], k[batch], converts[batch])
+                free = self.economics.free_quantity(s[batch], d[batch], k[batch], converts[batch], converter.left(batch))
                 if (free != deal.quantity).any():  # re-sizing to the same quantity would leave the deal as it is
                     deal = deal.with_quantity(free)
             take = (deal.acceptable & (deal.quantity >= self.min_quantity)).nonzero()[0]
@@ -142,6 +156,7 @@ class Deals:
             # A round's pairs share no stream, so plain fancy-index updates add each quantity once.
             self.supply.committed[s[batch]] += deal.quantity
             self.demand.committed[d[batch]] += deal.quantity * converts[batch]
+            converter.take(batch, deal.quantity)
             signed.append(batch)
             deals.append(deal)
         if len(signed) == 1:  # one round keeps the order of ``rank``
@@ -164,7 +179,7 @@ class Deals:
         Trust at signing is trust as priced: nothing changes it in between."""
         book, pol = self.book, month.policy
         n = len(s)
-        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        supplier, receiver = self.supply.firm[s], details.receiver.astype(np.int64)
         capex = details.capex
         trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
         supplier_gain, receiver_gain = deal.supplier_gain, deal.receiver_gain
@@ -182,7 +197,7 @@ class Deals:
             renewal_of=-1 if renewals is None else renewals, network=details.network.astype(np.int64),
             indexation=self.clauses.indexation(deal, details.indexation), virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
-            holdup_due=capex > 0, at_signing=np.array([priced[name] for name in AT_SIGNING]),
+            holdup_due=capex > 0, toll=receiver != self.demand.firm[d], at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:
             agents = self.firms.agents
@@ -292,10 +307,50 @@ class Deals:
             self.supply_stopped(ids)
         self.close(month, ids, reason)
 
+    def close_converted_by(self, month, firm, reason):
+        """End the running toll conversions firm ``firm`` does for others: their owners lose the product at once."""
+        running = self.book.running()
+        ids = running[self.book.toll[running] & (self.book.receiver[running] == firm)]
+        self.supply_stopped(ids)
+        self.close(month, ids, reason)
+
     def finish(self):
         """Mark contracts still running at the end of the run (for the log): the record stops, not the link."""
         running = self.book.running()
         self.book.reason[running] = REASON["run ended"]
+
+
+class _ConverterRoom:
+    """What the converters of the toll conversions among pairs being signed can still take, kept up to date as
+    :meth:`Deals.resolve` signs them (units of waste a month; nan for the other pairs)."""
+
+    def __init__(self, deals, s, d, details):
+        receiver = details.receiver.astype(np.int64)
+        self.toll = receiver != deals.demand.firm[d]
+        self.any = bool(self.toll.any())
+        if self.any:
+            waste = deals.supply.material[s]
+            self.slot = np.where(self.toll, deals.tolls.key(receiver, waste), -1)
+            self.room = np.where(self.toll, deals.tolls.room(receiver, waste, deals.book), np.nan)
+
+    def first(self, pending):
+        """Which of ``pending`` come first on their converter's capacity (every pair that is no toll conversion)."""
+        ready = np.ones(len(pending), dtype=bool)
+        if self.any:
+            toll = np.flatnonzero(self.toll[pending])
+            ready[toll] = False
+            ready[toll[first_occurrences(self.slot[pending[toll]])]] = True
+        return ready
+
+    def left(self, pairs):
+        return self.room[pairs] if self.any else None
+
+    def take(self, pairs, quantity):
+        """Pairs ``pairs`` (one a converter at most) signed for ``quantity``: their converters have that less room."""
+        if not self.any:
+            return
+        for j, q in zip(pairs[self.toll[pairs]].tolist(), quantity[self.toll[pairs]].tolist()):
+            self.room[self.slot == self.slot[j]] -= q
 
 
 def _first_on_both(s, d):

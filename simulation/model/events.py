@@ -67,6 +67,7 @@ class ParkEvents:
         f, mats = self.firms, self.materials
         process = self.catalogue.processes[process_id]
         f.agents[index].process = process_id
+        self.deals.tolls.set_process(index, process_id)
         f.margin[index] = process.margin_eur
         f.fixed_unit[index] = process.fixed_cost_eur
         f.fixed_month[index] = process.fixed_cost_eur * f.capacity[index] * self.params.demand.mean_utilisation
@@ -108,7 +109,9 @@ class ParkEvents:
         f = self.firms
         if not f.active[index]:
             return
-        # Ending each of its streams ends every contract the firm is party to.
+        # Ending each of its streams ends every contract the firm is party to, but the toll conversions it does
+        # for others, which run on their streams.
+        self.deals.close_converted_by(month, index, reason)
         for table in (self.supply, self.demand):
             for stream in table.of_firm(index).tolist():
                 self._end_stream(month, table, stream, reason)

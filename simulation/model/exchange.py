@@ -143,19 +143,20 @@ def _derive(values):
 class PairDetails(NamedRows):
     """What signing a priced pair needs besides its terms (rows of one float array, one entry per pair).
 
-    ``mode`` (TRUCK or PIPELINE); ``dist`` (km); ``capex`` (EUR of a new pipeline;
+    ``receiver`` (the firm that takes the waste: the demand stream's, or a converter under toll conversion,
+    :mod:`simulation.model.toll`); ``mode`` (TRUCK or PIPELINE); ``dist`` (km); ``capex`` (EUR of a new pipeline;
     0 by truck or where the pipeline exists); ``conversion`` (units of input
     replaced per unit of waste shipped); ``trust_s`` (the supplier's trust in the
     receiver, as priced); ``trust_r`` (the receiver's in the supplier); ``term``
     (months the contract would run); ``network`` (the shared network it would go
     through, :mod:`simulation.model.networks`, or -1); the clauses (:class:`simulation.model.clauses.Clauses`:
-    ``indexation``, ``deliver_or_pay``, ``take_or_pay``, 0 until bargained). ``mode``,
+    ``indexation``, ``deliver_or_pay``, ``take_or_pay``, 0 until bargained). ``receiver``, ``mode``,
     ``term`` and ``network`` are whole numbers held as floats: cast them before using them as indices.
     """
 
-    NAMES = ("mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term", "network", "indexation",
+    NAMES = ("receiver", "mode", "dist", "capex", "conversion", "trust_s", "trust_r", "term", "network", "indexation",
              "deliver_or_pay", "take_or_pay")
-    PRICED = 8  # rows set by pricing; the clauses follow
+    PRICED = 9  # rows set by pricing; the clauses follow
 
     def with_clauses(self, clauses):
         """The same pairs with ``clauses`` bargained."""
@@ -238,17 +239,38 @@ class ExchangeEconomics:
         return self.subs.ratio[k] * (1.0 - self.materials.loss_per_km[waste]) ** dist
 
     def contract_transport_unit(self, policy, book, contracts):
-        """Current transport cost per unit of waste of signed contracts, by their mode (EUR)."""
-        return self.transport_per_unit_km(policy)[book.mode[contracts], book.waste[contracts]] * book.distance_km[contracts]
+        """Current transport cost per unit of waste of signed contracts, by their mode (EUR); under toll
+        conversion, the product's way back by truck too."""
+        by_mode = self.transport_per_unit_km(policy)
+        unit = by_mode[book.mode[contracts], book.waste[contracts]] * book.distance_km[contracts]
+        toll = book.toll[contracts]
+        if toll.any():
+            back = by_mode[TRUCK, book.input[contracts]] * book.ratio[contracts] * book.distance_km[contracts]
+            unit = unit + np.where(toll, back, 0.0)
+        return unit
+
+    def input_value(self, month, book, contracts):
+        """What the input replaced is worth a unit of waste to its user, for running contracts (EUR): to the receiver,
+        or under toll conversion to the supplier, whose own input it is."""
+        # The contract's ratio already counts what is lost in transport.
+        return book.ratio[contracts] * month.costs.virgin[book.input[contracts]]
 
     def receiver_running_value(self, month, book, contracts):
         """Receiver's current net value per unit of waste for running contracts (EUR)."""
-        # The contract's ratio already counts what is lost in transport.
-        value = (book.ratio[contracts] * month.costs.virgin[book.input[contracts]]
+        value = (np.where(book.toll[contracts], 0.0, self.input_value(month, book, contracts))
                  - self.contract_transport_unit(month.policy, book, contracts)
                  - self.treatment_unit(month.policy, book.substitution[contracts]))
         if len(self.networks):
             value -= self.network_charge(month, book, contracts)
+        return value
+
+    def supplier_running_value(self, month, book, contracts, price):
+        """Supplier's current value per unit of waste for running contracts at ``price`` (EUR): disposal avoided,
+        subsidy and price, and under toll conversion the input its product replaces."""
+        value = self.supplier_unit_value(month, book.supply[contracts], price)
+        toll = book.toll[contracts]
+        if toll.any():
+            value = value + np.where(toll, self.input_value(month, book, contracts), 0.0)
         return value
 
     def network_charge(self, month, book, contracts):
@@ -275,7 +297,7 @@ class ExchangeEconomics:
         price = self.current_price(month, book, contracts)
         transaction = self.contract.transaction_cost_eur_per_month
         damages = book.damages_by_receiver[contracts] - book.damages_by_supplier[contracts]  # to the supplier
-        supplier = quantity * self.supplier_unit_value(month, book.supply[contracts], price) - transaction / 2 + damages
+        supplier = quantity * self.supplier_running_value(month, book, contracts, price) - transaction / 2 + damages
         receiver = quantity * (self.receiver_running_value(month, book, contracts) - price) - transaction / 2 - damages
         return supplier, receiver
 
@@ -297,7 +319,7 @@ class ExchangeEconomics:
         not_offered = book.deliver_or_pay[contracts] * np.maximum(promised - offered, 0.0)
         not_taken = book.take_or_pay[contracts] * np.maximum(offered - accepted, 0.0)
         receiver_loses = np.maximum(self.receiver_running_value(month, book, contracts) - price, 0.0)
-        supplier_loses = np.maximum(self.supplier_unit_value(month, book.supply[contracts], price), 0.0)
+        supplier_loses = np.maximum(self.supplier_running_value(month, book, contracts, price), 0.0)
         return not_offered * receiver_loses, not_taken * supplier_loses
 
     def contract_month(self, month, book, contracts, shipped):
@@ -335,15 +357,19 @@ class ExchangeEconomics:
         return np.where(new_pipe, np.maximum(term - self.construction_months, 1), term)
 
     # -- quantities, modes and terms ------------------------------------------------
-    def free_quantity(self, s, d, k, conversion):
+    def free_quantity(self, s, d, k, conversion, converter_room=None):
         """Largest monthly quantity (units of waste) both sides still have free for substitution ``k``.
 
         ``conversion`` is the units of input replaced per unit of waste shipped.
         The substitution may replace at most ``Substitution.max_share`` of the input.
+        ``converter_room``, where given, caps toll conversions at what their converter can still take (nan: no cap).
         """
         share = self.contract.quantity_share
         room = self.demand.free(share, d, cap=self.subs.max_share[k])
-        return np.minimum(self.supply.free(share, s), room / conversion)
+        free = np.minimum(self.supply.free(share, s), room / conversion)
+        if converter_room is not None:
+            free = np.where(np.isnan(converter_room), free, np.minimum(free, converter_room))
+        return free
 
     def term_months(self, policy, mode):
         """Months a new contract by ``mode`` runs: longer where a pipeline must be paid off, never below the legal minimum."""
@@ -377,7 +403,7 @@ class ExchangeEconomics:
 
     # -- a deal ---------------------------------------------------------------------
     def price_pairs(self, month, s, d, k, trust_s, trust_r, existing_pipe, renewal=False, dist=None, network=None,
-                    network_load=None):
+                    network_load=None, receiver=None, converter_room=None):
         """:class:`Terms` and :class:`PairDetails` for candidate pairs.
 
         ``trust_s`` is the supplier's trust in the receiver and ``trust_r`` the
@@ -387,14 +413,19 @@ class ExchangeEconomics:
         network that would carry each pair's waste (-1: none), and ``network_load``
         the units the network's other contracts carry (per pair): such a pair needs no
         pipeline of its own and bears its share of the network's cost.
+        ``receiver`` (firms; default, the demand streams') names a converter where it is not the demand stream's
+        firm: a toll conversion (:mod:`simulation.model.toll`), priced for at most ``converter_room`` units (nan
+        for the others), by truck both ways, with the input's value on the supplier's side.
         Each pair is priced for the largest quantity both sides still have free.
         """
         costs, pol, c, firms = month.costs, month.policy, self.contract, self.firms
-        supplier, receiver = self.supply.firm[s], self.demand.firm[d]
+        supplier, owner = self.supply.firm[s], self.demand.firm[d]
+        receiver = owner if receiver is None else receiver
+        toll = receiver != owner
         waste, inp = self.supply.material[s], self.demand.material[d]
         dist = firms.distances(supplier, receiver) if dist is None else dist
         converts = self.conversion(waste, k, dist)
-        quantity = self.free_quantity(s, d, k, converts)
+        quantity = self.free_quantity(s, d, k, converts, converter_room)
         if network is None:
             network, network_unit = np.full(len(s), -1), 0.0
         else:  # a pair with a pipeline of its own keeps to it
@@ -402,6 +433,10 @@ class ExchangeEconomics:
             existing_pipe = existing_pipe | (network >= 0)
             network_unit = self.networks.flow_charge(month.period, network, network_load + quantity)
         mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe, network_unit)
+        if toll.any():  # the converter trucks the waste in and the product back, over the same road
+            by_truck = self.transport_per_unit_km(pol)[TRUCK]
+            mode, capex = np.where(toll, TRUCK, mode), np.where(toll, 0.0, capex)
+            transport_unit = np.where(toll, (by_truck[waste] + converts * by_truck[inp]) * dist, transport_unit)
         network = np.where(mode == PIPELINE, network, -1)
         # A network's pipe is no pipe of the pair's to pay off: its contract runs the ordinary term.
         term = self.contract_term(pol, np.where(network >= 0, TRUCK, mode))
@@ -412,6 +447,9 @@ class ExchangeEconomics:
         shared = c.transaction_cost_eur_per_month + setup / paying
         supplier_avoided = quantity * self.disposal_unit(month, s)
         receiver_avoided = quantity * converts * costs.virgin[inp]
+        if toll.any():  # the product is the owner's: it avoids buying the input, the converter nothing
+            supplier_avoided = supplier_avoided + np.where(toll, receiver_avoided, 0.0)
+            receiver_avoided = np.where(toll, 0.0, receiver_avoided)
         terms = Terms(
             quantity=quantity,
             supplier_avoided=supplier_avoided,
@@ -425,5 +463,5 @@ class ExchangeEconomics:
             beta=c.supplier_power,
         )
         details = np.zeros((len(PairDetails.NAMES), len(s)))
-        details[:PairDetails.PRICED] = mode, dist, capex, converts, trust_s, trust_r, term, network
+        details[:PairDetails.PRICED] = receiver, mode, dist, capex, converts, trust_s, trust_r, term, network
         return terms, PairDetails(details)

@@ -108,8 +108,9 @@ class Market:
         self.platform_index = {}
         self.visible = np.zeros(0, dtype=bool)  # supply streams large enough to be known park-wide
         self.visible_index = None
-        self.by_waste = _csr(subs.waste, n_materials)
-        self.by_input = _csr(subs.input, n_materials)
+        # A toll substitution pairs a firm with a converter, not a receiver (simulation.model.toll): never offered here.
+        self.by_waste = _csr(subs.waste, n_materials, ~subs.toll)
+        self.by_input = _csr(subs.input, n_materials, ~subs.toll)
 
     def _refresh(self, participation):
         f, supply, demand = self.firms, self.supply, self.demand
@@ -236,10 +237,11 @@ def distinct_pairs(s, d, k, by_receiver):
     return key >> 35, (key >> 11) & ((1 << 24) - 1), (key >> 1) & 1023, (key & 1).astype(bool)
 
 
-def _csr(keys, n):
-    """Substitutions grouped by material: (offsets, flat substitution indices)."""
-    order = np.argsort(keys, kind="stable")
-    counts = np.bincount(keys, minlength=n)
+def _csr(keys, n, include):
+    """The substitutions in the mask ``include`` grouped by material ``keys``: (offsets, flat substitution indices)."""
+    kept = np.flatnonzero(include)
+    order = kept[np.argsort(keys[kept], kind="stable")]
+    counts = np.bincount(keys[kept], minlength=n)
     return np.r_[0, np.cumsum(counts)], order
 
 

@@ -125,7 +125,10 @@ class SubstitutionTable:
         self.sectors = list(catalogue.sectors)
         self.barred = np.array([[sector in s.barred_sectors for sector in self.sectors] for s in subs],
                                dtype=bool).reshape(len(subs), len(self.sectors))
-        self.by_waste = {w: np.flatnonzero(self.waste == w).tolist() for w in np.unique(self.waste).tolist()}
+        # Toll substitutions are used only through a converter (simulation.model.toll), never directly nor in-plant.
+        self.toll = np.array([s.toll for s in subs], dtype=bool)
+        self.by_waste = {w: [k for k in np.flatnonzero(self.waste == w).tolist() if not self.toll[k]]
+                         for w in np.unique(self.waste).tolist()}
 
     def open_in(self, period, k=slice(None)):
         """Which of substitutions ``k`` (default: all) firms may use in ``period``."""

@@ -39,6 +39,7 @@ from simulation.model.review import ContractReview
 from simulation.model.search import PartnerSearch
 from simulation.model.shared_disposal import SharedDisposal
 from simulation.model.streams import StreamTable
+from simulation.model.toll import TollConverters
 from simulation.model.workload import firm_count, run_estimate
 from simulation.scenario.synthetic import generate_firms
 
@@ -101,7 +102,9 @@ class SymbiosisModel(mesa.Model):
         self.logistics = Logistics(lg.fleet_trucks or None, lg.truck_payload_t, lg.truck_speed_kmh, lg.truck_handling_hours,
                                    lg.truck_hours_per_day)  # no fleet: trucks hired as needed
         self.logistics.add_firms(n)
-        self.deals = Deals(self.firms, self.supply, self.demand, self.economics, self.logistics, self.loans, p, n_mat)
+        self.tolls = TollConverters(scenario.catalogue, self.materials, self.firms, p.demand.mean_utilisation)
+        self.deals = Deals(self.firms, self.supply, self.demand, self.economics, self.logistics, self.loans, p, n_mat,
+                           self.tolls)
         self.market = Market(self.firms, self.supply, self.demand, self.subs, n_mat, p.search, self.deals.book,
                              self.subs.best_value(self.materials.catalogue_price, n_mat), self.networks)
         self.recovery = RecoveryPlants(self.subs)

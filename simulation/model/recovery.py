@@ -65,7 +65,8 @@ class RecoveryInvestment:
         """
         subs = self.economics.subs
         firm, k = np.nonzero((self.supply.lookup[firms][:, subs.waste] >= 0) & (self.demand.lookup[firms][:, subs.input] >= 0)
-                             & subs.open_in(month.period) & subs.allowed(slice(None), self.firms.sector[firms]).T)
+                             & subs.open_in(month.period) & ~subs.toll
+                             & subs.allowed(slice(None), self.firms.sector[firms]).T)
         firm = firms[firm]
         s, d = self.supply.lookup[firm, subs.waste[k]], self.demand.lookup[firm, subs.input[k]]
         quantity = self.economics.free_quantity(s, d, k, subs.ratio[k])

@@ -46,7 +46,9 @@ class ContractReview:
         A supply (or demand) stream whose contracts promise more than its expected
         monthly flow has lost the safety margin it was signed with: each of its
         running contracts is scaled down so that the stream promises
-        ``contract.quantity_share`` of its expected flow again. A contract left below
+        ``contract.quantity_share`` of its expected flow again. Toll conversions are cut
+        back alike where they promise a converter more than it can now convert (it
+        shrank, switched process or left). A contract left below
         ``search.min_quantity`` ends.
         """
         deals = self.deals
@@ -59,6 +61,12 @@ class ContractReview:
             committed, expected = table.committed[stream], table.expected[stream]
             over = committed > expected  # both >= 0, so committed > 0 where over
             factor[over] = np.minimum(factor[over], self.quantity_share * expected[over] / committed[over])
+        toll = book.toll[running]
+        if toll.any():
+            converter, waste = book.receiver[running[toll]], book.waste[running[toll]]
+            capacity, used = deals.tolls.capacity(converter, waste), deals.tolls.used(converter, waste, book)
+            over = used > capacity
+            factor[np.flatnonzero(toll)[over]] = np.minimum(factor[toll][over], capacity[over] / used[over])
         revised = factor < 1
         if not revised.any():
             return
@@ -124,7 +132,8 @@ class ContractReview:
         s, d, k = book.supply[expiring], book.demand[expiring], book.substitution[expiring]
         # The firms have not moved: the contracts' distances serve.
         with deals.replacing_contracts(expiring):
-            terms, details = deals.price(month, s, d, k, renewal=True, dist=book.distance_km[expiring])
+            terms, details = deals.price(month, s, d, k, renewal=True, dist=book.distance_km[expiring],
+                                         receiver=book.receiver[expiring])
         renewed = deals.resolve(month, np.arange(len(expiring)), s, d, k, terms, details,
                                 links=book.link[expiring], renewals=expiring)
         book.reason[expiring[renewed]] = REASON["renewed"]

@@ -6,7 +6,9 @@ Firms with unmatched flows search with probability ``search.rate_per_month``
 peers, and a few it discovers), prices them all at once, and makes up to
 ``search.max_offers`` offers, drawn with weight ``space of cooperation x
 exp(-d / d0)``. A pair whose streams an earlier offer this round has already
-used is priced again before its offer (:meth:`Deals.resolve`). A searcher that
+used is priced again before its offer (:meth:`Deals.resolve`). Then searchers
+with a waste a neighbour could convert back into an input of theirs look for a
+converter (toll conversion, :mod:`simulation.model.toll`). A searcher that
 signs nothing considers recovery technology, and otherwise waits
 ``search.retry_months`` before searching again.
 """
@@ -14,13 +16,13 @@ signs nothing considers recovery technology, and otherwise waits
 import numpy as np
 
 from simulation.model.firm import AcquaintanceLists, leaving_platform
-from simulation.model.keyed import contains, first_occurrences
-from simulation.model.market import grouped_sample
+from simulation.model.keyed import contains, first_occurrences, stream_pair_key
+from simulation.model.market import grouped_best, grouped_sample
 
 
 class PartnerSearch:
     def __init__(self, firms, supply, demand, subs, n_materials, market, deals, investment, params, streams):
-        self.firms, self.supply, self.demand = firms, supply, demand
+        self.firms, self.supply, self.demand, self.subs = firms, supply, demand, subs
         self.market, self.deals, self.investment = market, deals, investment
         self.search, self.quantity_share = params.search, params.contract.quantity_share
         self.rng = streams.stream("search")
@@ -58,10 +60,33 @@ class PartnerSearch:
         offers = grouped_sample(self.rng, rank[searcher], weight, p.max_offers)
         done = self.deals.resolve(month, offers, s, d, k, terms, details)
         self._platform_use(month, searching, searcher[done], partner[done], via_platform[done])
-        signed = np.bincount(searcher[done], minlength=len(f))
+        signed = np.bincount(searcher[done], minlength=len(f)) + self._toll_conversions(month, searching, rank, known)
         idle = searching[signed[searching] == 0]
         invested = self.investment.run(month, idle)
         f.next_search[idle[~contains(idle, invested)]] = t + p.retry_months
+
+    def _toll_conversions(self, month, searching, rank, known):
+        """Searchers with a waste a neighbour could convert back into an input of theirs each sign with the converter
+        they know of that would leave them most, where it accepts (:mod:`simulation.model.toll`); returns the
+        number signed by each firm."""
+        n = len(self.firms)
+        open_s, open_d = self._open_streams()  # what this round's deals have left free
+        owner, converter, s, d, k, dist = self.deals.tolls.candidates(
+            self.supply, self.demand, self.subs, self.firms, month.period, searching, open_s, open_d,
+            self.search.max_distance_km)
+        if len(owner) == 0:
+            return np.zeros(n, dtype=np.int64)
+        # As in the market, a pair of streams already under contract is topped up at renewal, not by a second one.
+        book = self.deals.book
+        running = book.running()
+        fresh = ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
+        seen = fresh & self.market.sees(month.policy, month.period, owner, converter, s, dist, known)[0]
+        owner, converter, s, d, k, dist = (a[seen] for a in (owner, converter, s, d, k, dist))
+        terms, details = self.deals.price(month, s, d, k, dist=dist, receiver=converter)
+        ok = np.flatnonzero(terms.acceptable)
+        chosen = ok[grouped_best(rank[owner[ok]], terms.supplier_gain[ok])]
+        done = self.deals.resolve(month, chosen, s, d, k, terms, details)
+        return np.bincount(owner[done], minlength=n)
 
     def _open_streams(self):
         """Supply streams with at least ``search.min_quantity`` free, demand streams with any free flow (masks).

@@ -73,6 +73,8 @@ MATERIAL_COLOURS = {
     "chlorine": "#ffb4e1",
     "salt": "#e1c33c",
     "ethylene": "#3c6900",
+    "spent_sulphuric_acid": "#4bc378",
+    "sulphuric_acid": "#00b41e",
 }
 
 # For materials not in the table (a scenario's own catalogue): a few colours per family.

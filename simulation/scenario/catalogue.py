@@ -116,9 +116,10 @@ class Process(Strict):
     fixed_cost_eur: float = Field(0.0, ge=0, le=MAX_EUR_PER_UNIT, description="fixed costs, EUR a month per unit of normal monthly output (the margin is after them at normal output)")
     capacity: tuple[float, float] = (100.0, 1000.0)
     critical: list[str] = Field([], description="inputs without which the plant cannot run: a shortfall not covered stops that share of output")
+    converts: dict[str, float] = Field({}, description="wastes the plant converts for its neighbours under toll (Substitution.toll): units of each a month per unit of its normal monthly output")
     source: str = ""
 
-    @field_validator("inputs", "outputs")
+    @field_validator("inputs", "outputs", "converts")
     @classmethod
     def _positive_coefficients(cls, coefficients):
         for material, value in coefficients.items():
@@ -156,6 +157,7 @@ class Substitution(Strict):
     available_from: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$",
                                        description="first month (YYYY-MM) the technique is in commercial use; no firm adopts it before")
     barred_sectors: list[str] = Field([], description="sectors that may not use it, by a hygiene, quality or safety rule named in the source (e.g. no reclaimed wastewater as pharmaceutical process water)")
+    toll: bool = Field(False, description="used only by toll conversion: the waste's owner sends it to a neighbour whose process converts it (Process.converts) and takes the product back in place of its own input, paying a fee; never by a receiver directly nor in the owner's own plant")
     source: str = ""
 
 
@@ -214,7 +216,7 @@ class Catalogue(Strict):
         for pid, process in self.processes.items():
             if process.sector not in self.sectors:
                 raise ValueError(f"processes.{pid}.sector: unknown sector {process.sector!r}")
-            for side in ("inputs", "outputs"):
+            for side in ("inputs", "outputs", "converts"):
                 for material in getattr(process, side):
                     if material not in self.materials:
                         raise ValueError(f"processes.{pid}.{side}: unknown material {material!r}")
@@ -231,7 +233,19 @@ class Catalogue(Strict):
                 if sector not in self.sectors:
                     raise ValueError(f"substitutions[{i}].barred_sectors: unknown sector {sector!r}")
             self._check_lift(i, sub)
+            self._check_toll(i, sub)
         return self
+
+    def _check_toll(self, i, sub):
+        if not sub.toll:
+            return
+        if not any(sub.waste in process.converts for process in self.processes.values()):
+            raise ValueError(f"substitutions[{i}].toll: no process converts {sub.waste!r} (processes.<id>.converts), "
+                             f"so no firm could do the conversion")
+        for material in (sub.waste, sub.replaces):
+            if "truck" not in self.materials[material].transport:
+                raise ValueError(f"substitutions[{i}].toll: toll conversion trucks the waste there and the product "
+                                 f"back, but {material!r} cannot go by truck")
 
     def _check_lift(self, i, sub):
         lift = self.lift(sub)

@@ -445,7 +445,7 @@ def _check_recovery(catalogue, process, waste, opens, entry, calendar, path, whe
     """A firm owns recovery of ``waste`` from its entry: its process must emit the waste beside an input the waste
     can replace, by a substitution open by then."""
     usable = [opens[k] for k, s in enumerate(catalogue.substitutions)
-              if s.waste == waste and s.replaces in process.inputs and process.sector not in s.barred_sectors]
+              if s.waste == waste and s.replaces in process.inputs and process.sector not in s.barred_sectors and not s.toll]
     if waste not in process.outputs or not usable:
         raise ScenarioError(path, where, f"the firm's process does not emit {waste!r} together with an input it can replace, so it cannot reuse it")
     if min(usable) > entry:

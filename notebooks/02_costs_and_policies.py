@@ -165,21 +165,20 @@ fig.suptitle(f"paired effects on the links, {REPLICATES} replicates of {YEARS} y
 # %% [markdown]
 # What the figure says, fact by fact (check each against the intervals):
 #
-# * **Transport** (fact 3) is the clearest: ten times dearer transport removes about 17 of the 97 links delivering,
-#   36 of the links formed, and ten points of the diverted share. The links that survive are the shorter ones
-#   (exercise 3).
-# * **Subsidy** (fact 2): about 8 more links delivering and 25 more formed, and the table above shows the bill: the
-#   state's net revenue falls by about 24 M EUR. The extra tonnes of CO2 avoided are few (their interval lies just
-#   above zero), so the cost per tonne, though estimable, is very dear and very uncertain (thousands to a hundred
-#   thousand EUR a tonne).
-# * **Landfill tax** (fact 1): taking the baseline's 60 EUR/t away changes the links delivering by less than a link,
+# * **Transport** (fact 3) is the clearest: ten times dearer transport removes about 16 links delivering, 39 of the
+#   links formed, and ten points of the diverted share. The links that survive are the shorter ones (exercise 3).
+# * **Subsidy** (fact 2): about 10 more links delivering and 26 more formed, and the table above shows the bill: the
+#   state's net revenue falls by about 24 M EUR. The extra tonnes of CO2 avoided are few (their interval holds zero),
+#   so the cost per tonne is not estimable: the state pays millions for an effect on CO2 the runs cannot tell from
+#   nothing.
+# * **Landfill tax** (fact 1): taking the baseline's 60 EUR/t away changes the links delivering by about a link,
 #   and raising it to 200 EUR/t changes nothing measurable, neither of which 8 replicates can tell from zero. The tax acts only on landfill-bound mass wastes; most of this park's mass waste
 #   goes to incineration, discharge or a scrap dealer, and at 60 EUR/t most landfill-bound wastes that can find a
 #   taker already have one. So the *share of all waste diverted* hardly moves. The project's tests find links and the
 #   landfill-bound share clearly up from 0 to 200 EUR/t (README, "The stylized facts").
-# * **Platform** (fact 5): over ten years about two more links deliver, an interval clear of zero, and the diverted
-#   share rises by about a point, which 8 replicates cannot tell from zero: members see each other whatever the
-#   distance, so wastes find takers farther away. Its effect on links is
+# * **Platform** (fact 5): over ten years two to three more links deliver and the diverted share rises by about a
+#   point, neither of which 8 replicates can quite tell from zero: members see each other whatever the distance, so
+#   wastes find takers farther away. Its effect on links is
 #   largest early, while the network forms; exercise 4 looks at the first three years and at the threshold.
 #
 # ## Contracts under turbulent prices (fact 4)
@@ -303,7 +302,8 @@ fig.suptitle(f"turbulent prices: links ended under free exit and under enforced 
 #
 # A cost per tonne is estimable when the package clearly changes the tonnes, i.e. the interval of its *extra CO2
 # avoided* lies wholly above or below zero. The cell below prints, per package, that interval and whether the ratio is
-# estimable. Here the subsidy's and dearer transport's are. Where the extra-CO2 interval holds zero, the cost per tonne
+# estimable. Here only dearer transport's is (it costs CO2: fewer, shorter exchanges). Where the extra-CO2 interval
+# holds zero, as for the subsidy, the cost per tonne
 # could be anything: dividing a clear cost or gain (the landfill tax's millions) by an effect that may be zero gives no
 # number worth quoting.
 # </details>
@@ -321,8 +321,8 @@ print(extra.join(ratio).round(0).to_string())
 # quantile grows from 2.36 to 3.18, so expect intervals about 1.9 times as wide (the sd itself also moves with so few
 # runs). The cell below measures it on the first four replicates of the runs already made, which are exactly the runs
 # a 4-replicate comparison would make (replicate r's seed does not depend on how many there are). Here those four
-# happen to differ less from one another than all eight do, so their intervals come out no wider (ratios 0.87 and
-# 0.97): with so few runs the sd itself is uncertain, and 1.9 is what to expect on average, not in every case.
+# happen to differ less from one another than all eight do, so their intervals come out no wider (ratios 0.69 and
+# 1.04): with so few runs the sd itself is uncertain, and 1.9 is what to expect on average, not in every case.
 # </details>
 
 # %%
@@ -335,7 +335,7 @@ for measure in ("mean_active_links", "waste_diverted_t"):
 # %% [markdown]
 # <details><summary><b>Answer 3</b>: shorter links under dear transport</summary>
 #
-# On the 30 km park, links formed under ten times dearer transport are fewer and shorter on average (by 2.0 to 4.2
+# On the 30 km park, links formed under ten times dearer transport are fewer and shorter on average (by 1.1 to 4.5
 # km) in every seed: only partners close enough for the saving to outweigh the haul are worth a contract. (On the 10 km
 # park above, every partner is close, and the difference in length is small.) The project's test of fact 3 pairs
 # 4 seeds the same way; on 40 seeds it finds -3.0 to -3.1 km.
@@ -357,9 +357,9 @@ print(f"paired difference: {i.estimate:+.2f} km [{i.low:+.2f}, {i.high:+.2f}]")
 # %% [markdown]
 # <details><summary><b>Answer 4</b>: the platform threshold</summary>
 #
-# Over the first three years a platform used by every firm adds between five and six links delivering (with 16
-# replicates its interval is clear of zero); one used by a tenth of the firms adds about one, an interval that holds
-# zero.
+# Over the first three years a platform used by every firm adds about three links delivering (with 16 replicates its
+# interval, about +1 to +5, is clear of zero); one used by a tenth of the firms adds almost nothing, an interval that
+# holds zero.
 # A member needs other members to find anyone, and members that keep finding nothing give it up
 # (`search.platform_patience`): below a critical mass the platform empties. The README's table of fact 5 has the
 # 40-seed numbers.
@@ -378,7 +378,7 @@ for package in ("platform_10", "platform_100"):
 #
 # With calm prices (0.05) deals seldom lose money, so fewer links end under free exit for that reason; the effect is
 # still about eight months of link life, because without a penalty a supplier also leaves the moment it finds a better
-# use for its waste (§7.8a), which a penalty holds back. Under turbulence the effect is about thirteen months.
+# use for its waste (§7.8a), which a penalty holds back. Under turbulence the effect is about twelve months.
 # Contracts stabilise links most where prices are turbulent: the interaction the project tests as fact 4.
 # </details>
 

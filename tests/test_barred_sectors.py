@@ -14,24 +14,34 @@ from test_shared_networks import PARK as WATER_MAIN
 from simulation.model import SymbiosisModel
 from simulation.model.recorder import REUSED
 
-REUSE = '''waste = "treated_wastewater"
-replaces = "fresh_water"
-ratio = 0.85'''
+SHIPPED_RULE = 'barred_sectors = ["pharma", "food_processing", "brewery"]'  # on the shipped water substitutions
+USERS = ["plastics_a", "plastics_b", "plastics_c"]
 
 
-def water_links(folder, barred):
-    edit = [(REUSE, f"{REUSE}\nbarred_sectors = {barred!r}".replace("'", '"'))] if barred is not None else []
-    model = run(with_shipped_catalogue(folder, WATER_MAIN, edit=edit), seed=1)
+def water_links(folder, barred=None, park=WATER_MAIN):
+    """Receivers of treated wastewater on the recycled-water main, with the shipped catalogue's water rule replaced
+    by ``barred`` (a list of sectors) where given."""
+    edit = [(SHIPPED_RULE, f"barred_sectors = {barred!r}".replace("'", '"'))] if barred is not None else []
+    model = run(with_shipped_catalogue(folder, park, edit=edit), seed=1)
     book, waste = model.contracts, model.materials.index["treated_wastewater"]
     return [model.firm_ids[book.receiver[c]] for c in range(len(book)) if book.waste[c] == waste]
 
 
 def test_no_partner_offers_a_barred_sector_the_substitution(tmp_path):
-    """The recycled-water main's three food plants take the utility's treated wastewater; barred to food processing,
-    none does; barred to another sector only, the links form as before."""
-    assert sorted(water_links(tmp_path, None)) == ["food_a", "food_b", "food_c"]
-    assert water_links(tmp_path, ["food_processing"]) == []
-    assert sorted(water_links(tmp_path, ["pharma"])) == ["food_a", "food_b", "food_c"]
+    """The recycled-water main's three plastics plants take the utility's treated wastewater; barred to their sector,
+    none does; barred to other sectors only, the links form as before."""
+    assert sorted(water_links(tmp_path)) == USERS
+    assert water_links(tmp_path, ["plastics"]) == []
+    assert sorted(water_links(tmp_path, [])) == USERS
+
+
+def test_the_shipped_catalogue_keeps_reclaimed_water_out_of_food_plants(tmp_path):
+    """The same main serving three food plants of the same water need: under the shipped hygiene rule (potable water
+    for food, Regulation (EC) 852/2004) none takes the treated wastewater; with the rule lifted all three do."""
+    food = WATER_MAIN.replace('sector = "plastics"', 'sector = "food_processing"').replace(
+        "capacity = 6000.0", "capacity = 2000.0")  # 6 m3 of water a t of food against 2 a t of mouldings
+    assert "food_processing" in food and water_links(tmp_path, park=food) == []
+    assert sorted(water_links(tmp_path, [], park=food)) == USERS
 
 
 def test_a_firm_of_a_barred_sector_does_not_build_the_substitution_for_its_own_waste(tmp_path):

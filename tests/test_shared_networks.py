@@ -10,7 +10,7 @@ from simulation.model.networks import SharedNetworks
 from simulation.scenario.parameters import SharedNetwork
 from simulation.scenario.timeline import Calendar
 
-# A utility's treated wastewater could replace the fresh water of three food plants 5 km away. A pipeline of its own,
+# A utility's treated wastewater could replace the fresh water of three plastics moulding plants 5 km away. A pipeline of its own,
 # 2 M EUR for 5 km, does not pay for any of them; a recycled-water main joining all four, built in 2026, might.
 PARK = shipped_park_header("water_main", 4) + """
 [[firms]]
@@ -21,30 +21,30 @@ y_km = 0.0
 capacity = 100000.0
 
 [[firms]]
-id = "food_a"
-sector = "food_processing"
+id = "plastics_a"
+sector = "plastics"
 x_km = 5.0
 y_km = 0.0
-capacity = 2000.0
+capacity = 6000.0
 
 [[firms]]
-id = "food_b"
-sector = "food_processing"
+id = "plastics_b"
+sector = "plastics"
 x_km = 0.0
 y_km = 5.0
-capacity = 2000.0
+capacity = 6000.0
 
 [[firms]]
-id = "food_c"
-sector = "food_processing"
+id = "plastics_c"
+sector = "plastics"
 x_km = -5.0
 y_km = 0.0
-capacity = 2000.0
+capacity = 6000.0
 
 [[networks]]
 id = "recycled_water"
 materials = ["treated_wastewater"]
-members = ["utility", "food_a", "food_b", "food_c"]
+members = ["utility", "plastics_a", "plastics_b", "plastics_c"]
 built = "2026-01"
 capex_eur = 600000.0
 payoff_months = 240
@@ -52,7 +52,7 @@ opex_eur_per_month = 2000.0
 sharing = "equal"
 """
 BUILT = 12  # 2026-01
-USERS = ("food_a", "food_b", "food_c")
+USERS = ("plastics_a", "plastics_b", "plastics_c")
 
 
 def water_main(folder, *overrides, seed=1):
@@ -86,7 +86,7 @@ def network_cost(model):
 
 @pytest.mark.parametrize("sharing", ["equal", "flow"])
 def test_the_members_pay_the_network_cost_every_month_from_its_building(tmp_path, sharing):
-    model = water_main(tmp_path, f"networks.0.sharing={sharing}", "firms.food_a.capacity=8000")
+    model = water_main(tmp_path, f"networks.0.sharing={sharing}", "firms.plastics_a.capacity=24000")
     paid = model.recorder.series("shared_networks_eur")
     assert np.all(paid[:BUILT] == 0.0)
     assert paid[BUILT:] == pytest.approx(network_cost(model), rel=1e-12)
@@ -132,10 +132,10 @@ def test_under_the_flow_rule_an_anchor_user_brings_the_small_ones(tmp_path, seed
     equally, the fee is the same with or without a deal, so the small plants sign without an anchor."""
     flow = ("networks.0.sharing=flow",)
     assert water_links(water_main(tmp_path, *flow, seed=seed)) == []
-    anchored = water_links(water_main(tmp_path, *flow, "firms.food_a.capacity=8000", seed=seed))
+    anchored = water_links(water_main(tmp_path, *flow, "firms.plastics_a.capacity=24000", seed=seed))
     assert sorted(receiver for receiver, *_ in anchored) == sorted(USERS)
     signed = {receiver: start for receiver, start, *_ in anchored}
-    assert signed["food_a"] < min(signed["food_b"], signed["food_c"])  # the anchor first, the small ones after it
+    assert signed["plastics_a"] < min(signed["plastics_b"], signed["plastics_c"])  # the anchor first, the small ones after it
     assert len(water_links(water_main(tmp_path, seed=seed))) == 3  # equal shares, no anchor
 
 
@@ -164,7 +164,7 @@ def test_a_network_built_before_the_run_pays_only_what_is_left_of_its_capital():
 def test_a_deal_is_priced_with_the_load_of_the_contracts_it_does_not_replace(tmp_path):
     """Renewals are priced after their contracts close, best-use moves while theirs still run: either way a pair's
     charge counts the network's other contracts, and not the one whose flow it takes over."""
-    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.food_a.capacity=8000")
+    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.plastics_a.capacity=24000")
     deals, book = model.deals, model.contracts
     water = np.array([c for c in book.running().tolist() if book.network[c] == 0])
     assert len(water) == 3
@@ -183,7 +183,7 @@ def test_a_deal_is_priced_with_the_load_of_the_contracts_it_does_not_replace(tmp
 
 
 def test_network_contracts_renew_and_the_savings_add_up_every_month_over_ten_years(tmp_path):
-    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.food_a.capacity=8000", "scenario.years=10")
+    model = water_main(tmp_path, "networks.0.sharing=flow", "firms.plastics_a.capacity=24000", "scenario.years=10")
     book = model.contracts
     water = [c for c in range(len(book)) if book.network[c] == 0]
     # The three links run to the end of the run, renewed at each expiry (none lapses or is broken).
@@ -194,7 +194,7 @@ def test_network_contracts_renew_and_the_savings_add_up_every_month_over_ten_yea
 
 
 def test_members_of_a_network_know_each_other_for_what_it_carries(tmp_path):
-    """With no acquaintances and no discoveries, the food plants 5 km from the utility (beyond the 1.5 km
+    """With no acquaintances and no discoveries, the plastics plants 5 km from the utility (beyond the 1.5 km
     neighbourhood) know of it only as fellow members of the main, and that is enough: all three take its water."""
     strangers = ("search.acquaintances=0", "search.discoveries=0")
     links = water_links(water_main(tmp_path, *strangers))

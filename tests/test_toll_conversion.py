@@ -160,3 +160,19 @@ def test_the_firms_savings_add_up_to_the_parks_with_toll_conversion(tmp_path):
     assert len(toll_contracts(model))
     firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum().to_numpy()
     assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)
+
+
+def test_a_park_without_any_waste_stream_runs(tmp_path):
+    # Firms that only buy (a fish farm has no output stream) still search; with no supply stream at all in the park
+    # the search for converters must find nothing rather than fail.
+    text = shipped_park_header("buyers_only", 1) + """
+[[firms]]
+id = "fish"
+sector = "fish_farm"
+x_km = 0.0
+y_km = 0.0
+capacity = 20.0
+"""
+    model = run(with_shipped_catalogue(tmp_path, text), seed=1)
+    assert len(model.supply.material) == 0 and model.contracts.size == 0
+    assert model.recorder.series("searches").sum() > 0

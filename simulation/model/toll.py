@@ -73,10 +73,10 @@ class TollConverters:
             return empty, empty, empty, empty, empty, np.zeros(0)
         s = supply.lookup[owners][:, subs.waste[toll_k]]
         d = demand.lookup[owners][:, subs.input[toll_k]]
-        usable = ((s >= 0) & (d >= 0) & open_s[np.maximum(s, 0)] & open_d[np.maximum(d, 0)]
-                  & subs.allowed(toll_k[None, :], firms.sector[owners][:, None]))
-        row, col = np.nonzero(usable)
+        row, col = np.nonzero((s >= 0) & (d >= 0))  # the owner has the waste and the input
         owner, s, d, k = owners[row], s[row, col], d[row, col], toll_k[col]
+        usable = open_s[s] & open_d[d] & subs.allowed(k, firms.sector[owner])
+        owner, s, d, k = owner[usable], s[usable], d[usable], k[usable]
         everyone = np.arange(len(firms.active))
         parts = []
         for waste in np.unique(subs.waste[k]).tolist():

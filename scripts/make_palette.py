@@ -19,7 +19,8 @@ from simulation.output.palette import MATERIAL_COLOURS, lab
 # first, then virgin inputs (which appear only in flow tables).
 ORDER = {
     "energy": ["steam", "surplus_heat", "refinery_gas", "process_steam", "low_grade_heat", "natural_gas",
-               "district_heat", "aquaculture_heat", "process_waste_heat", "hydrogen_byproduct"],
+               "district_heat", "aquaculture_heat", "process_waste_heat", "hydrogen_byproduct", "hydrogen",
+               "natural_gas_feedstock"],
     "water": ["used_cooling_water", "warm_seawater", "treated_wastewater", "process_wastewater", "fresh_water"],
     "mass": ["fly_ash", "fgd_gypsum", "wood_fly_ash", "sulphur", "fermentation_sludge", "yeast_slurry",
              "sewage_sludge", "digestate", "manure", "food_waste", "organic_residue", "scrap_metal",
@@ -27,7 +28,8 @@ ORDER = {
              "coal", "wood_chips", "crude_oil", "glucose", "natural_gypsum", "clinker", "limestone", "cement",
              "aggregates", "mineral_fertiliser", "animal_feed", "fish_feed", "energy_crops", "virgin_sulphur",
              "steel", "pig_iron", "silica_sand", "polymer", "chlorine_coproduct", "chlorine", "salt", "ethylene",
-             "spent_sulphuric_acid", "sulphuric_acid"],
+             "spent_sulphuric_acid", "sulphuric_acid", "co2_pure", "waste_hcl", "nitrogen_coproduct", "iron_slag",
+             "neutralising_acid", "oxygen", "nitrogen"],
 }
 
 

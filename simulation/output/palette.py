@@ -28,6 +28,8 @@ MATERIAL_COLOURS = {
     "aquaculture_heat": "#ffa55a",
     "process_waste_heat": "#ff694b",
     "hydrogen_byproduct": "#c38700",
+    "hydrogen": "#b42d4b",
+    "natural_gas_feedstock": "#ff003c",
     # water
     "used_cooling_water": "#004bff",
     "warm_seawater": "#00d2f0",
@@ -75,6 +77,13 @@ MATERIAL_COLOURS = {
     "ethylene": "#3c6900",
     "spent_sulphuric_acid": "#4bc378",
     "sulphuric_acid": "#00b41e",
+    "co2_pure": "#3c4b3c",
+    "waste_hcl": "#87c35a",
+    "nitrogen_coproduct": "#c30fa5",
+    "iron_slag": "#f096ff",
+    "neutralising_acid": "#b4b496",
+    "oxygen": "#870069",
+    "nitrogen": "#f04ba5",
 }
 
 # For materials not in the table (a scenario's own catalogue): a few colours per family.

@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {"demo_park": ROOT / "scenarios" / "demo_park.toml", "kalundborg": ROOT / "scenarios" / "kalundborg.toml",
-             "collapse_demo": ROOT / "scenarios" / "collapse_demo.toml"}
+             "collapse_demo": ROOT / "scenarios" / "collapse_demo.toml", "kwinana": ROOT / "scenarios" / "kwinana.toml"}
 VARIANTS = {"tables only": (False, 1), "figures, 1 process": (True, 1), "figures, 2 processes": (True, 2)}
 
 

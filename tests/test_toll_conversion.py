@@ -20,6 +20,7 @@ from simulation.model.recorder import (
     RECEIVED,
     STOCK_CHANGE,
 )
+from simulation.output.tables import link_table
 
 REFINERY = """
 [[firms]]
@@ -41,12 +42,12 @@ capacity = {capacity}
 {extra}"""
 
 
-def park(folder, seed, process="sulphuric_acid_regeneration", capacity=20000.0, refineries=("refinery",), years=6,
-         extra=""):
+def park(folder, seed, *overrides, process="sulphuric_acid_regeneration", capacity=20000.0, refineries=("refinery",),
+         years=6, extra=""):
     text = shipped_park_header("toll_pair", years)
     text += "".join(REFINERY.format(id=rid, x=-2.0 * j) for j, rid in enumerate(refineries))
     text += ACID_PLANT.format(process=process, capacity=capacity, extra=extra)
-    return run(with_shipped_catalogue(folder, text), seed=seed)
+    return run(with_shipped_catalogue(folder, text, *overrides), seed=seed)
 
 
 def toll_contracts(model):
@@ -74,6 +75,9 @@ def test_the_spent_acid_goes_to_the_acid_plant_and_fresh_acid_comes_back_to_the_
     rows = [r for r in model.deals.book.log_rows(ids, model.materials.ids, model.calendar) if r["waste"] == "spent_sulphuric_acid"]
     assert rows and {r["product_returned_to"] for r in rows} == {"refinery"}
     assert {r["receiver"] for r in rows} == {"acid"}
+    links = link_table(model)
+    assert set(links[links.material == "spent_sulphuric_acid"].product_returned_to) == {"refinery"}
+    assert set(links[links.material != "spent_sulphuric_acid"].product_returned_to) == {""}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -160,6 +164,26 @@ def test_the_firms_savings_add_up_to_the_parks_with_toll_conversion(tmp_path):
     assert len(toll_contracts(model))
     firms_savings = model.datacollector.get_agent_vars_dataframe()["savings"].groupby(level=0).sum().to_numpy()
     assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)
+
+
+CEILINGS = ("contract.deliver_or_pay_share=1", "contract.take_or_pay_share=1", "contract.price_indexation=1")
+
+
+@pytest.mark.parametrize("terms", ["bargained", "standard"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_fee_is_not_indexed_and_the_owner_owes_no_take_or_pay_to_itself(tmp_path, seed, terms):
+    # The input's value is the owner's, so indexing the fee to it would hand the owner's price risk to the converter;
+    # and what the owner takes back is its own need, so no take-or-pay can fall on the converter for it. The ordinary
+    # deals of the same park (the acid plant's steam to the refinery, the refinery's sulphur) carry both clauses.
+    model = park(tmp_path, seed, *CEILINGS, f"contract.terms={terms}", "market.price_volatility=0.1")
+    book = model.contracts
+    tolls, others = toll_contracts(model), np.flatnonzero(~book.toll[:book.size])
+    assert len(tolls) and len(others)
+    assert np.all(book.indexation[tolls] == 0.0) and np.all(book.take_or_pay[tolls] == 0.0)
+    assert np.any(book.indexation[others] > 0) and np.any(book.take_or_pay[others] > 0)
+    assert np.all(book.damages_total[tolls] >= 0)
+    # Prices move, but the fee signed is the fee paid.
+    np.testing.assert_array_equal(model.economics.current_price(model.month, book, tolls), book.price[tolls])
 
 
 def test_a_park_without_any_waste_stream_runs(tmp_path):

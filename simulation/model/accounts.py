@@ -189,9 +189,11 @@ class Accounts:
         book, rate, flows, running = self.deals.book, self.params.trust.learning_rate, month.flows, month.running
         # The receiver judges what the supplier had to offer against its promise;
         # the supplier judges how much of its offer the receiver took.
+        # Under toll conversion what is taken is the owner's own need, nothing the converter refused: not judged.
         offered = flows.contract_offered
         judgements = ((book.trust_in_supplier, offered, flows.contract_promised),
-                      (book.trust_in_receiver, np.minimum(flows.contract_accepted, offered), offered))
+                      (book.trust_in_receiver, np.minimum(flows.contract_accepted, offered),
+                       np.where(book.toll[running], 0.0, offered)))
         for trust, part, whole in judgements:
             judged = (whole > 0).nonzero()[0]  # trust stays where nothing was at stake
             at = running[judged]

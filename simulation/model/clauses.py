@@ -60,12 +60,16 @@ class ClauseBargain:
         # What a firm with no record yet expects of itself: a plant that is down offers and takes nothing.
         self.down_share = outages.rate_per_month * min(outages.mean_repair_days / DAYS_PER_MONTH, 1.0)
 
-    def settle(self, terms, supplier, receiver, trust_s, trust_r, book):
+    def settle(self, terms, supplier, receiver, trust_s, trust_r, book, toll=None):
         """The ``terms`` of pairs (firm indices ``supplier``, ``receiver``, each one's trust in the other) with
-        their clauses priced in, and the :class:`Clauses` chosen; ``book`` holds the firms' records."""
+        their clauses priced in, and the :class:`Clauses` chosen; ``book`` holds the firms' records.
+
+        A toll conversion (``toll``, a mask; :mod:`simulation.model.toll`) has no indexation and no take-or-pay:
+        the input's value is the owner's, not the payer's, and what the owner takes back is its own need, no
+        refusal of the converter's."""
         n = len(terms.quantity)
         if not self.ceiling.any() or not self.priced:
-            return terms, Clauses(np.repeat(self.ceiling[:, None], n, axis=1))
+            return terms, Clauses(self.for_toll(np.repeat(self.ceiling[:, None], n, axis=1), toll))
         firms = self.firms
         short_offering, short_taking = self.shortfall_shares(book)
         q = terms.quantity
@@ -84,9 +88,22 @@ class ClauseBargain:
             t = take_or_pay * guaranteeing(premium_s, damages_r, aversion_r)
         else:
             g, t = np.full(n, deliver_or_pay), np.full(n, take_or_pay)
+        if toll is not None:
+            t = np.where(toll, 0.0, t)
         settled = terms.with_hurdles(terms.supplier_hurdle + g * damages_s * (1 + aversion_s) - t * premium_s,
                                      terms.receiver_hurdle + t * damages_r * (1 + aversion_r) - g * premium_r)
-        return settled, Clauses(np.array([self.indexation(settled, np.full(n, indexation)), g, t], dtype=float))
+        chosen = np.array([self.indexation(settled, np.full(n, indexation)), g, t], dtype=float)
+        return settled, Clauses(self.for_toll(chosen, toll))
+
+    @staticmethod
+    def for_toll(clauses, toll):
+        """``clauses`` (rows indexation, deliver-or-pay, take-or-pay) with neither indexation nor take-or-pay for
+        the toll conversions among them (``toll``, a mask, or None for none)."""
+        if toll is None or not toll.any():
+            return clauses
+        clauses = clauses.copy()
+        clauses[[0, 2]] = np.where(toll, 0.0, clauses[[0, 2]])
+        return clauses
 
     def indexation(self, deal, priced):
         """The indexation share of ``deal`` (:class:`~simulation.model.exchange.Terms`) as signed: bargained, the
@@ -101,10 +118,11 @@ class ClauseBargain:
         that it did not take as a receiver, over all its contracts so far; for a firm with no such record, the
         share of a month its plant is down."""
         n = len(self.firms)
-        ids = np.arange(book.size)
+        every, taken_by_receiver = np.arange(book.size), np.flatnonzero(~book.toll[:book.size])
         shares = []
-        for side, asked, given in ((book.supplier, book.promised_total, book.offered_total),
-                                   (book.receiver, book.offered_total, book.accepted_total)):
+        # What a toll contract's owner takes back is its own need: no record of the converter's.
+        for side, asked, given, ids in ((book.supplier, book.promised_total, book.offered_total, every),
+                                        (book.receiver, book.offered_total, book.accepted_total, taken_by_receiver)):
             asked_by_firm = np.bincount(side[ids], weights=asked[ids], minlength=n)
             given_by_firm = np.bincount(side[ids], weights=given[ids], minlength=n)
             record = 1.0 - np.divide(given_by_firm, asked_by_firm, out=np.ones(n), where=asked_by_firm > 0)

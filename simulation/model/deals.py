@@ -118,11 +118,8 @@ class Deals:
         terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist,
                                                     network=network, network_load=load, receiver=receiver,
                                                     converter_room=room)
-        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], receiver, trust_s, trust_r, self.book)
-        if toll.any():  # the fee is fixed: the input's value, which indexation follows, is the owner's, not the payer's
-            values = clauses.values.copy()
-            values[0, toll] = 0.0
-            clauses = clauses.like(values)
+        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], receiver, trust_s, trust_r, self.book,
+                                             toll if toll.any() else None)
         return terms, details.with_clauses(clauses)
 
     # -- signing -----------------------------------------------------------------
@@ -180,6 +177,7 @@ class Deals:
         book, pol = self.book, month.policy
         n = len(s)
         supplier, receiver = self.supply.firm[s], details.receiver.astype(np.int64)
+        toll = receiver != self.demand.firm[d]
         capex = details.capex
         trust_in_supplier, trust_in_receiver = details.trust_r, details.trust_s
         supplier_gain, receiver_gain = deal.supplier_gain, deal.receiver_gain
@@ -195,9 +193,10 @@ class Deals:
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals, network=details.network.astype(np.int64),
-            indexation=self.clauses.indexation(deal, details.indexation), virgin_at_signing=month.costs.virgin[self.demand.material[d]],
+            indexation=np.where(toll, 0.0, self.clauses.indexation(deal, details.indexation)),
+            virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
-            holdup_due=capex > 0, toll=receiver != self.demand.firm[d], at_signing=np.array([priced[name] for name in AT_SIGNING]),
+            holdup_due=capex > 0, toll=toll, at_signing=np.array([priced[name] for name in AT_SIGNING]),
         )
         if links is None:
             agents = self.firms.agents

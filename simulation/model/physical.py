@@ -112,7 +112,9 @@ class PhysicalMonth:
         streams = (d.critical & (counted > 0)).nonzero()[0]
         if len(streams) == 0:
             return
-        trust = (np.bincount(on, weights=promised_in * book.trust_in_supplier[active], minlength=len(d))[streams]
+        # The input comes from the supplier, or under toll conversion from the converter (the receiver).
+        source_trust = np.where(book.toll[active], book.trust_in_receiver[active], book.trust_in_supplier[active])
+        trust = (np.bincount(on, weights=promised_in * source_trust, minlength=len(d))[streams]
                  / counted[streams])
         material = d.material[streams]
         o = self.outages

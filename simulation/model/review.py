@@ -116,7 +116,7 @@ class ContractReview:
                 self.firms.cash_flow[breaker[c]] -= book.penalty_eur[c]
                 self.firms.cash_flow[victim[c]] += book.penalty_eur[c]
                 trust_in_breaker[c] = 0.0
-                if breaker is book.supplier:
+                if breaker is book.supplier or book.toll[c]:  # a converter that breaks stops the owner's product
                     self.deals.supply_stopped(np.array([c]))
                 self.deals.close(month, [c], reason)
                 self.deals.spread_word(int(breaker[c]), int(victim[c]))

@@ -90,12 +90,14 @@ def link_table(model):
             "contracts": len(ids),
             "delivered_total": float(book.delivered_total[ids].sum()),
             "unit": model.materials.unit[book.waste[first]],
+            # Under toll conversion the receiver converts and the product replaces the supplier's own input.
+            "product_returned_to": model.firm_ids[book.supplier[first]] if book.toll[first] else "",
         })
     return pd.DataFrame(rows, columns=LINK_COLUMNS)
 
 
 LINK_COLUMNS = ["link", "material", "replaces", "supplier", "receiver", "mode", "distance_km", "signed",
-                "delivering_from", "ended", "end_reason", "contracts", "delivered_total", "unit"]
+                "delivering_from", "ended", "end_reason", "contracts", "delivered_total", "unit", "product_returned_to"]
 
 YEARLY = {  # yearly benefit -> monthly measure summed over the year
     "co2_avoided_t": "co2_avoided_t",

@@ -70,9 +70,9 @@ class PartnerSearch:
         they know of that would leave them most, where it accepts (:mod:`simulation.model.toll`); returns the
         number signed by each firm."""
         n = len(self.firms)
-        open_s, open_d = self._open_streams()  # what this round's deals have left free
+        # Open streams are worked out again, after this round's deals, and only where an owner could use them.
         owner, converter, s, d, k, dist = self.deals.tolls.candidates(
-            self.supply, self.demand, self.subs, self.firms, month.period, searching, open_s, open_d,
+            self.supply, self.demand, self.subs, self.firms, month.period, searching, self._open_streams,
             self.search.max_distance_km)
         if len(owner) == 0:
             return np.zeros(n, dtype=np.int64)

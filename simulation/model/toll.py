@@ -63,10 +63,12 @@ class TollConverters:
         """Units of ``waste`` a month each of ``firm`` can still take on."""
         return np.maximum(self.capacity(firm, waste) - self.used(firm, waste, book), 0.0)
 
-    def candidates(self, supply, demand, subs, firms, period, owners, open_s, open_d, max_km):
+    def candidates(self, supply, demand, subs, firms, period, owners, open_streams, max_km):
         """Every way ``owners`` (firm indices) could have a waste of theirs converted back into an input of
         theirs by a firm with room: ``(owner, converter, s, d, k, dist)`` arrays, ``s`` and ``d`` the owner's
-        open supply and demand streams, ``k`` the toll substitution, ``dist`` km (at most ``max_km``)."""
+        open supply and demand streams (``open_streams()`` gives the masks of open streams, asked only where an
+        owner has both streams of a toll substitution), ``k`` the toll substitution, ``dist`` km (at most
+        ``max_km``)."""
         toll_k = np.flatnonzero(subs.toll & subs.open_in(period))
         empty = np.zeros(0, dtype=np.int64)
         if len(toll_k) == 0 or len(owners) == 0:
@@ -74,7 +76,10 @@ class TollConverters:
         s = supply.lookup[owners][:, subs.waste[toll_k]]
         d = demand.lookup[owners][:, subs.input[toll_k]]
         row, col = np.nonzero((s >= 0) & (d >= 0))  # the owner has the waste and the input
+        if len(row) == 0:
+            return empty, empty, empty, empty, empty, np.zeros(0)
         owner, s, d, k = owners[row], s[row, col], d[row, col], toll_k[col]
+        open_s, open_d = open_streams()
         usable = open_s[s] & open_d[d] & subs.allowed(k, firms.sector[owner])
         owner, s, d, k = owner[usable], s[usable], d[usable], k[usable]
         everyone = np.arange(len(firms.active))

@@ -166,6 +166,20 @@ def test_the_firms_savings_add_up_to_the_parks_with_toll_conversion(tmp_path):
     assert firms_savings == pytest.approx(model.recorder.series("savings_eur"), rel=1e-9, abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_what_one_converter_has_no_room_for_goes_to_a_second(tmp_path, seed):
+    # A refinery with ~1,100 t of spent acid a month and two small acid plants that regenerate ~430 t a month each.
+    text = shipped_park_header("two_converters", 3) + REFINERY.format(id="refinery", x=0.0)
+    for plant, x in (("acid", 4.0), ("acid_b", -4.0)):
+        text += ACID_PLANT.format(process="sulphuric_acid_regeneration", capacity=1000.0, extra="").replace(
+            'id = "acid"', f'id = "{plant}"').replace("x_km = 4.0", f"x_km = {x}")
+    model = run(with_shipped_catalogue(tmp_path, text), seed=seed)
+    book, ids = model.contracts, model.firm_ids
+    running = [c for c in toll_contracts(model).tolist() if book.end[c] < 0 or book.reason[c] == REASON["run ended"]]
+    assert {ids[book.receiver[c]] for c in running} == {"acid", "acid_b"}  # both convert for it at the end
+    assert len({(int(book.supply[c]), int(book.demand[c])) for c in running}) == 1  # for the same pair of streams
+
+
 CEILINGS = ("contract.deliver_or_pay_share=1", "contract.take_or_pay_share=1", "contract.price_indexation=1")
 
 

@@ -76,10 +76,13 @@ class PartnerSearch:
             self.search.max_distance_km)
         if len(owner) == 0:
             return np.zeros(n, dtype=np.int64)
-        # As in the market, a pair of streams already under contract is topped up at renewal, not by a second one.
+        # As in the market, a contract is topped up at renewal, not doubled: a converter already converting for
+        # the pair of streams is no candidate, but another converter may take what the first has no room for.
         book = self.deals.book
         running = book.running()
-        fresh = ~contains(stream_pair_key(s, d), stream_pair_key(book.supply[running], book.demand[running]))
+        on_pair = running[contains(stream_pair_key(book.supply[running], book.demand[running]), stream_pair_key(s, d))]
+        taken = set(zip(book.supply[on_pair].tolist(), book.demand[on_pair].tolist(), book.receiver[on_pair].tolist()))
+        fresh = np.array([key not in taken for key in zip(s.tolist(), d.tolist(), converter.tolist())], dtype=bool)
         seen = fresh & self.market.sees(month.policy, month.period, owner, converter, s, dist, known)[0]
         owner, converter, s, d, k, dist = (a[seen] for a in (owner, converter, s, d, k, dist))
         terms, details = self.deals.price(month, s, d, k, dist=dist, receiver=converter)

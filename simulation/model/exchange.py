@@ -241,12 +241,12 @@ class ExchangeEconomics:
     def contract_transport_unit(self, policy, book, contracts):
         """Current transport cost per unit of waste of signed contracts, by their mode (EUR); under toll
         conversion, the product's way back by truck too."""
-        by_mode = self.transport_per_unit_km(policy)
-        unit = by_mode[book.mode[contracts], book.waste[contracts]] * book.distance_km[contracts]
+        by_mode, dist = self.transport_per_unit_km(policy), book.distance_km[contracts]
+        unit = by_mode[book.mode[contracts], book.waste[contracts]] * dist
         toll = book.toll[contracts]
         if toll.any():
-            back = by_mode[TRUCK, book.input[contracts]] * book.ratio[contracts] * book.distance_km[contracts]
-            unit = unit + np.where(toll, back, 0.0)
+            round_trip = toll_haul_unit(by_mode, book.waste[contracts], book.input[contracts], book.ratio[contracts], dist)
+            unit = np.where(toll, round_trip, unit)
         return unit
 
     def input_value(self, month, book, contracts):
@@ -434,9 +434,9 @@ class ExchangeEconomics:
             network_unit = self.networks.flow_charge(month.period, network, network_load + quantity)
         mode, transport_unit, capex = self.choose_mode(pol, waste, dist, quantity, existing_pipe, network_unit)
         if toll.any():  # the converter trucks the waste in and the product back, over the same road
-            by_truck = self.transport_per_unit_km(pol)[TRUCK]
             mode, capex = np.where(toll, TRUCK, mode), np.where(toll, 0.0, capex)
-            transport_unit = np.where(toll, (by_truck[waste] + converts * by_truck[inp]) * dist, transport_unit)
+            round_trip = toll_haul_unit(self.transport_per_unit_km(pol), waste, inp, converts, dist)
+            transport_unit = np.where(toll, round_trip, transport_unit)
         network = np.where(mode == PIPELINE, network, -1)
         # A network's pipe is no pipe of the pair's to pay off: its contract runs the ordinary term.
         term = self.contract_term(pol, np.where(network >= 0, TRUCK, mode))
@@ -465,3 +465,9 @@ class ExchangeEconomics:
         details = np.zeros((len(PairDetails.NAMES), len(s)))
         details[:PairDetails.PRICED] = receiver, mode, dist, capex, converts, trust_s, trust_r, term, network
         return terms, PairDetails(details)
+
+
+def toll_haul_unit(by_mode, waste, product, conversion, dist):
+    """EUR per unit of ``waste`` a toll conversion's converter pays to truck it ``dist`` km in and ``conversion``
+    units of ``product`` back over the same road (``by_mode``: :meth:`ExchangeEconomics.transport_per_unit_km`)."""
+    return (by_mode[TRUCK, waste] + conversion * by_mode[TRUCK, product]) * dist

@@ -65,19 +65,21 @@ class TollConverters:
 
     def candidates(self, supply, demand, subs, firms, period, owners, open_streams, max_km):
         """Every way ``owners`` (firm indices) could have a waste of theirs converted back into an input of
-        theirs by a firm with room: ``(owner, converter, s, d, k, dist)`` arrays, ``s`` and ``d`` the owner's
+        theirs by a firm that converts it (its room is reckoned when the pair is priced):
+        ``(owner, converter, s, d, k, dist)`` arrays, ``s`` and ``d`` the owner's
         open supply and demand streams (``open_streams()`` gives the masks of open streams, asked only where an
         owner has both streams of a toll substitution), ``k`` the toll substitution, ``dist`` km (at most
         ``max_km``)."""
         toll_k = np.flatnonzero(subs.toll & subs.open_in(period))
         empty = np.zeros(0, dtype=np.int64)
+        none = (empty,) * 5 + (np.zeros(0),)
         if len(toll_k) == 0 or len(owners) == 0:
-            return empty, empty, empty, empty, empty, np.zeros(0)
+            return none
         s = supply.lookup[owners][:, subs.waste[toll_k]]
         d = demand.lookup[owners][:, subs.input[toll_k]]
         row, col = np.nonzero((s >= 0) & (d >= 0))  # the owner has the waste and the input
         if len(row) == 0:
-            return empty, empty, empty, empty, empty, np.zeros(0)
+            return none
         owner, s, d, k = owners[row], s[row, col], d[row, col], toll_k[col]
         open_s, open_d = open_streams()
         usable = open_s[s] & open_d[d] & subs.allowed(k, firms.sector[owner])
@@ -90,7 +92,7 @@ class TollConverters:
             j, c = np.repeat(at, len(able)), np.tile(able, len(at))
             parts.append((j, c))
         if not parts:
-            return empty, empty, empty, empty, empty, np.zeros(0)
+            return none
         j, converter = (np.concatenate(p) for p in zip(*parts))
         dist = firms.distances(owner[j], converter)
         keep = (converter != owner[j]) & (dist <= max_km)

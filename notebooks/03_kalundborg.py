@@ -4,7 +4,7 @@
 # The Kalundborg Symbiosis in Denmark is the classic case of industrial symbiosis: the Asnæs power station, a
 # refinery, the Novo fermentation plants, a plasterboard plant, the town's utility and their neighbours exchanging
 # steam, heat, water, gypsum, ash and sludge. The scenario `scenarios/kalundborg.toml` says only what each firm makes,
-# needs and emits, where it is, when it arrives, the Danish taxes and the energy prices of each period, and what
+# needs and emits, where it is, when it was founded (or 1959, the start, if it is older), the Danish taxes and the energy prices of each period, and what
 # happened to the plants (flue-gas desulphurisation 1993, the coal-to-wood-chips conversion 2020, the plasterboard
 # closure 2024). **No exchange is typed in.** The recorded history of the exchanges
 # (`scenarios/data/kalundborg_history.toml`) is validation data: the model never reads it.
@@ -144,16 +144,17 @@ table
 unrecorded(runs, record).head(12)
 
 # %% [markdown]
-# Read with [`docs/kalundborg.md`](../docs/kalundborg.md), which discusses each difference. In short: the exchanges
-# of by-products (gypsum, fly ash, sludge, refinery gas) start close to their recorded years, because they start when
-# the by-product first exists or a tax makes disposal dear; the refinery's water exchanges with the power station
-# rarely form. Steam and heat start in 1981-83: Asnæs' first units were condensing units that could sell neither, until
+# Read with [`docs/kalundborg.md`](../docs/kalundborg.md), which discusses each difference. In short: an exchange of
+# by-products starts when both partners exist and it pays. Where the by-product or its user is new (refinery gas to
+# the plasterboard plant 1972, FGD gypsum 1993, sulphur to the acid plant 1990), that is the recorded year; where both
+# are older than the exchange, it is much too early: the cement works (founded 1889) takes fly ash from 1959, not
+# 1979, and the farms take Novo's sludge from 1969, not 1976, because the model has nothing (an approval, a supply
+# chain to build) that held those exchanges back. The refinery's water exchanges with the power station rarely form. Steam and heat start in 1981-83: Asnæs' first units were condensing units that could sell neither, until
 # unit 5 (1981) was built to extract steam and heat, and the Heat Supply Act (1979) made district heat a matter of the
 # town's heat plan. When the biogas plant opens in 2018, Novo's fermentation sludge goes to it, as it did (sludge no
-# contract held, and in some runs contracts Novo moves there from the farms: a supplier moves a contracted waste to
-# a receiver that pays it more, §7.8a). The yeast slurry goes to the pig
-# farms from 1976, 13 years early, and stays there: the model has no feed approval, and at catalogue values the slurry
-# is worth more as feed than as digester feedstock.
+# contract held; a supplier may also move a contracted waste to a receiver that pays it more, §7.8a). The yeast
+# slurry goes to the pig farms from 1969, 20 years early, and its contract stays there: the model has no feed
+# approval, and at catalogue values the slurry is worth more as feed than as digester feedstock.
 #
 # **Exercise 2.** Run the history with no waste tax (`policy.landfill_tax_eur_per_t` and
 # `policy.incineration_tax_eur_per_t` both 0, same seed). Which links form later, or never? Is one seed enough to say
@@ -188,10 +189,10 @@ unrecorded(runs, record).head(12)
 # <details><summary><b>Answer 1</b>: early, on time, unrecorded</summary>
 #
 # The cell below lists, for this run (seed 1959), each recorded exchange with its recorded start and the run's.
-# Refinery gas, Novo's sludge, fly ash, steam to the refinery, warm seawater to the fish farm, sulphur,
-# FGD gypsum and the residues to the biogas plant start in their recorded year; steam to Novo a year early, heat to
-# the utility a year late and sewage sludge to Soilrem 4 years early. The yeast slurry to the pig farms starts 13
-# years early. The refinery's cooling water and treated wastewater to Asnæs never form in this run (no simulated
+# Refinery gas, steam to the refinery, warm seawater to the fish farm, sulphur, FGD gypsum and the residues to the
+# biogas plant start in their recorded year; steam to Novo a year early, heat to the utility a year late and sewage
+# sludge to Soilrem 4 years early. Novo's sludge to the farms starts 7 years early, and fly ash to the cement works
+# and the yeast slurry to the pig farms 20 years early: in each, both partners existed long before the exchange. The refinery's cooling water and treated wastewater to Asnæs never form in this run (no simulated
 # start). Links with no
 # recorded counterpart, e.g. sewage sludge to the farms and plasterboard offcuts to the cement works, are in the
 # `unrecorded` table above (over three seeds).
@@ -222,10 +223,10 @@ print("links only without the tax:", sorted(formed(untaxed) - formed(links)))
 # %% [markdown]
 # <details><summary><b>Answer 3</b>: the largest start error</summary>
 #
-# The cell prints the recorded exchange with the largest absolute start error over the three seeds: the yeast slurry
-# to the pig farms, 13 years early. `docs/kalundborg.md` explains it by what the model leaves out (the approval of a
-# new feed and a supply chain to many small farms), not by wrong prices: the farms, aggregated, enter in 1976 and the
-# exchange pays at once. (The refinery's water links to Asnæs, when they form at all, can be as far off; the same
+# The cell prints the recorded exchange with the largest absolute start error over the three seeds: fly ash to the
+# cement works, 20 years early (the yeast slurry to the pig farms is as early). `docs/kalundborg.md` explains both by
+# what the model leaves out (whatever held the exchange back once both partners existed: an approval, a supply chain,
+# a customer to convince), not by wrong prices: the cement works is there from 1959 and the exchange pays at once. (The refinery's water links to Asnæs, when they form at all, can be as far off; the same
 # document explains those by the data: close substitutes for fresh water, and permits a price represents poorly.)
 # </details>
 

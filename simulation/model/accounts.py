@@ -50,6 +50,20 @@ class Accounts:
         f = self.firms
         return f.production * (self.unit_margin(month) + f.fixed_unit) - f.fixed_month * f.active
 
+    def _displaced_fuel_co2(self, flows):
+        """t CO2 of the fossil fuel that products made from exchanged feedstock replace (Process.displaces).
+
+        How the Kalundborg Symbiosis counts its biogas plant: the gas it makes from its partners' residues is
+        credited with the natural gas it displaces, in proportion to the share of the feedstock the exchanges
+        bring. An attribution, not a change against a park without exchanges (the plant would run on bought
+        feedstock), so it is kept apart from co2_avoided_t.
+        """
+        f, demand = self.firms, self.demand
+        fed = (demand.material == f.feedstock[demand.firm]) & (flows.need > 0)
+        firms = demand.firm[fed]
+        share = flows.received_in[fed] / flows.need[fed]
+        return float((f.production[firms] * f.displaced_co2[firms] * share).sum())
+
     def _settle(self, month):
         """Book the month's money: firms' cash, the government's ledger, firms' savings."""
         f, flows, running, recovery = self.firms, month.flows, month.running, month.recovery
@@ -118,6 +132,7 @@ class Accounts:
         avoided = (total(flows.shipped + flows.reused, self.materials.co2_disposal[s_mat])
                    + total(flows.received_in + flows.reused_in, self.materials.co2_virgin[d_mat]))
         month.co2_avoided = float(avoided - truck_co2 - treatment_co2 - treatment_co2_r)
+        month.co2_attributed = month.co2_avoided + self._displaced_fuel_co2(flows)
         # As the published studies count energy: the fuel the receivers' own boilers no longer burn, less the fuel
         # the exchanges cost elsewhere (forgone extraction power, heat-pump electricity), not the gross heat delivered.
         fuel_spared = total(flows.received_in + flows.reused_in, self.materials.fuel_per_unit[d_mat])

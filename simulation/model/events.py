@@ -73,6 +73,8 @@ class ParkEvents:
         f.fixed_month[index] = process.fixed_cost_eur * f.capacity[index] * self.params.demand.mean_utilisation
         f.input_co2[index] = sum(c * mats.co2_virgin[mats.index[m]] for m, c in process.inputs.items())
         f.input_price_ref[index] = sum(c * mats.catalogue_price[mats.index[m]] for m, c in process.inputs.items())
+        f.displaced_co2[index] = mats.co2_virgin[mats.index[process.displaces]] if process.displaces else 0.0
+        f.feedstock[index] = mats.index[process.feedstock] if process.feedstock else -1
         expected = f.capacity[index] * self.params.demand.mean_utilisation
         kept_any = False
         for table, recipe, reason in ((self.supply, process.outputs, "supply stopped"), (self.demand, process.inputs, "demand stopped")):

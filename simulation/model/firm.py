@@ -318,6 +318,10 @@ class FirmTable:
         self.margin = np.zeros(n)  # EUR per unit of product before material, disposal and carbon costs
         self.input_co2 = np.zeros(n)  # t CO2 embodied in the virgin inputs of one unit of product
         self.input_price_ref = np.zeros(n)  # EUR of virgin inputs per unit of product at catalogue prices
+        # Process.displaces: t CO2 of the fossil fuel one unit of product replaces, and the feedstock (a material
+        # index, -1 for none) whose share brought by exchanges earns that credit (co2_attributed_t)
+        self.displaced_co2 = np.zeros(n)
+        self.feedstock = np.full(n, -1, dtype=np.int64)
         self.utilisation = np.full(n, mean_utilisation)
         self.production = np.zeros(n)
         self.output_limit = np.ones(n)  # share of capacity it can run this month, given last month's critical inputs

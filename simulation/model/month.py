@@ -34,5 +34,6 @@ class Month:
     savings: float = 0.0  # EUR, all firms, against no exchange at all
     fiscal_effect: float = 0.0  # EUR
     co2_avoided: float = 0.0  # t
+    co2_attributed: float = 0.0  # t: co2_avoided plus the fuel products made from exchanged feedstock displace
     energy_saved: float = 0.0  # MWh of fuel, net
     shared_disposal: float = 0.0  # EUR the members paid for the shared disposal facilities' costs

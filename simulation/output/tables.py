@@ -101,6 +101,7 @@ LINK_COLUMNS = ["link", "material", "replaces", "supplier", "receiver", "mode", 
 
 YEARLY = {  # yearly benefit -> monthly measure summed over the year
     "co2_avoided_t": "co2_avoided_t",
+    "co2_attributed_t": "co2_attributed_t",
     "water_saved_m3": "water_exchanged_m3",
     "energy_exchanged_mwh": "energy_exchanged_mwh",
     "energy_saved_mwh": "energy_saved_mwh",

@@ -117,6 +117,8 @@ class Process(Strict):
     capacity: tuple[float, float] = (100.0, 1000.0)
     critical: list[str] = Field([], description="inputs without which the plant cannot run: a shortfall not covered stops that share of output")
     converts: dict[str, float] = Field({}, description="wastes the plant converts for its neighbours under toll (Substitution.toll): units of each a month per unit of its normal monthly output")
+    displaces: str | None = Field(None, description="a fossil fuel its product replaces for whoever buys it, one unit for one (biogas for natural gas): the CO2 that fuel would emit is credited to the exchanges feeding the plant, in proportion to the share of its feedstock they bring (co2_attributed_t, docs/odd.md 7.12)")
+    feedstock: str | None = Field(None, description="with displaces: the input whose share brought by exchanges earns that credit")
     source: str = ""
 
     @field_validator("inputs", "outputs", "converts")
@@ -136,6 +138,10 @@ class Process(Strict):
         unknown = [m for m in self.critical if m not in self.inputs]
         if unknown:
             raise ValueError(f"critical inputs {unknown} are not among the process's inputs {sorted(self.inputs)}")
+        if (self.displaces is None) != (self.feedstock is None):
+            raise ValueError("displaces and feedstock go together: the fuel the product replaces and the input that earns the credit")
+        if self.feedstock is not None and self.feedstock not in self.inputs:
+            raise ValueError(f"feedstock {self.feedstock!r} is not among the process's inputs {sorted(self.inputs)}")
         return self
 
 
@@ -220,6 +226,8 @@ class Catalogue(Strict):
                 for material in getattr(process, side):
                     if material not in self.materials:
                         raise ValueError(f"processes.{pid}.{side}: unknown material {material!r}")
+            if process.displaces is not None and process.displaces not in self.materials:
+                raise ValueError(f"processes.{pid}.displaces: unknown material {process.displaces!r}")
         for sid, sector in self.sectors.items():
             if sector.default_process not in self.processes:
                 raise ValueError(f"sectors.{sid}.default_process: unknown process {sector.default_process!r}")

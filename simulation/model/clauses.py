@@ -92,8 +92,7 @@ class ClauseBargain:
             t = np.where(toll, 0.0, t)
         settled = terms.with_hurdles(terms.supplier_hurdle + g * damages_s * (1 + aversion_s) - t * premium_s,
                                      terms.receiver_hurdle + t * damages_r * (1 + aversion_r) - g * premium_r)
-        chosen = np.array([self.indexation(settled, np.full(n, indexation)), g, t], dtype=float)
-        return settled, Clauses(self.for_toll(chosen, toll))
+        return settled, Clauses(np.array([self.indexation(settled, np.full(n, indexation), toll), g, t], dtype=float))
 
     @staticmethod
     def for_toll(clauses, toll):
@@ -105,13 +104,14 @@ class ClauseBargain:
         clauses[[0, 2]] = np.where(toll, 0.0, clauses[[0, 2]])
         return clauses
 
-    def indexation(self, deal, priced):
+    def indexation(self, deal, priced, toll=None):
         """The indexation share of ``deal`` (:class:`~simulation.model.exchange.Terms`) as signed: bargained, the
         share under which both gains run out at the same fall (worked out again for a deal re-sized since it was
-        priced), else ``priced``."""
-        if not self.bargained:
-            return priced
-        return np.minimum(self.ceiling[0], surviving_share(deal.supplier_gain, deal.receiver_gain))
+        priced), else ``priced``; none for a toll conversion (``toll``, a mask, or None for none), whose fee does
+        not follow the input's value, which is the owner's."""
+        share = np.minimum(self.ceiling[0], surviving_share(deal.supplier_gain, deal.receiver_gain)) \
+            if self.bargained else priced
+        return share if toll is None else np.where(toll, 0.0, share)
 
     def shortfall_shares(self, book):
         """Per firm, the share of its promises it did not offer as a supplier and the share of what was offered

@@ -118,8 +118,7 @@ class Deals:
         terms, details = self.economics.price_pairs(month, s, d, k, trust_s, trust_r, pipes, renewal=renewal, dist=dist,
                                                     network=network, network_load=load, receiver=receiver,
                                                     converter_room=room)
-        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], receiver, trust_s, trust_r, self.book,
-                                             toll if toll.any() else None)
+        terms, clauses = self.clauses.settle(terms, self.supply.firm[s], receiver, trust_s, trust_r, self.book, toll)
         return terms, details.with_clauses(clauses)
 
     # -- signing -----------------------------------------------------------------
@@ -193,7 +192,7 @@ class Deals:
             penalty_eur=pol.breach_penalty_months * np.maximum(supplier_gain, receiver_gain),
             status=PENDING, trust_in_supplier=trust_in_supplier, trust_in_receiver=trust_in_receiver,
             renewal_of=-1 if renewals is None else renewals, network=details.network.astype(np.int64),
-            indexation=np.where(toll, 0.0, self.clauses.indexation(deal, details.indexation)),
+            indexation=self.clauses.indexation(deal, details.indexation, toll),
             virgin_at_signing=month.costs.virgin[self.demand.material[d]],
             deliver_or_pay=details.deliver_or_pay, take_or_pay=details.take_or_pay,
             holdup_due=capex > 0, toll=toll, at_signing=np.array([priced[name] for name in AT_SIGNING]),
